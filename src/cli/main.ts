@@ -1,0 +1,115 @@
+// The `leukoseg` command: download, train, evaluate. Each subcommand validates its flags at the
+// edge, turns them into the typed config, and hands over to the library.
+import { Command, InvalidArgumentError } from 'commander';
+import { initEngine } from '../engine/index.js';
+import { resolvePreset, PRESET_NAMES } from '../config/presets.js';
+import { resolveDataDir } from '../data/dataset.js';
+import { downloadDataset } from '../data/download.js';
+import { trainRun } from '../train/run.js';
+import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { formatMetricsTable } from '../metrics/format.js';
+import { batchProgressBar } from './progress.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('leukoseg')
+    .description('Segment white blood cell images into nucleus, cytoplasm and background')
+    .showHelpAfterError();
+
+  program
+    .command('download')
+    .description('fetch the public segmentation_WBC archive into the cache (needs network)')
+    .option('--cache <dir>', 'cache folder (default: $LEUKOSEG_CACHE or ~/.cache/leukoseg)')
+    .option('--force', 'download again even when the data is already there')
+    .action(async (opts: { cache?: string; force?: boolean }) => {
+      const dir = await downloadDataset({ cacheDir: opts.cache, force: opts.force });
+      console.log(`data ready in ${dir}`);
+    });
+
+  program
+    .command('train')
+    .description('train a model from a preset; writes a run folder with metrics, checkpoints, pictures and report.html')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'study-model-3')
+    .option('--data <dir>', 'data-set root or folder of image/mask pairs (default: $LEUKOSEG_DATA, then the download cache)')
+    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--epochs <n>', 'number of epochs (default: the preset\'s)', positiveInt)
+    .option('--batch-size <n>', 'images per batch (default: the preset\'s)', positiveInt)
+    .option('--seed <n>', 'seed of initialisation and shuffling', nonNegativeInt)
+    .option('--split-seed <n>', 'seed of the train/test split', nonNegativeInt)
+    .option('--size <n>', 'model input side in pixels', positiveInt)
+    .option('--out <dir>', 'parent folder of run folders', 'runs')
+    .option('--resume <runDir>', 'continue a stopped run from its last checkpoint')
+    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .action(async (opts: {
+      preset: string; data?: string; dataset?: number; epochs?: number; batchSize?: number; seed?: number;
+      splitSeed?: number; size?: number; out: string; resume?: string; backend: string;
+    }) => {
+      const config = resolvePreset(opts.preset, {
+        data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
+        train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
+      });
+      const backend = await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
+      const bar = batchProgressBar();
+      const started = performance.now();
+      console.log(`leukoseg train: preset ${config.preset} on ${backend}`);
+      const result = await trainRun(config, {
+        dataDir,
+        outDir: opts.out,
+        resumeDir: opts.resume,
+        resumeEpochs: opts.resume ? opts.epochs : undefined,
+        onBatch: bar.update,
+        log: (line) => {
+          bar.stop();
+          console.log(line);
+        },
+      });
+      bar.stop();
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`\nbest epoch ${result.best.epoch} (test split):`);
+      console.log(formatMetricsTable(result.best.test));
+      console.log(`\nwall time ${seconds.toFixed(0)} s; run folder ${result.runDir} (open report.html)`);
+    });
+
+  program
+    .command('evaluate')
+    .description("score a model on the test split recorded with it; per-class Dice and IoU")
+    .requiredOption('--model <dir>', 'a run folder (runs/<id>) or a model folder')
+    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
+    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--json', 'print one JSON object instead of the table')
+    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .action(async (opts: { model: string; data?: string; dataset?: number; json?: boolean; backend: string }) => {
+      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      const loaded = await loadModelForEvaluation(opts.model);
+      const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
+      const result = await evaluateModel(loaded, dataDir);
+      loaded.model.dispose();
+      for (const issue of result.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
+      const m = result.metrics;
+      if (opts.json) {
+        const { confusion: _confusion, pixels: _pixels, ...summary } = m;
+        console.log(JSON.stringify(summary));
+      } else {
+        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'}) at ${loaded.metadata.preprocessing.inputSize}x${loaded.metadata.preprocessing.inputSize}`);
+        console.log(formatMetricsTable(m));
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

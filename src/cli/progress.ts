@@ -1,0 +1,32 @@
+// A progress bar on stderr for interactive terminals; silent elsewhere (CI logs get one line per epoch).
+import cliProgress from 'cli-progress';
+import type { BatchProgress } from '../train/loop.js';
+
+export function batchProgressBar(): { update: (p: BatchProgress) => void; stop: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'epoch {epoch} |{bar}| {value}/{total} batches | loss {loss} | ETA {eta_formatted}',
+      clearOnComplete: true,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let epoch = -1;
+  return {
+    update: (p) => {
+      if (p.epoch !== epoch) {
+        if (epoch !== -1) bar.stop();
+        epoch = p.epoch;
+        bar.start(p.batches, 0, { epoch: p.epoch, loss: '-' });
+      }
+      bar.update(p.batch, { epoch: p.epoch, loss: p.loss.toFixed(4) });
+      if (p.batch === p.batches) {
+        bar.stop();
+        epoch = -1;
+      }
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,32 @@
+// Presets resolve to full, validated configs; flags override only what they name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PRESET_NAMES, resolvePreset } from './presets.js';
+import { parseRunConfig } from './schema.js';
+
+test("study presets carry the study's protocol", () => {
+  const m3 = resolvePreset('study-model-3');
+  assert.equal(m3.model.name, 'study-model-3');
+  assert.equal(m3.model.l2, 0.001);
+  assert.equal(m3.train.epochs, 20);
+  assert.equal(m3.train.batchSize, 2);
+  assert.equal(m3.train.learningRate, 0.001);
+  assert.deepEqual(m3.data, { dataset: 1, size: 128, testFraction: 0.3, splitSeed: 42 });
+  assert.equal(resolvePreset('study-model-1').train.epochs, 5);
+  assert.equal(resolvePreset('study-model-2').train.epochs, 5);
+  for (const name of PRESET_NAMES) assert.equal(resolvePreset(name).preset, name);
+});
+
+test('overrides replace only the given fields; absent flags keep the preset value', () => {
+  const c = resolvePreset('study-model-1', { train: { epochs: undefined, batchSize: 4 }, data: { size: 64 } });
+  assert.equal(c.train.epochs, 5);
+  assert.equal(c.train.batchSize, 4);
+  assert.equal(c.data.size, 64);
+  assert.equal(c.data.testFraction, 0.3);
+});
+
+test('bad values and names are rejected with their path', () => {
+  assert.throws(() => resolvePreset('nope'), /unknown preset "nope": must be one of study-model-1/);
+  assert.throws(() => resolvePreset('study-model-3', { train: { batchSize: 0 } }), /train\.batchSize/);
+  assert.throws(() => parseRunConfig({ preset: 'x', model: { name: 'resnet' } }), /model\.name/);
+});

@@ -1,0 +1,47 @@
+// Named training recipes. `study-model-N` reproduce the study's protocol exactly (Adam at Keras's
+// default rate, batch 2, 70/30 split with seed 42, 128x128 nearest-neighbour); others go beyond it.
+import { parseRunConfig, type RunConfig, type RunConfigInput } from './schema.js';
+
+export const PRESETS = Object.freeze({
+  'study-model-1': {
+    preset: 'study-model-1',
+    description: "The study's Model 1, 5 epochs (reported MeanDice 0.86)",
+    model: { name: 'study-model-1' },
+    train: { epochs: 5 },
+    report: { predictionEvery: 2 },
+  },
+  'study-model-2': {
+    preset: 'study-model-2',
+    description: "The study's Model 2 (BatchNorm), 5 epochs (reported MeanDice 0.92)",
+    model: { name: 'study-model-2' },
+    train: { epochs: 5 },
+    report: { predictionEvery: 2 },
+  },
+  'study-model-3': {
+    preset: 'study-model-3',
+    description: "The study's Model 3 (Model 2 + L2 0.001), 20 epochs (reported MeanDice 0.942)",
+    model: { name: 'study-model-3', l2: 0.001 },
+    train: { epochs: 20 },
+    report: { predictionEvery: 2 },
+  },
+} satisfies Record<string, RunConfigInput>);
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** Deep-merges `overrides` into a preset and validates the result. */
+export function resolvePreset(name: string, overrides: Partial<{ [K in keyof RunConfigInput]: object }> = {}): RunConfig {
+  if (!Object.prototype.hasOwnProperty.call(PRESETS, name)) {
+    throw new Error(`unknown preset "${name}": must be one of ${PRESET_NAMES.join(', ')}`);
+  }
+  const base: RunConfigInput = PRESETS[name as PresetName];
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    // Flags that were not given arrive as undefined and must not mask the preset's value.
+    const given = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+    const prev = merged[key];
+    merged[key] = typeof prev === 'object' && prev !== null ? { ...prev, ...given } : given;
+  }
+  return parseRunConfig(merged, `preset "${name}"`);
+}

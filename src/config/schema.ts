@@ -1,0 +1,61 @@
+// The one typed configuration of a training run, validated at the edge (CLI flags, saved JSON).
+// Every field has its default here; presets only state what differs.
+import { z } from 'zod';
+import { MODEL_NAMES } from '../models/registry.js';
+
+export const DataConfigSchema = z.object({
+  /** Which `Dataset N/` folder of the collection root to use. */
+  dataset: z.number().int().min(1).default(1),
+  /** Model input side; images and masks are resized to it with nearest-neighbour. */
+  size: z.number().int().min(8).max(1024).default(128),
+  /** Fraction of the images held out as the test split (sklearn `test_size`). */
+  testFraction: z.number().gt(0).lt(1).default(0.3),
+  /** Seed of the train/test permutation (numpy `RandomState(seed).permutation`, as sklearn does). */
+  splitSeed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+});
+
+export const TrainConfigSchema = z.object({
+  epochs: z.number().int().min(1).default(20),
+  batchSize: z.number().int().min(1).default(2),
+  /** Adam's learning rate; 0.001 is Keras's default, which the study used. */
+  learningRate: z.number().positive().default(0.001),
+  /** Seed of weight initialisation and of the per-epoch shuffles. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+  /**
+   * The metric that picks the best epoch. The study chose on its test split ("globalSoftDice"); that is
+   * optimistic, and the report says so.
+   */
+  selectBy: z.enum(['globalSoftDice', 'meanDice']).default('globalSoftDice'),
+});
+
+export const ReportConfigSchema = z.object({
+  /** Write `predictions-epoch-NN.png` every this many epochs (and after the last one). */
+  predictionEvery: z.number().int().min(1).default(2),
+  /** How many fixed test images those pictures show. */
+  predictionImages: z.number().int().min(1).max(32).default(4),
+});
+
+export const RunConfigSchema = z.object({
+  preset: z.string(),
+  description: z.string().default(''),
+  model: z.object({
+    name: z.enum(MODEL_NAMES as [string, ...string[]]),
+    l2: z.number().min(0).optional(),
+  }),
+  data: DataConfigSchema.prefault({}),
+  train: TrainConfigSchema.prefault({}),
+  report: ReportConfigSchema.prefault({}),
+});
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+/** Validates a config object; the error lists each bad field with its path. */
+export function parseRunConfig(input: unknown, source = 'config'): RunConfig {
+  const result = RunConfigSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid ${source}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,136 @@
+// Saving and loading models as a folder (tfjs `model.json` + `weights.bin`) without tfjs-node:
+// file I/O through tf.io.withSaveHandler / tf.io.fromMemory. Class names and preprocessing travel
+// inside model.json (userDefinedMetadata), so every consumer prepares images the same way.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CLASS_NAMES } from '../data/types.js';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** How an image becomes the model's input; stored with the model and applied in this order. */
+export interface Preprocessing {
+  /** Square side the image is resized to. */
+  inputSize: number;
+  resize: 'nearest';
+  /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
+  scale: number;
+  channels: 'rgb';
+}
+
+export interface ModelMetadata {
+  format: 'leukoseg-model';
+  version: 1;
+  architecture: string;
+  classNames: string[];
+  /** Gray level of each class in mask files. */
+  maskLevels: number[];
+  preprocessing: Preprocessing;
+  preset?: string;
+  /** Epoch whose weights these are. */
+  epoch?: number;
+  /** Where the test split came from, so `evaluate` scores on the same images. */
+  split?: { dataset: number; testFraction: number; seed: number; testIds: string[] };
+  /** Test metrics at that epoch, as recorded by training. */
+  metrics?: unknown;
+}
+
+export function defaultMetadata(architecture: string, inputSize: number): ModelMetadata {
+  return {
+    format: 'leukoseg-model',
+    version: 1,
+    architecture,
+    classNames: [...CLASS_NAMES],
+    maskLevels: [0, 128, 255],
+    preprocessing: { inputSize, resize: 'nearest', scale: 1 / 255, channels: 'rgb' },
+  };
+}
+
+function concatBuffers(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
+  if (!Array.isArray(data)) return new Uint8Array(data);
+  const total = data.reduce((n, b) => n + b.byteLength, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const b of data) {
+    out.set(new Uint8Array(b), offset);
+    offset += b.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Writes the model to `dir` as a whole: into a temp folder first, then swapped in by rename, so a
+ * crash leaves either the old model or the new one, never a mix.
+ */
+export async function saveModel(model: tfl.LayersModel, dir: string, metadata: ModelMetadata): Promise<void> {
+  const target = resolve(dir);
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const old = `${target}.old-${process.pid}-${randomBytes(3).toString('hex')}`;
+  model.setUserDefinedMetadata({ leukoseg: metadata } as unknown as Record<string, never>);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weights = concatBuffers(artifacts.weightData ?? new ArrayBuffer(0));
+        const json = {
+          format: 'layers-model',
+          generatedBy: `leukoseg (TensorFlow.js ${tf.version_core})`,
+          convertedBy: null,
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
+          userDefinedMetadata: artifacts.userDefinedMetadata,
+        };
+        await writeFile(join(tmp, WEIGHTS_BIN), weights);
+        await writeFile(join(tmp, MODEL_JSON), JSON.stringify(json));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+      }),
+    );
+    const exists = await stat(target).then(() => true, () => false);
+    if (exists) await rename(target, old);
+    await rename(tmp, target);
+    if (exists) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface LoadedModel {
+  model: tfl.LayersModel;
+  metadata: ModelMetadata;
+  dir: string;
+}
+
+/** Loads a model folder written by `saveModel` (or any tfjs layers model folder with one weights file). */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const jsonPath = join(dir, MODEL_JSON);
+  let parsed: {
+    modelTopology?: object;
+    weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+    userDefinedMetadata?: { leukoseg?: ModelMetadata };
+  };
+  try {
+    parsed = JSON.parse(await readFile(jsonPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`${jsonPath}: cannot read a model here (${(err as Error).message})`);
+  }
+  if (!parsed.modelTopology || !parsed.weightsManifest) {
+    throw new Error(`${jsonPath}: not a TensorFlow.js layers model (no modelTopology/weightsManifest)`);
+  }
+  const specs = parsed.weightsManifest.flatMap((g) => g.weights);
+  const buffers = await Promise.all(
+    parsed.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(join(dir, p))),
+  );
+  const weightData = concatBuffers(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer));
+  const model = await tfl.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: parsed.modelTopology, weightSpecs: specs, weightData: weightData.buffer as ArrayBuffer }),
+  );
+  const metadata = parsed.userDefinedMetadata?.leukoseg;
+  if (!metadata) {
+    throw new Error(`${jsonPath}: no leukoseg metadata (class names, preprocessing); was it saved by leukoseg?`);
+  }
+  return { model, metadata, dir };
+}

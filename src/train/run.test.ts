@@ -1,0 +1,88 @@
+// A short real training on a dozen Dataset 1 pairs: every artifact of the run folder exists, metrics
+// are in range, tensors stay flat, resume continues the same run, and evaluate reproduces the best epoch.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, stat, symlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '../engine/index.js';
+import { resolvePreset } from '../config/presets.js';
+import { sharedDataset1 } from '../testing/paths.js';
+import { trainRun } from './run.js';
+import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import type { EpochRecord } from './types.js';
+
+async function dozenPairs(): Promise<string> {
+  const source = sharedDataset1();
+  const files = (await readdir(source)).filter((f) => /^\d+\.(bmp|png)$/.test(f)).sort().slice(0, 24);
+  assert.equal(files.length, 24, `expected Dataset 1 at ${source}`);
+  const dir = await mkdtemp(join(tmpdir(), 'leukoseg-train-'));
+  // Links, not copies: the data set stays where it is.
+  for (const f of files) await symlink(join(source, f), join(dir, f));
+  return dir;
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+test('study-model-3 trains for two epochs and writes a complete run folder; resume and evaluate agree', async () => {
+  await initEngine();
+  const dataDir = await dozenPairs();
+  const outDir = await mkdtemp(join(tmpdir(), 'leukoseg-runs-'));
+  try {
+    const config = resolvePreset('study-model-3', {
+      train: { epochs: 2 },
+      report: { predictionEvery: 1, predictionImages: 2 },
+    });
+    const lines: string[] = [];
+    const first = await trainRun(config, { dataDir, outDir, log: (l) => lines.push(l) });
+    const run = first.runDir;
+    for (const f of [
+      'config.json', 'split.json', 'metrics.json', 'metrics.csv', 'checkpoint.json', 'curves.png',
+      'predictions-epoch-01.png', 'predictions-epoch-02.png', 'report.html', 'model/model.json', 'model/weights.bin',
+    ]) {
+      assert.ok(await exists(join(run, f)), `${f} missing from the run folder`);
+    }
+    const split = JSON.parse(await readFile(join(run, 'split.json'), 'utf8'));
+    assert.equal(split.test.length, 4); // ceil(0.3 * 12)
+    assert.equal(split.train.length, 8);
+    assert.equal(new Set([...split.train, ...split.test]).size, 12);
+
+    const history: EpochRecord[] = JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8'));
+    assert.deepEqual(history.map((r) => r.epoch), [1, 2]);
+    for (const r of history) {
+      assert.ok(Number.isFinite(r.trainLoss) && r.trainLoss > 0, `trainLoss ${r.trainLoss}`);
+      for (const v of [r.trainDice, r.testDice, r.testMeanDice, r.test.pixelAccuracy]) assert.ok(v >= 0 && v <= 1, `metric ${v}`);
+      assert.ok(r.trainSeconds > 0 && r.imagesPerSecond > 0);
+      assert.equal(r.test.images, 4);
+    }
+    assert.equal(history[1].numTensors, history[0].numTensors, 'tensor count grew between epochs');
+    const csv = (await readFile(join(run, 'metrics.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv.length, 3);
+    const html = await readFile(join(run, 'report.html'), 'utf8');
+    assert.match(html, /curves\.png/);
+    assert.match(html, /predictions-epoch-02\.png/);
+
+    // Resume to a third epoch: the first two records are kept as they were.
+    const resumed = await trainRun(config, { dataDir, outDir, resumeDir: run, resumeEpochs: 3, log: (l) => lines.push(l) });
+    assert.equal(resumed.runDir, run);
+    assert.deepEqual(resumed.history.map((r) => r.epoch), [1, 2, 3]);
+    assert.deepEqual(resumed.history.slice(0, 2).map((r) => r.trainLoss), history.map((r) => r.trainLoss));
+    assert.deepEqual(await readdir(join(run, 'checkpoints')), ['epoch-003']);
+
+    // The saved best model scores exactly as training recorded for its epoch.
+    const before = tf.memory().numTensors;
+    const loaded = await loadModelForEvaluation(run);
+    const evaluation = await evaluateModel(loaded, dataDir);
+    loaded.model.dispose();
+    assert.equal(tf.memory().numTensors, before, 'evaluate leaked tensors');
+    assert.equal(evaluation.scope, 'test-split');
+    assert.equal(evaluation.metrics.images, 4);
+    const best = resumed.best;
+    assert.ok(Math.abs((evaluation.metrics.globalSoftDice ?? -1) - best.testDice) < 1e-5);
+    assert.deepEqual(evaluation.metrics.confusion, best.test.confusion);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(outDir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,212 @@
+// A training run end to end: data, split, model, the loop, and the run folder (config, split,
+// per-epoch metrics, checkpoints, best model, curves, prediction pictures, report.html).
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import { parseRunConfig, type RunConfig } from '../config/schema.js';
+import { loadDataset, imagesToFloat32, labelsOf } from '../data/dataset.js';
+import { trainTestSplit } from '../data/split.js';
+import type { Sample } from '../data/types.js';
+import { createModel } from '../models/registry.js';
+import { defaultMetadata, saveModel, type ModelMetadata } from '../models/io.js';
+import { renderPredictionGrid } from '../report/grid.js';
+import { renderCurves } from '../report/curves.js';
+import { renderReportHtml } from '../report/html.js';
+import { softDice } from './losses.js';
+import { trainEpochs, type ArraySet, type BatchProgress } from './loop.js';
+import { loadCheckpointModel, readCheckpointState, restoreOptimizer, writeCheckpoint } from './checkpoint.js';
+import type { EpochRecord } from './types.js';
+import { historyCsv } from './history.js';
+
+export interface TrainRunOptions {
+  /** Folder of image/mask pairs (already resolved from --data / LEUKOSEG_DATA / the cache). */
+  dataDir: string;
+  /** Parent folder of run folders. */
+  outDir: string;
+  /** An existing run folder to continue from its last checkpoint. */
+  resumeDir?: string;
+  /** Epoch count for a resumed run, when it should go further than its config says. */
+  resumeEpochs?: number;
+  log?: (line: string) => void;
+  onBatch?: (p: BatchProgress) => void;
+}
+
+export interface TrainRunResult {
+  runDir: string;
+  config: RunConfig;
+  history: EpochRecord[];
+  best: EpochRecord;
+}
+
+interface SplitFile {
+  dataset: number;
+  testFraction: number;
+  seed: number;
+  train: string[];
+  test: string[];
+}
+
+function runId(config: RunConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${config.preset}-${stamp}`;
+}
+
+function toArraySet(samples: Sample[]): ArraySet {
+  const indices = samples.map((_, i) => i);
+  return { images: imagesToFloat32(samples, indices), labels: labelsOf(samples, indices), count: samples.length };
+}
+
+function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sample[] {
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    throw new Error(`${source}: ${missing.length} image(s) of the recorded split are not in the data (${missing.slice(0, 5).join(', ')})`);
+  }
+  return ids.map((id) => byId.get(id)!);
+}
+
+function compile(model: tfl.LayersModel, config: RunConfig): void {
+  model.compile({
+    optimizer: tf.train.adam(config.train.learningRate),
+    loss: 'categoricalCrossentropy',
+    metrics: [softDice],
+  });
+}
+
+function isBetter(record: EpochRecord, best: EpochRecord | undefined, config: RunConfig): boolean {
+  if (!best) return true;
+  const key = config.train.selectBy === 'meanDice' ? 'testMeanDice' : 'testDice';
+  return record[key] > best[key];
+}
+
+export async function trainRun(configInput: RunConfig, options: TrainRunOptions): Promise<TrainRunResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  let config = configInput;
+  let runDir: string;
+  let state = null as Awaited<ReturnType<typeof readCheckpointState>>;
+  if (options.resumeDir) {
+    runDir = resolve(options.resumeDir);
+    const configPath = join(runDir, 'config.json');
+    config = parseRunConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
+    if (options.resumeEpochs) config = { ...config, train: { ...config.train, epochs: options.resumeEpochs } };
+    state = await readCheckpointState(runDir);
+    if (!state) throw new Error(`${runDir}: no checkpoint.json; nothing to resume (start a new run instead)`);
+    log(`resuming ${runDir} after epoch ${state.epoch}`);
+  } else {
+    runDir = resolve(options.outDir, runId(config));
+    await mkdir(runDir, { recursive: true });
+  }
+
+  const { size } = config.data;
+  const dataset = await loadDataset({ dir: options.dataDir, size });
+  for (const issue of dataset.issues) log(`skipped ${issue.file}: ${issue.problem}`);
+  if (dataset.strayPixels > 0) log(`${dataset.strayPixels} mask pixel(s) had stray gray levels and were moved to the nearest class`);
+  const byId = new Map(dataset.samples.map((s) => [s.id, s]));
+
+  let split: SplitFile;
+  if (state) {
+    split = JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')) as SplitFile;
+  } else {
+    const ids = dataset.samples.map((s) => s.id).sort();
+    const { train, test } = trainTestSplit(ids, { testFraction: config.data.testFraction, seed: config.data.splitSeed });
+    split = { dataset: config.data.dataset, testFraction: config.data.testFraction, seed: config.data.splitSeed, train, test };
+  }
+  const trainSamples = pickByIds(byId, split.train, 'split.json');
+  const testSamples = pickByIds(byId, split.test, 'split.json');
+  await writeJsonAtomic(join(runDir, 'config.json'), config);
+  await writeJsonAtomic(join(runDir, 'split.json'), split);
+  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${testSamples.length} test images at ${size}x${size}; run folder ${runDir}`);
+
+  let model: tfl.LayersModel;
+  if (state) {
+    model = await loadCheckpointModel(runDir, state);
+    compile(model, config);
+    await restoreOptimizer(runDir, state, model);
+  } else {
+    model = createModel(config.model.name, { inputSize: size, seed: config.train.seed, l2: config.model.l2 });
+    compile(model, config);
+  }
+
+  const metadata: ModelMetadata = {
+    ...defaultMetadata(config.model.name, size),
+    preset: config.preset,
+    split: { dataset: split.dataset, testFraction: split.testFraction, seed: split.seed, testIds: split.test },
+  };
+  const history: EpochRecord[] = state ? [...state.history] : [];
+  let best = state ? history.find((r) => r.epoch === state!.bestEpoch) : undefined;
+  const shown = testSamples.slice(0, Math.min(config.report.predictionImages, testSamples.length));
+  const predictionFiles: Array<{ epoch: number; file: string }> = history
+    .filter((r) => r.epoch % config.report.predictionEvery === 0 || r.epoch === 1)
+    .map((r) => ({ epoch: r.epoch, file: predictionFileName(r.epoch) }));
+
+  try {
+    await trainEpochs({
+      model,
+      train: toArraySet(trainSamples),
+      test: toArraySet(testSamples),
+      size,
+      fromEpoch: (state?.epoch ?? 0) + 1,
+      epochs: config.train.epochs,
+      batchSize: config.train.batchSize,
+      seed: config.train.seed,
+      onBatch: options.onBatch,
+      onEpoch: async (record, predictions) => {
+        history.push(record);
+        log(formatEpochLine(record, config.train.epochs));
+        if (isBetter(record, best, config)) {
+          best = record;
+          await saveModel(model, join(runDir, 'model'), { ...metadata, epoch: record.epoch, metrics: record.test });
+        }
+        await writeJsonAtomic(join(runDir, 'metrics.json'), history);
+        await writeFileAtomic(join(runDir, 'metrics.csv'), historyCsv(history));
+        await writeCheckpoint(runDir, model, metadata, { epoch: record.epoch, history, bestEpoch: best!.epoch });
+        const last = record.epoch === config.train.epochs;
+        if (record.epoch === 1 || record.epoch % config.report.predictionEvery === 0 || last) {
+          const pixels = size * size;
+          const rows = shown.map((s, i) => ({
+            id: s.id,
+            image: s.image,
+            truth: s.mask,
+            pred: { width: size, height: size, data: predictions.labels.slice(i * pixels, (i + 1) * pixels) },
+          }));
+          const file = predictionFileName(record.epoch);
+          await writeFileAtomic(join(runDir, file), await renderPredictionGrid(rows, { title: `${config.preset}, epoch ${record.epoch}` }));
+          if (!predictionFiles.some((p) => p.epoch === record.epoch)) predictionFiles.push({ epoch: record.epoch, file });
+        }
+        await writeFileAtomic(join(runDir, 'curves.png'), await renderCurves(history));
+        await writeFileAtomic(
+          join(runDir, 'report.html'),
+          renderReportHtml({
+            runId: runDir.split('/').pop()!,
+            title: `leukoseg ${config.preset}`,
+            config,
+            epochs: history,
+            best: { epoch: best!.epoch, metrics: best!.test },
+            curvesFile: 'curves.png',
+            predictionFiles,
+            notes: [
+              `Best epoch chosen by test-split ${config.train.selectBy === 'meanDice' ? 'mean Dice' : 'global soft Dice'}, as the study did: optimistic, since no separate validation split picks it.`,
+            ],
+          }),
+        );
+      },
+    });
+  } finally {
+    model.dispose();
+  }
+  return { runDir, config, history, best: best! };
+}
+
+function predictionFileName(epoch: number): string {
+  return `predictions-epoch-${String(epoch).padStart(2, '0')}.png`;
+}
+
+export function formatEpochLine(r: EpochRecord, epochs: number): string {
+  const d = r.testDicePerClass;
+  return (
+    `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train Dice ${r.trainDice.toFixed(4)}  ` +
+    `test Dice ${r.testDice.toFixed(4)} (bg ${d.background.toFixed(3)} cyto ${d.cytoplasm.toFixed(3)} nuc ${d.nucleus.toFixed(3)})  ` +
+    `${r.trainSeconds.toFixed(1)} s, ${(1000 / r.imagesPerSecond).toFixed(1)} ms/image, tensors ${r.numTensors}, rss ${r.rssMiB.toFixed(0)} MiB`
+  );
+}
