@@ -1,0 +1,227 @@
+// Hematology numbers from a label mask: areas, N:C ratio, nucleus lobes, perimeter, shape and
+// confidence of the main cell, with short warning codes, flattened to one CSV/JSON row.
+import { NUM_CLASSES, type LabelMask } from '../data/types.js';
+import { connectedComponents, convexHullArea, open, perimeter } from './morphology.js';
+import { findMainCell } from './postprocess.js';
+
+const CYTOPLASM = 1;
+const NUCLEUS = 2;
+
+/** Machine-friendly warning codes; WARNING_MESSAGES has the sentences for people. */
+export const WARNING_NO_CELL = 'no-cell';
+export const WARNING_NO_NUCLEUS = 'no-nucleus';
+export const WARNING_TOUCHES_BORDER = 'touches-border';
+export const WARNING_MULTIPLE_CELLS = 'multiple-cells';
+export type CellWarning = typeof WARNING_NO_CELL | typeof WARNING_NO_NUCLEUS | typeof WARNING_TOUCHES_BORDER | typeof WARNING_MULTIPLE_CELLS;
+
+export const WARNING_MESSAGES: Record<CellWarning, string> = {
+  [WARNING_NO_CELL]: 'no cell found',
+  [WARNING_NO_NUCLEUS]: 'the cell has no nucleus',
+  [WARNING_TOUCHES_BORDER]: 'cell touches the image border',
+  [WARNING_MULTIPLE_CELLS]: 'more than one cell',
+};
+
+/**
+ * A cell component counts towards 'multiple-cells' only if it covers at least 1% of the image and
+ * at least this many pixels: smaller blobs are specks of misclassified background, not cells.
+ */
+export const MIN_CELL_FRACTION = 0.01;
+export const MIN_CELL_PX = 16;
+
+/**
+ * A nucleus part left after the opening counts as a lobe only if it has at least 5% of the nucleus
+ * area and at least this many pixels, so crumbs cut off by the opening are not lobes.
+ */
+export const MIN_LOBE_FRACTION = 0.05;
+export const MIN_LOBE_PX = 4;
+
+export interface MeasureOptions {
+  /** Micrometres per pixel; without it every µm field is null. */
+  umPerPx?: number;
+  /** Softmax output at the mask's size, height x width x 3 (HWC), for meanConfidence. */
+  probs?: Float32Array;
+  /** Radius of the disk opening that splits nucleus lobes joined by thin bridges. Default 1 (3x3 cross). */
+  openingRadius?: number;
+}
+
+export interface ClassConfidence {
+  background: number | null;
+  cytoplasm: number | null;
+  nucleus: number | null;
+}
+
+export interface CellStats {
+  cellAreaPx: number;
+  nucleusAreaPx: number;
+  cytoplasmAreaPx: number;
+  cellAreaUm2: number | null;
+  nucleusAreaUm2: number | null;
+  cytoplasmAreaUm2: number | null;
+  /** Nucleus area / cytoplasm area (N:C); null when there is no cytoplasm. */
+  ncRatio: number | null;
+  /** Nucleus area / cell area; null when there is no cell. */
+  nucleusCellRatio: number | null;
+  /** Nucleus parts after the opening, ignoring parts below MIN_LOBE_FRACTION / MIN_LOBE_PX; at least 1 if there is a nucleus. */
+  nucleusLobes: number;
+  cellPerimeterPx: number;
+  cellPerimeterUm: number | null;
+  /** 4πA/P² of the cell; null when there is no cell. */
+  circularity: number | null;
+  /** Cell area / convex hull area (hull of pixel corners); null when there is no cell. */
+  solidity: number | null;
+  /** sqrt(4A/π): the diameter of a disk with the cell's area. */
+  equivalentDiameterPx: number;
+  equivalentDiameterUm: number | null;
+  /** Mean max-probability of the pixels labelled as each class (whole image); null without probs. */
+  meanConfidence: ClassConfidence | null;
+  /** 8-connected cell components in the mask as given, specks included. */
+  cellComponents: number;
+  warnings: CellWarning[];
+}
+
+/**
+ * Measures the main cell of the mask (the 8-connected cytoplasm ∪ nucleus component with the most
+ * nucleus, as postprocessMask keeps); other components only raise warnings. The mask is not
+ * cleaned here: run postprocessMask first to fill holes.
+ */
+export function measureCell(mask: LabelMask, options: MeasureOptions = {}): CellStats {
+  const { width, height, data } = mask;
+  const umPerPx = options.umPerPx ?? null;
+  if (umPerPx !== null && !(Number.isFinite(umPerPx) && umPerPx > 0)) throw new Error(`umPerPx must be a positive number, got ${umPerPx}`);
+  const main = findMainCell(mask);
+  const { components, label } = main;
+
+  const cell = new Uint8Array(data.length);
+  const nucleus = new Uint8Array(data.length);
+  let touchesBorder = false;
+  for (let p = 0; p < data.length; p++) {
+    if (label === 0 || components.labels[p] !== label) continue;
+    cell[p] = 1;
+    if (data[p] === NUCLEUS) nucleus[p] = 1;
+    const x = p % width;
+    const y = (p - x) / width;
+    if (x === 0 || y === 0 || x === width - 1 || y === height - 1) touchesBorder = true;
+  }
+  const cellAreaPx = label === 0 ? 0 : components.areas[label - 1];
+  const nucleusAreaPx = label === 0 ? 0 : main.nucleusPerComponent[label - 1];
+  const cytoplasmAreaPx = cellAreaPx - nucleusAreaPx;
+
+  const toUm2 = (px: number): number | null => (umPerPx === null ? null : px * umPerPx * umPerPx);
+  const toUm = (px: number): number | null => (umPerPx === null ? null : px * umPerPx);
+  const cellPerimeterPx = cellAreaPx === 0 ? 0 : perimeter(cell, width, height);
+  const equivalentDiameterPx = Math.sqrt((4 * cellAreaPx) / Math.PI);
+
+  const minCellArea = Math.max(MIN_CELL_PX, MIN_CELL_FRACTION * width * height);
+  const cellsSeen = components.areas.filter((area) => area >= minCellArea).length;
+  const warnings: CellWarning[] = [];
+  if (cellAreaPx === 0) warnings.push(WARNING_NO_CELL);
+  else if (nucleusAreaPx === 0) warnings.push(WARNING_NO_NUCLEUS);
+  if (touchesBorder) warnings.push(WARNING_TOUCHES_BORDER);
+  if (cellsSeen > 1) warnings.push(WARNING_MULTIPLE_CELLS);
+
+  return {
+    cellAreaPx,
+    nucleusAreaPx,
+    cytoplasmAreaPx,
+    cellAreaUm2: toUm2(cellAreaPx),
+    nucleusAreaUm2: toUm2(nucleusAreaPx),
+    cytoplasmAreaUm2: toUm2(cytoplasmAreaPx),
+    ncRatio: cytoplasmAreaPx === 0 ? null : nucleusAreaPx / cytoplasmAreaPx,
+    nucleusCellRatio: cellAreaPx === 0 ? null : nucleusAreaPx / cellAreaPx,
+    nucleusLobes: countLobes(nucleus, nucleusAreaPx, width, height, options.openingRadius ?? 1),
+    cellPerimeterPx,
+    cellPerimeterUm: toUm(cellPerimeterPx),
+    circularity: cellPerimeterPx === 0 ? null : (4 * Math.PI * cellAreaPx) / (cellPerimeterPx * cellPerimeterPx),
+    solidity: cellAreaPx === 0 ? null : cellAreaPx / convexHullArea(cell, width, height),
+    equivalentDiameterPx,
+    equivalentDiameterUm: toUm(equivalentDiameterPx),
+    meanConfidence: options.probs === undefined ? null : meanConfidence(mask, options.probs),
+    cellComponents: components.count,
+    warnings,
+  };
+}
+
+/** Lobes: 8-connected nucleus parts after a disk opening that cuts thin bridges, specks ignored. */
+function countLobes(nucleus: Uint8Array, nucleusAreaPx: number, width: number, height: number, openingRadius: number): number {
+  if (nucleusAreaPx === 0) return 0;
+  const parts = connectedComponents(open(nucleus, width, height, openingRadius), width, height, 8);
+  const minLobeArea = Math.max(MIN_LOBE_PX, MIN_LOBE_FRACTION * nucleusAreaPx);
+  const lobes = parts.areas.filter((area) => area >= minLobeArea).length;
+  // A nucleus thinner than the disk vanishes in the opening; it is still one nucleus.
+  return Math.max(1, lobes);
+}
+
+function meanConfidence(mask: LabelMask, probs: Float32Array): ClassConfidence {
+  const pixels = mask.width * mask.height;
+  if (probs.length !== pixels * NUM_CLASSES) {
+    throw new Error(`probs has ${probs.length} values, expected ${mask.width}x${mask.height}x${NUM_CLASSES} = ${pixels * NUM_CLASSES}`);
+  }
+  const sums = [0, 0, 0];
+  const counts = [0, 0, 0];
+  for (let p = 0; p < pixels; p++) {
+    let best = probs[p * NUM_CLASSES];
+    for (let c = 1; c < NUM_CLASSES; c++) best = Math.max(best, probs[p * NUM_CLASSES + c]);
+    sums[mask.data[p]] += best;
+    counts[mask.data[p]]++;
+  }
+  const mean = (c: number): number | null => (counts[c] === 0 ? null : sums[c] / counts[c]);
+  return { background: mean(0), cytoplasm: mean(CYTOPLASM), nucleus: mean(NUCLEUS) };
+}
+
+/** The warnings as sentences for people, e.g. 'more than one cell (3 components)'. */
+export function describeWarnings(stats: CellStats): string[] {
+  return stats.warnings.map((code) =>
+    code === WARNING_MULTIPLE_CELLS ? `${WARNING_MESSAGES[code]} (${stats.cellComponents} components)` : WARNING_MESSAGES[code],
+  );
+}
+
+/** Column order of cellStatsRow, for CSV headers. */
+export const CELL_STATS_COLUMNS = [
+  'cellAreaPx',
+  'nucleusAreaPx',
+  'cytoplasmAreaPx',
+  'cellAreaUm2',
+  'nucleusAreaUm2',
+  'cytoplasmAreaUm2',
+  'ncRatio',
+  'nucleusCellRatio',
+  'nucleusLobes',
+  'cellPerimeterPx',
+  'cellPerimeterUm',
+  'circularity',
+  'solidity',
+  'equivalentDiameterPx',
+  'equivalentDiameterUm',
+  'confidenceBackground',
+  'confidenceCytoplasm',
+  'confidenceNucleus',
+  'cellComponents',
+  'warnings',
+] as const;
+export type CellStatsColumn = (typeof CELL_STATS_COLUMNS)[number];
+
+/** One flat row (keys in CELL_STATS_COLUMNS order): confidences spread out, warnings joined with ';'. */
+export function cellStatsRow(stats: CellStats): Record<CellStatsColumn, number | string | null> {
+  return {
+    cellAreaPx: stats.cellAreaPx,
+    nucleusAreaPx: stats.nucleusAreaPx,
+    cytoplasmAreaPx: stats.cytoplasmAreaPx,
+    cellAreaUm2: stats.cellAreaUm2,
+    nucleusAreaUm2: stats.nucleusAreaUm2,
+    cytoplasmAreaUm2: stats.cytoplasmAreaUm2,
+    ncRatio: stats.ncRatio,
+    nucleusCellRatio: stats.nucleusCellRatio,
+    nucleusLobes: stats.nucleusLobes,
+    cellPerimeterPx: stats.cellPerimeterPx,
+    cellPerimeterUm: stats.cellPerimeterUm,
+    circularity: stats.circularity,
+    solidity: stats.solidity,
+    equivalentDiameterPx: stats.equivalentDiameterPx,
+    equivalentDiameterUm: stats.equivalentDiameterUm,
+    confidenceBackground: stats.meanConfidence?.background ?? null,
+    confidenceCytoplasm: stats.meanConfidence?.cytoplasm ?? null,
+    confidenceNucleus: stats.meanConfidence?.nucleus ?? null,
+    cellComponents: stats.cellComponents,
+    warnings: stats.warnings.join(';'),
+  };
+}
