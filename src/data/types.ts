@@ -42,3 +42,10 @@ export interface DataIssue {
   file: string;
   problem: string;
 }
+
+/** 8-bit single-channel image (a mask file's gray levels before mapping to classes), row-major. */
+export interface GrayImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
