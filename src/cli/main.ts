@@ -8,11 +8,20 @@ import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
 import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import { formatMetricsTable } from '../metrics/format.js';
-import { batchProgressBar } from './progress.js';
+import { batchProgressBar, countProgressBar } from './progress.js';
+import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
+import { loadSegmenter } from '../infer/segmenter.js';
+import { resolve } from 'node:path';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
 }
 
@@ -104,6 +113,46 @@ export function buildProgram(): Command {
       } else {
         console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'}) at ${loaded.metadata.preprocessing.inputSize}x${loaded.metadata.preprocessing.inputSize}`);
         console.log(formatMetricsTable(m));
+      }
+    });
+
+  program
+    .command('segment')
+    .description('segment images (files, folders, globs) with the bundled model or --model; writes masks, overlays and results.csv/json')
+    .argument('<inputs...>', 'image files, folders (searched recursively) or glob patterns')
+    .option('--out <dir>', 'output folder', 'results')
+    .option('--model <dir>', 'a model folder or run folder (default: the bundled model)')
+    .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
+    .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
+    .option('--max-pixels <n>', 'refuse larger images', positiveInt)
+    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; backend: string }) => {
+      const { files, missing } = await expandInputs(inputs);
+      for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
+      if (files.length === 0) throw new Error(`no images to segment in ${inputs.join(' ')} (looked for ${SEGMENT_EXTENSIONS.join(' ')})`);
+      const segmenter = await loadSegmenter({ model: opts.model, postprocess: opts.postprocess, backend: opts.backend === 'cpu' ? 'cpu' : 'wasm', maxPixels: opts.maxPixels });
+      const bar = countProgressBar(files.length, 'images');
+      const result = await segmentFiles(segmenter, files, opts.out, {
+        umPerPx: opts.umPerPx,
+        maxPixels: opts.maxPixels,
+        onImage: (done, file, error) => {
+          if (error) {
+            bar.interrupt(() => console.error(error.startsWith(file) ? error : `${file}: ${error}`));
+          }
+          bar.update(done);
+        },
+      });
+      bar.stop();
+      segmenter.dispose();
+      const ok = result.rows.length;
+      console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir}; results in ${resolve(opts.out)}`);
+      if (ok === 1 && files.length === 1) {
+        const r = result.rows[0];
+        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}`);
+      }
+      if (result.failed.length > 0 || missing.length > 0) {
+        console.error(`${result.failed.length + missing.length} input(s) failed`);
+        process.exitCode = 1;
       }
     });
 

@@ -30,3 +30,26 @@ export function batchProgressBar(): { update: (p: BatchProgress) => void; stop: 
     stop: () => bar.stop(),
   };
 }
+
+/** A bar over a known number of items (images); `interrupt` prints a line without breaking the bar. */
+export function countProgressBar(total: number, unit: string): {
+  update: (done: number) => void;
+  interrupt: (print: () => void) => void;
+  stop: () => void;
+} {
+  if (!process.stderr.isTTY || total < 2) return { update: () => {}, interrupt: (print) => print(), stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `|{bar}| {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  bar.start(total, 0, { speed: '-' });
+  return {
+    update: (done) => bar.update(done, { speed: (done / ((performance.now() - started) / 1000)).toFixed(1) }),
+    interrupt: (print) => {
+      process.stderr.write('\r\x1b[K');
+      print();
+    },
+    stop: () => bar.stop(),
+  };
+}

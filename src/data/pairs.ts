@@ -45,11 +45,11 @@ export function compareCodePoints(a: string, b: string): number {
 /** Pairs images with masks in `dir` (see the naming rules at the top of this file). */
 export async function findPairs(dir: string): Promise<FoundPairs> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name);
+  const files = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.')).map((e) => e.name);
   const hasMasksFolder = entries.some((e) => e.isDirectory() && e.name === MASKS_SUBFOLDER);
   const subfolderMasks = hasMasksFolder
     ? (await readdir(join(dir, MASKS_SUBFOLDER), { withFileTypes: true }))
-        .filter((e) => e.isFile() && !e.name.startsWith('.') && extensionOf(e.name) === '.png')
+        .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && extensionOf(e.name) === '.png')
         .map((e) => e.name)
     : [];
 

@@ -43,7 +43,7 @@ test("study models have the study's layer sizes (trainable parameter counts)", a
   await initEngine();
   const trainable = (n: string) => {
     const m = createModel(n, { inputSize: 128, seed: 1 });
-    const count = m.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+    const count = m.countParams() - m.nonTrainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
     m.dispose();
     return count;
   };

@@ -32,6 +32,8 @@ export async function writeCheckpoint(
   if (model.optimizer) {
     const named = await model.optimizer.getWeights();
     const { data, specs } = await tf.io.encodeWeights(named);
+    // getWeights hands out the live moment variables plus a fresh step-count scalar ('iter'): only the latter is ours to free.
+    tf.dispose(named.filter((w) => w.name === 'iter').map((w) => w.tensor));
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'optimizer.bin'), new Uint8Array(data as ArrayBuffer));
     await writeFile(join(dir, 'optimizer.json'), JSON.stringify(specs));

@@ -1,0 +1,133 @@
+// `leukoseg segment`: files, folders and globs in; per image a mask PNG, an overlay PNG and a row of
+// morphometrics out. A bad file costs one line on stderr, never the rest of the batch.
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import { decodeImage } from '../data/decode.js';
+import { maskToGray } from '../report/masks.js';
+import { encodePng } from '../report/png.js';
+import { renderOverlay } from '../report/overlay.js';
+import { cellStatsRow, CELL_STATS_COLUMNS } from '../infer/morphometrics.js';
+import type { Segmenter } from '../infer/segmenter.js';
+import type { RgbImage } from '../data/types.js';
+import { messageOf } from '../data/errors.js';
+
+export const SEGMENT_EXTENSIONS = ['.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp'];
+
+async function listImages(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && SEGMENT_EXTENSIONS.includes(extname(e.name).toLowerCase()))
+    // Our own outputs are PNGs too: never feed them back in when the output folder is inside the input.
+    .filter((e) => !/\.(mask|overlay)\.png$/i.test(e.name))
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+    .sort();
+}
+
+/** Expands paths, folders (recursively) and glob patterns into a sorted, de-duplicated file list. */
+export async function expandInputs(args: string[]): Promise<{ files: string[]; missing: string[] }> {
+  const files = new Set<string>();
+  const missing: string[] = [];
+  for (const arg of args) {
+    const info = await stat(arg).catch(() => null);
+    if (info?.isDirectory()) (await listImages(arg)).forEach((f) => files.add(resolve(f)));
+    else if (info?.isFile()) files.add(resolve(arg));
+    else {
+      const matches = await glob(arg, { absolute: true, onlyFiles: true });
+      if (matches.length === 0) missing.push(arg);
+      matches.sort().forEach((f) => files.add(f));
+    }
+  }
+  return { files: [...files], missing };
+}
+
+/** Output base names: the file name without its extension, made unique with -2, -3, ... */
+export function outputNames(files: string[]): string[] {
+  const used = new Map<string, number>();
+  return files.map((f) => {
+    const stem = basename(f, extname(f));
+    const n = (used.get(stem) ?? 0) + 1;
+    used.set(stem, n);
+    return n === 1 ? stem : `${stem}-${n}`;
+  });
+}
+
+export interface SegmentRow {
+  file: string;
+  name: string;
+  width: number;
+  height: number;
+  inferenceMs: number;
+  [column: string]: number | string | null;
+}
+
+export interface SegmentBatchResult {
+  rows: SegmentRow[];
+  failed: Array<{ file: string; error: string }>;
+  seconds: number;
+}
+
+function csvCell(v: number | string | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function rowsToCsv(rows: SegmentRow[]): string {
+  const columns = ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, 'inferenceMs'];
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c] ?? null)).join(','))].join('\n') + '\n';
+}
+
+/**
+ * Segments every file, decoding the next images while the model works on the current one, and
+ * writes NAME.mask.png, NAME.overlay.png, results.csv and results.json into `outDir`.
+ */
+export async function segmentFiles(
+  segmenter: Segmenter,
+  files: string[],
+  outDir: string,
+  options: { umPerPx?: number; onImage?: (done: number, file: string, error?: string) => void; maxPixels?: number } = {},
+): Promise<SegmentBatchResult> {
+  const names = outputNames(files);
+  const rows: SegmentRow[] = [];
+  const failed: Array<{ file: string; error: string }> = [];
+  const started = performance.now();
+  const decode = (i: number): Promise<RgbImage> => decodeImage(files[i], files[i], { maxPixels: options.maxPixels });
+  const lookahead = 2;
+  const pending: Array<Promise<RgbImage>> = files.slice(0, lookahead).map((_, i) => decode(i));
+  // Rejections are read in order below; mark them handled now so none counts as unhandled meanwhile.
+  pending.forEach((p) => p.catch(() => {}));
+  for (let i = 0; i < files.length; i++) {
+    if (i + lookahead < files.length) {
+      const next = decode(i + lookahead);
+      next.catch(() => {});
+      pending.push(next);
+    }
+    try {
+      const image = await pending[i];
+      const r = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: options.umPerPx, name: files[i] });
+      const mask = await encodePng({ width: r.width, height: r.height, data: maskToGray(r.mask), channels: 1 });
+      const overlay = await encodePng(renderOverlay(r.image, r.mask));
+      await writeFileAtomic(join(outDir, `${names[i]}.mask.png`), mask);
+      await writeFileAtomic(join(outDir, `${names[i]}.overlay.png`), overlay);
+      rows.push({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), inferenceMs: r.inferenceMs });
+      options.onImage?.(i + 1, files[i]);
+    } catch (err) {
+      failed.push({ file: files[i], error: messageOf(err) });
+      options.onImage?.(i + 1, files[i], messageOf(err));
+    }
+    delete pending[i];
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await writeFileAtomic(join(outDir, 'results.csv'), rowsToCsv(rows));
+  await writeJsonAtomic(join(outDir, 'results.json'), {
+    model: { dir: segmenter.modelDir, architecture: segmenter.metadata.architecture, preset: segmenter.metadata.preset ?? null },
+    umPerPx: options.umPerPx ?? null,
+    images: rows,
+    failed,
+    seconds,
+    imagesPerSecond: rows.length / seconds,
+  });
+  return { rows, failed, seconds };
+}

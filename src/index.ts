@@ -1,0 +1,25 @@
+// leukoseg's public API. The main job in one line:
+//   const seg = await loadSegmenter(); const r = await seg.segment('cell.bmp'); r.stats.ncRatio; seg.dispose();
+export { loadSegmenter, DEFAULT_MODEL_DIR } from './infer/segmenter.js';
+export type { Segmenter, SegmenterOptions, SegmentInput, SegmentOptions, SegmentResult, PixelData } from './infer/segmenter.js';
+export type { CellStats } from './infer/morphometrics.js';
+export { measureCell, cellStatsRow, CELL_STATS_COLUMNS } from './infer/morphometrics.js';
+export { postprocessMask } from './infer/postprocess.js';
+export type { PostprocessOptions } from './infer/postprocess.js';
+export { evaluateModel, loadModelForEvaluation } from './infer/evaluate.js';
+export { initEngine } from './engine/index.js';
+export { createModel, MODEL_NAMES } from './models/registry.js';
+export type { ModelName } from './models/registry.js';
+export { loadModel, saveModel } from './models/io.js';
+export type { ModelMetadata, Preprocessing } from './models/io.js';
+export { resolvePreset, PRESET_NAMES } from './config/presets.js';
+export type { RunConfig } from './config/schema.js';
+export { trainRun } from './train/run.js';
+export type { EpochRecord } from './train/types.js';
+export { loadDataset, resolveDataDir } from './data/dataset.js';
+export { trainTestSplit, kFoldSplits } from './data/split.js';
+export { decodeImage } from './data/decode.js';
+export { SegmentationMeter, computeMetrics, confusionMatrix } from './metrics/index.js';
+export type { SegmentationMetrics } from './metrics/index.js';
+export { CLASS_NAMES, MASK_LEVELS } from './data/types.js';
+export type { RgbImage, LabelMask, ClassName } from './data/types.js';

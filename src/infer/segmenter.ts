@@ -1,0 +1,146 @@
+// The one-line public API: `const seg = await loadSegmenter(); const r = await seg.segment('cell.bmp')`.
+// Decodes any image, prepares it as the model's metadata says, predicts, maps the result back to the
+// image's own size, cleans it up and measures the cell.
+import * as tf from '@tensorflow/tfjs-core';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { initEngine } from '../engine/index.js';
+import { decodeImage, DEFAULT_MAX_PIXELS } from '../data/decode.js';
+import { resizeNearest } from '../data/resize.js';
+import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
+import { loadModel, type ModelMetadata } from '../models/io.js';
+import { resolveModelDir } from './evaluate.js';
+import { postprocessMask, type PostprocessOptions } from './postprocess.js';
+import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from './morphometrics.js';
+import { argmaxLabels } from './predict.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/** The model that ships with the package, used when none is named. */
+export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'default');
+
+/** Decoded pixels handed over directly: 1 (gray), 3 (RGB) or 4 (RGBA, alpha ignored) bytes per pixel. */
+export interface PixelData {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+  channels: 1 | 3 | 4;
+}
+
+/** A file path, the bytes of an image file, or decoded pixels. */
+export type SegmentInput = string | Uint8Array | PixelData;
+
+export interface SegmenterOptions {
+  /** A model folder or a run folder; default: the bundled model. */
+  model?: string;
+  /** Clean-up of the predicted mask (all on by default); `false` turns it off. */
+  postprocess?: boolean | PostprocessOptions;
+  backend?: 'wasm' | 'cpu';
+  /** Refuse larger images (default 50 megapixels). */
+  maxPixels?: number;
+}
+
+export interface SegmentOptions {
+  /** Pixel size in micrometres, for areas in µm². */
+  umPerPx?: number;
+  /** Name used in error messages when the input is not a path. */
+  name?: string;
+}
+
+export interface SegmentResult {
+  width: number;
+  height: number;
+  /** The input as RGB, at its own size. */
+  image: RgbImage;
+  /** Class per pixel (0 background, 1 cytoplasm, 2 nucleus) at the image's own size, after post-processing. */
+  mask: LabelMask;
+  /** The mask before post-processing. */
+  rawMask: LabelMask;
+  stats: CellStats;
+  /** Milliseconds spent in the model alone. */
+  inferenceMs: number;
+}
+
+export interface Segmenter {
+  readonly metadata: ModelMetadata;
+  readonly modelDir: string;
+  segment(input: SegmentInput, options?: SegmentOptions): Promise<SegmentResult>;
+  /** Frees the model's weights; the segmenter cannot be used afterwards. */
+  dispose(): void;
+}
+
+function isPixelData(input: SegmentInput): input is PixelData {
+  return typeof input === 'object' && !(input instanceof Uint8Array) && 'channels' in input;
+}
+
+/** Gray/RGB/RGBA pixels as RGB, validating the buffer's length against the stated size. */
+export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
+  const { width, height, channels, data } = p;
+  if (![1, 3, 4].includes(channels)) throw new Error(`${name}: channels must be 1, 3 or 4, got ${channels}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * channels) {
+    throw new Error(`${name}: ${width}x${height} with ${channels} channel(s) needs ${width * height * channels} bytes, got ${data.length}`);
+  }
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = data[i * channels + (channels === 1 ? 0 : c)];
+  }
+  return { width, height, data: rgb };
+}
+
+class ModelSegmenter implements Segmenter {
+  private disposed = false;
+
+  constructor(
+    private readonly model: tfl.LayersModel,
+    readonly metadata: ModelMetadata,
+    readonly modelDir: string,
+    private readonly options: SegmenterOptions,
+  ) {}
+
+  async segment(input: SegmentInput, options: SegmentOptions = {}): Promise<SegmentResult> {
+    if (this.disposed) throw new Error('this segmenter was disposed');
+    const name = options.name ?? (typeof input === 'string' ? input : undefined);
+    const image = isPixelData(input)
+      ? pixelsToRgb(input, name)
+      : await decodeImage(input, name, { maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const { width, height } = image;
+    const { inputSize, scale } = this.metadata.preprocessing;
+    const small = resizeNearest({ width, height, data: image.data }, inputSize, inputSize, 3);
+    const started = performance.now();
+    // Probabilities go back to the image's size bilinearly before the argmax: smoother borders than
+    // enlarging the small label map.
+    const probsTensor = tf.tidy(() => {
+      const x = tf.mul(tf.tensor4d(Float32Array.from(small.data), [1, inputSize, inputSize, 3]), scale);
+      const p = this.model.predict(x) as tf.Tensor4D;
+      return tf.squeeze(tf.image.resizeBilinear(p, [height, width], false, true), [0]);
+    });
+    const probs = (await probsTensor.data()) as Float32Array;
+    probsTensor.dispose();
+    const inferenceMs = performance.now() - started;
+    const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES) };
+    const post = this.options.postprocess ?? true;
+    const mask = post === false ? rawMask : postprocessMask(rawMask, post === true ? {} : post).mask;
+    const stats = measureCell(mask, { umPerPx: options.umPerPx, probs });
+    if (mask !== rawMask) {
+      // Post-processing keeps one cell; whether the model saw several is a property of its raw output.
+      const raw = measureCell(rawMask);
+      stats.cellComponents = raw.cellComponents;
+      if (raw.warnings.includes(WARNING_MULTIPLE_CELLS) && !stats.warnings.includes(WARNING_MULTIPLE_CELLS)) {
+        stats.warnings.push(WARNING_MULTIPLE_CELLS);
+      }
+    }
+    return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
+  }
+
+  dispose(): void {
+    if (!this.disposed) this.model.dispose();
+    this.disposed = true;
+  }
+}
+
+/** Loads a model (the bundled one by default) and returns a segmenter for any number of images. */
+export async function loadSegmenter(options: SegmenterOptions = {}): Promise<Segmenter> {
+  await initEngine({ backend: options.backend ?? 'wasm' });
+  const dir = await resolveModelDir(options.model ?? DEFAULT_MODEL_DIR);
+  const { model, metadata } = await loadModel(dir);
+  return new ModelSegmenter(model, metadata, dir, options);
+}
