@@ -6,11 +6,15 @@ import { resolvePreset, PRESET_NAMES } from '../config/presets.js';
 import { resolveDataDir } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
+import { crossValidate } from '../train/cv.js';
+import { formatCvTable } from '../report/cv.js';
 import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import { formatMetricsTable } from '../metrics/format.js';
+import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { loadSegmenter } from '../infer/segmenter.js';
+import { serveCommand } from './serve.js';
 import { resolve } from 'node:path';
 
 function positiveInt(value: string): number {
@@ -92,27 +96,65 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('cv')
+    .description('k-fold cross-validation of a preset over every image; writes cv.json and cv.html')
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'study-model-3')
+    .option('--folds <k>', 'number of folds', positiveInt, 5)
+    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
+    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--epochs <n>', "number of epochs per fold (default: the preset's)", positiveInt)
+    .option('--out <dir>', 'parent folder of the cross-validation folder', 'runs')
+    .action(async (opts: { preset: string; folds: number; data?: string; dataset?: number; epochs?: number; out: string }) => {
+      if (opts.folds < 2) throw new Error(`--folds must be at least 2, got ${opts.folds}`);
+      const config = resolvePreset(opts.preset, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } });
+      await initEngine();
+      const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
+      const bar = batchProgressBar();
+      const summary = await crossValidate(config, {
+        dataDir,
+        outDir: opts.out,
+        folds: opts.folds,
+        onBatch: bar.update,
+        log: (line) => {
+          bar.stop();
+          console.log(line);
+        },
+      });
+      bar.stop();
+      console.log(`\n${opts.folds}-fold cross-validation of ${config.preset}, Dice mean ± sd:`);
+      console.log(formatCvTable(summary));
+    });
+
+  program
     .command('evaluate')
     .description("score a model on the test split recorded with it; per-class Dice and IoU")
     .requiredOption('--model <dir>', 'a run folder (runs/<id>) or a model folder')
     .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
     .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
     .option('--json', 'print one JSON object instead of the table')
+    .option('--tta', 'average the predictions of each image and its flips')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model: string; data?: string; dataset?: number; json?: boolean; backend: string }) => {
+    .action(async (opts: { model: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model);
       const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
-      const result = await evaluateModel(loaded, dataDir);
+      const result = await evaluateModel(loaded, dataDir, { tta: opts.tta });
       loaded.model.dispose();
       for (const issue of result.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
       const m = result.metrics;
       if (opts.json) {
-        const { confusion: _confusion, pixels: _pixels, ...summary } = m;
-        console.log(JSON.stringify(summary));
+        const summary = (x: SegmentationMetrics) => {
+          const { confusion: _confusion, pixels: _pixels, ...rest } = x;
+          return rest;
+        };
+        console.log(JSON.stringify({ ...summary(m), native: summary(result.native) }));
       } else {
-        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'}) at ${loaded.metadata.preprocessing.inputSize}x${loaded.metadata.preprocessing.inputSize}`);
+        const size = loaded.metadata.preprocessing.inputSize;
+        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${opts.tta ? ', flip TTA' : ''}`);
+        console.log(`\nat the model's input size, ${size}x${size}:`);
         console.log(formatMetricsTable(m));
+        console.log(`\nat each image's own size (probabilities resized back, original masks):`);
+        console.log(formatMetricsTable(result.native));
       }
     });
 
@@ -155,6 +197,8 @@ export function buildProgram(): Command {
         process.exitCode = 1;
       }
     });
+
+  program.addCommand(serveCommand());
 
   return program;
 }

@@ -2,6 +2,7 @@
 // Every field has its default here; presets only state what differs.
 import { z } from 'zod';
 import { MODEL_NAMES } from '../models/registry.js';
+import { AugmentConfigSchema } from '../data/augment.js';
 
 export const DataConfigSchema = z.object({
   /** Which `Dataset N/` folder of the collection root to use. */
@@ -22,10 +23,22 @@ export const TrainConfigSchema = z.object({
   /** Seed of weight initialisation and of the per-epoch shuffles. */
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
   /**
-   * The metric that picks the best epoch. The study chose on its test split ("globalSoftDice"); that is
-   * optimistic, and the report says so.
+   * The metric that picks the best epoch, read on the validation part when there is one, else on the
+   * test split as the study did (optimistic, and the report says so).
    */
   selectBy: z.enum(['globalSoftDice', 'meanDice']).default('globalSoftDice'),
+  /** 'crossEntropy' is the study's; 'diceCrossEntropy' adds 1 - soft Dice, which weighs the small nucleus and cytoplasm classes up. */
+  loss: z.enum(['crossEntropy', 'diceCrossEntropy']).default('crossEntropy'),
+  /** 'cosine' decays the rate per batch from learningRate to minLearningRate after a linear warm-up. */
+  schedule: z.enum(['constant', 'cosine']).default('constant'),
+  warmupEpochs: z.number().min(0).default(0),
+  minLearningRate: z.number().min(0).default(0),
+  /** Fraction of the training images held out (seeded) to pick the best epoch and stop early; 0 = none. */
+  valFraction: z.number().min(0).lt(1).default(0),
+  /** Stop when the selection metric has not improved for this many epochs; 0 = never. */
+  earlyStopPatience: z.number().int().min(0).default(0),
+  /** Flip test-time augmentation when scoring validation/test after each epoch. */
+  tta: z.boolean().default(false),
 });
 
 export const ReportConfigSchema = z.object({
@@ -41,7 +54,13 @@ export const RunConfigSchema = z.object({
   model: z.object({
     name: z.enum(MODEL_NAMES as [string, ...string[]]),
     l2: z.number().min(0).optional(),
+    /** U-Net only: poolings, filters of the first level, upsampling kind, bottleneck dropout. */
+    depth: z.number().int().min(1).max(6).optional(),
+    baseFilters: z.number().int().min(1).max(128).optional(),
+    upsample: z.enum(['transpose', 'nearest']).optional(),
+    dropout: z.number().min(0).lt(1).optional(),
   }),
+  augment: AugmentConfigSchema.prefault({}),
   data: DataConfigSchema.prefault({}),
   train: TrainConfigSchema.prefault({}),
   report: ReportConfigSchema.prefault({}),

@@ -87,6 +87,8 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
     mask: resizeNearest(mask, size, size, 1),
     originalWidth: image.width,
     originalHeight: image.height,
+    originalImage: { width: image.width, height: image.height, data: image.data },
+    originalMask: mask,
     strayPixels,
   };
 }

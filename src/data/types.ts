@@ -33,6 +33,9 @@ export interface Sample {
   /** Size of the image file before resizing. */
   originalWidth: number;
   originalHeight: number;
+  /** The pair at the file's own size, for scoring predictions at native resolution. */
+  originalImage: RgbImage;
+  originalMask: LabelMask;
   /** Mask pixels whose gray level was not exactly 0/128/255 and were moved to the nearest class. */
   strayPixels: number;
 }

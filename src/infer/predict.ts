@@ -29,6 +29,38 @@ export function argmaxLabels(probs: Float32Array, numClasses = NUM_CLASSES): Uin
 }
 
 /**
+ * Softmax output for a batch; with `tta`, the mean over the identity and the horizontal, vertical
+ * and both flips (each prediction flipped back), which evens out the model's orientation quirks.
+ */
+export function predictProbs(model: tfl.LayersModel, x: tf.Tensor4D, tta = false): tf.Tensor4D {
+  return tf.tidy(() => {
+    const plain = model.predict(x) as tf.Tensor4D;
+    if (!tta) return plain;
+    const flips: number[][] = [[2], [1], [1, 2]];
+    const sum = flips.reduce(
+      (acc, axes) => tf.add(acc, tf.reverse(model.predict(tf.reverse(x, axes)) as tf.Tensor4D, axes)),
+      plain as tf.Tensor4D,
+    );
+    return tf.div(sum, flips.length + 1);
+  });
+}
+
+/**
+ * Class probabilities of one image brought from the model's `size` x `size` to `width` x `height`
+ * bilinearly (half-pixel centres), then the argmax: smoother borders than enlarging the label map.
+ * @param probs HWC softmax of one image at size x size.
+ */
+export function probsToSize(probs: tf.Tensor3D, width: number, height: number): tf.Tensor3D {
+  return tf.tidy(() => tf.image.resizeBilinear(probs, [height, width], false, true));
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  /** Flip test-time augmentation (4 passes per image). */
+  tta?: boolean;
+}
+
+/**
  * @param images NHWC float32 input, already scaled, `count` images of `size` x `size` x 3.
  */
 export async function predictBatches(
@@ -36,14 +68,15 @@ export async function predictBatches(
   images: Float32Array,
   count: number,
   size: number,
-  batchSize = 16,
+  options: PredictOptions = {},
 ): Promise<Predictions> {
   const pixels = size * size;
+  const batchSize = options.batchSize ?? 16;
   const probs = new Float32Array(count * pixels * NUM_CLASSES);
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
     const input = images.subarray(start * pixels * 3, (start + n) * pixels * 3);
-    const out = tf.tidy(() => model.predict(tf.tensor4d(input, [n, size, size, 3])) as tf.Tensor);
+    const out = tf.tidy(() => predictProbs(model, tf.tensor4d(input, [n, size, size, 3]), options.tta));
     probs.set(await out.data<'float32'>(), start * pixels * NUM_CLASSES);
     out.dispose();
   }

@@ -12,7 +12,7 @@ import { loadModel, type ModelMetadata } from '../models/io.js';
 import { resolveModelDir } from './evaluate.js';
 import { postprocessMask, type PostprocessOptions } from './postprocess.js';
 import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from './morphometrics.js';
-import { argmaxLabels } from './predict.js';
+import { argmaxLabels, predictProbs, probsToSize } from './predict.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 /** The model that ships with the package, used when none is named. */
@@ -37,6 +37,8 @@ export interface SegmenterOptions {
   backend?: 'wasm' | 'cpu';
   /** Refuse larger images (default 50 megapixels). */
   maxPixels?: number;
+  /** Average the predictions of the image and its flips (4 model passes per image). */
+  tta?: boolean;
 }
 
 export interface SegmentOptions {
@@ -106,12 +108,10 @@ class ModelSegmenter implements Segmenter {
     const { inputSize, scale } = this.metadata.preprocessing;
     const small = resizeNearest({ width, height, data: image.data }, inputSize, inputSize, 3);
     const started = performance.now();
-    // Probabilities go back to the image's size bilinearly before the argmax: smoother borders than
-    // enlarging the small label map.
     const probsTensor = tf.tidy(() => {
       const x = tf.mul(tf.tensor4d(Float32Array.from(small.data), [1, inputSize, inputSize, 3]), scale);
-      const p = this.model.predict(x) as tf.Tensor4D;
-      return tf.squeeze(tf.image.resizeBilinear(p, [height, width], false, true), [0]);
+      const p = predictProbs(this.model, x as tf.Tensor4D, this.options.tta);
+      return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
     });
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();

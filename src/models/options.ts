@@ -7,4 +7,16 @@ export interface ModelOptions {
   seed: number;
   /** L2 penalty on conv kernels (Keras `l2(x)`: x * sum(w^2) added to the loss); 0 = none. */
   l2?: number;
+  /** U-Net: number of 2x poolings (encoder levels below the bottleneck), default 4. */
+  depth?: number;
+  /** U-Net: filters of the first encoder level, doubling per level (16 -> 16-32-64-128-256 at depth 4), default 16. */
+  baseFilters?: number;
+  /**
+   * U-Net: how the decoder doubles the resolution. 'transpose' = learned 2x2 stride-2 transposed conv (the
+   * PyTorch reference); 'nearest' = nearest-neighbour upsampling then a 3x3 conv, which avoids the
+   * checkerboard artefacts transposed convs can leave. Default 'transpose'.
+   */
+  upsample?: 'transpose' | 'nearest';
+  /** U-Net: dropout rate after the bottleneck block, 0 (default) = none. */
+  dropout?: number;
 }

@@ -1,14 +1,16 @@
 // One suite every architecture runs (forward shape, softmax output, save/load round trip), plus the
-// study models' exact parameter counts and the registry's errors.
+// study models' and U-Nets' exact parameter counts, U-Net training steps and the registry's errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../engine/index.js';
 import { createModel, MODEL_NAMES } from './registry.js';
 import { defaultMetadata, loadModel, saveModel } from './io.js';
+import type { ModelOptions } from './options.js';
 
 for (const name of MODEL_NAMES) {
   test(`${name}: softmax map of the input's size, identical after save and load`, async () => {
@@ -39,14 +41,16 @@ for (const name of MODEL_NAMES) {
   });
 }
 
+function trainableParams(name: string, extra: Partial<ModelOptions> = {}): number {
+  const m = createModel(name, { inputSize: 128, seed: 1, ...extra });
+  const count = m.countParams() - m.nonTrainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+  m.dispose();
+  return count;
+}
+
 test("study models have the study's layer sizes (trainable parameter counts)", async () => {
   await initEngine();
-  const trainable = (n: string) => {
-    const m = createModel(n, { inputSize: 128, seed: 1 });
-    const count = m.countParams() - m.nonTrainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
-    m.dispose();
-    return count;
-  };
+  const trainable = (n: string) => trainableParams(n);
   // Model 1: 5x5x3x16+16, 5x5x16x16+16, 1x1x16x3+3.
   assert.equal(trainable('study-model-1'), 1216 + 6416 + 51);
   // Models 2/3: 52,739, the figure the PyTorch re-implementation of the same network reports.
@@ -55,6 +59,75 @@ test("study models have the study's layer sizes (trainable parameter counts)", a
 });
 
 test('registry errors name the problem and the way out', () => {
-  assert.throws(() => createModel('unet9', { inputSize: 128, seed: 1 }), /unknown model "unet9": must be one of study-model-1, study-model-2, study-model-3/);
+  assert.throws(() => createModel('unet9', { inputSize: 128, seed: 1 }), /unknown model "unet9": must be one of study-model-1, study-model-2, study-model-3, unet, unet-small/);
   assert.throws(() => createModel('study-model-3', { inputSize: 130, seed: 1 }), /divisible by 4, got 130 \(try 132\)/);
 });
+
+test('unet matches the PyTorch reference U-Net parameter for parameter; unet-small is 1/16 of it', async () => {
+  await initEngine();
+  // Widths 16-32-64-128-256, bias-free 3x3 convs + BN (gamma, beta trainable), 2x2 transposed convs with
+  // bias, Conv1x1(3) head with bias: the reference's 1,942,611 trainable parameters.
+  assert.equal(trainableParams('unet'), 1_942_611);
+  // Widths 8-16-32-64, same layout.
+  assert.equal(trainableParams('unet-small'), 121_195);
+  // 'nearest' swaps each 2x2 transposed conv (4·c·c/2 + c/2) for a 3x3 conv (9·c·c/2 + c/2).
+  assert.equal(trainableParams('unet', { upsample: 'nearest' }), 1_942_611 + 5 * (256 * 128 + 128 * 64 + 64 * 32 + 32 * 16));
+});
+
+test('unet layers carry stable names and seeded weights', async () => {
+  await initEngine();
+  const a = createModel('unet-small', { inputSize: 32, seed: 5 });
+  const b = createModel('unet-small', { inputSize: 32, seed: 5 });
+  const c = createModel('unet-small', { inputSize: 32, seed: 6 });
+  try {
+    const names = a.layers.map((l) => l.name);
+    for (const name of ['image', 'enc1_conv1', 'enc1_bn1', 'enc3_pool', 'bottleneck_conv2', 'dec3_up', 'dec1_concat', 'dec1_relu2', 'head']) {
+      assert.ok(names.includes(name), `missing layer ${name}`);
+    }
+    const kernel = (m: tfl.LayersModel, layer: string) => m.getLayer(layer).getWeights()[0].dataSync();
+    for (const layer of ['enc1_conv1', 'dec2_up', 'head']) {
+      assert.deepEqual(kernel(a, layer), kernel(b, layer));
+      assert.notDeepEqual(kernel(a, layer), kernel(c, layer));
+    }
+    // Different layers of one model do not start from the same random stream.
+    assert.notDeepEqual(kernel(a, 'enc2_conv2').slice(0, 16), kernel(a, 'enc3_conv1').slice(0, 16));
+  } finally {
+    a.dispose();
+    b.dispose();
+    c.dispose();
+  }
+});
+
+test('unet checks a depth given in the options against the input size', () => {
+  assert.throws(() => createModel('unet', { inputSize: 48, seed: 1, depth: 5 }), /model "unet" needs an input size divisible by 32, got 48 \(try 64\)/);
+  assert.throws(() => createModel('unet', { inputSize: 32, seed: 1, depth: 0 }), /depth must be a whole number/);
+  assert.throws(() => createModel('unet-small', { inputSize: 36, seed: 1 }), /divisible by 8, got 36 \(try 40\)/);
+});
+
+const trainingCases: Array<[string, Partial<ModelOptions>]> = [
+  ['unet', {}],
+  ['unet-small', { upsample: 'nearest', dropout: 0.2, l2: 1e-3 }],
+];
+for (const [name, extra] of trainingCases) {
+  test(`${name} ${JSON.stringify(extra)}: one training step on random data gives a finite loss`, async () => {
+    await initEngine();
+    const model = createModel(name, { inputSize: 32, seed: 3, ...extra });
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 11);
+    const y = tf.cast(tf.oneHot(tf.randomUniform([2, 32, 32], 0, 3, 'int32', 12), 3), 'float32');
+    // The decoder's first learned upsampling layer (the transposed conv, or the conv after nearest upsampling).
+    const upLayer = extra.upsample === 'nearest' ? 'dec1_upconv' : 'dec1_up';
+    try {
+      const before = model.getLayer(upLayer).getWeights()[0].dataSync().slice();
+      const loss = await model.trainOnBatch(x, y);
+      const value = Array.isArray(loss) ? loss[0] : loss;
+      assert.ok(Number.isFinite(value) && value > 0, `loss ${value}`);
+      // The gradient reached it (for transposed convs through Conv2DBackpropFilter's transposed use).
+      const after = model.getLayer(upLayer).getWeights()[0];
+      assert.notDeepEqual(after.dataSync(), before);
+    } finally {
+      tf.dispose([x, y]);
+      model.dispose();
+    }
+  });
+}

@@ -2,14 +2,15 @@
 // Presets (src/config) pick a name and options; nothing else constructs models directly.
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { studyModel1, studyModel2 } from './study.js';
+import { unet } from './unet.js';
 import type { ModelOptions } from './options.js';
 
 type ModelFactory = (options: ModelOptions) => tfl.LayersModel;
 
-/** How many times each architecture halves the input: the input side must be a multiple of 2^this. */
 interface ModelEntry {
   factory: ModelFactory;
-  downsamplings: number;
+  /** How many times the architecture halves the input (the side must be a multiple of 2^this). */
+  downsamplings: number | ((options: ModelOptions) => number);
   description: string;
 }
 
@@ -29,6 +30,22 @@ export const MODELS = Object.freeze({
     downsamplings: 2,
     description: 'study Model 3: Model 2 with L2(0.001) on every conv kernel',
   },
+  unet: {
+    // Options may change depth, width, upsampling, dropout, l2.
+    factory: unet,
+    downsamplings: (o: ModelOptions) => o.depth ?? 4,
+    description:
+      'U-Net, depth 4, widths 16-32-64-128-256: encoder (Conv3x3+BN+ReLU)x2 + MaxPool per level, ' +
+      '2x2 transposed-conv decoder with skip concatenation, Conv1x1(3) softmax head; 1,942,611 trainable ' +
+      'parameters, as the PyTorch reference; BatchNorm momentum 0.9 (PyTorch\'s default), not the study models\' 0.99',
+  },
+  'unet-small': {
+    // Depth and width are what the name promises; upsampling, dropout and l2 still come from the options.
+    factory: (o: ModelOptions) => unet({ ...o, depth: 3, baseFilters: 8 }),
+    downsamplings: 3,
+    description:
+      'U-Net, depth 3, widths 8-16-32-64 (~121 k parameters, about 1/16 of unet): for the browser and fast training',
+  },
 } satisfies Record<string, ModelEntry>);
 
 export type ModelName = keyof typeof MODELS;
@@ -44,7 +61,7 @@ export function createModel(name: string, options: ModelOptions): tfl.LayersMode
     throw new Error(`unknown model "${name}": must be one of ${MODEL_NAMES.join(', ')}`);
   }
   const entry: ModelEntry = MODELS[name];
-  const multiple = 2 ** entry.downsamplings;
+  const multiple = 2 ** (typeof entry.downsamplings === 'function' ? entry.downsamplings(options) : entry.downsamplings);
   if (!Number.isInteger(options.inputSize) || options.inputSize < multiple || options.inputSize % multiple !== 0) {
     const near = Math.max(multiple, Math.round(options.inputSize / multiple) * multiple);
     throw new Error(

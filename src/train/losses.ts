@@ -10,3 +10,16 @@ export function softDice(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
     return tf.div(tf.mul(2, intersection), tf.maximum(total, 1e-7));
   });
 }
+
+/** Categorical cross-entropy of softmax outputs, clipped as Keras does, mean over pixels. */
+export function crossEntropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const clipped = tf.clipByValue(yPred, 1e-7, 1 - 1e-7);
+    return tf.neg(tf.mean(tf.sum(tf.mul(yTrue, tf.log(clipped)), -1)));
+  });
+}
+
+/** Cross-entropy plus (1 - soft Dice): the Dice term keeps the small classes from being outvoted by background. */
+export function diceCrossEntropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(crossEntropy(yTrue, yPred), tf.sub(1, softDice(yTrue, yPred))));
+}

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { parseRunConfig, type RunConfig } from '../config/schema.js';
-import { loadDataset, imagesToFloat32, labelsOf } from '../data/dataset.js';
+import { loadDataset, labelsOf } from '../data/dataset.js';
 import { trainTestSplit } from '../data/split.js';
 import type { Sample } from '../data/types.js';
 import { createModel } from '../models/registry.js';
@@ -14,7 +14,7 @@ import { defaultMetadata, saveModel, type ModelMetadata } from '../models/io.js'
 import { renderPredictionGrid } from '../report/grid.js';
 import { renderCurves } from '../report/curves.js';
 import { renderReportHtml } from '../report/html.js';
-import { softDice } from './losses.js';
+import { diceCrossEntropy, softDice } from './losses.js';
 import { trainEpochs, type ArraySet, type BatchProgress } from './loop.js';
 import { loadCheckpointModel, readCheckpointState, restoreOptimizer, writeCheckpoint } from './checkpoint.js';
 import type { EpochRecord } from './types.js';
@@ -31,6 +31,10 @@ export interface TrainRunOptions {
   resumeEpochs?: number;
   log?: (line: string) => void;
   onBatch?: (p: BatchProgress) => void;
+  /** Exact run folder (default: `<outDir>/<preset>-<date>-<time>`). */
+  runDir?: string;
+  /** Train/test ids chosen by the caller (cross-validation folds) instead of the seeded split. */
+  split?: { train: string[]; test: string[] };
 }
 
 export interface TrainRunResult {
@@ -45,6 +49,8 @@ interface SplitFile {
   testFraction: number;
   seed: number;
   train: string[];
+  /** Carved from the training part (seed + 1) when valFraction > 0; picks the best epoch. */
+  validation: string[];
   test: string[];
 }
 
@@ -55,7 +61,10 @@ function runId(config: RunConfig): string {
 
 function toArraySet(samples: Sample[]): ArraySet {
   const indices = samples.map((_, i) => i);
-  return { images: imagesToFloat32(samples, indices), labels: labelsOf(samples, indices), count: samples.length };
+  const pixels = samples.length > 0 ? samples[0].image.data.length : 0;
+  const images = new Uint8Array(samples.length * pixels);
+  samples.forEach((s, i) => images.set(s.image.data, i * pixels));
+  return { images, labels: labelsOf(samples, indices), count: samples.length };
 }
 
 function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sample[] {
@@ -69,15 +78,23 @@ function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sa
 function compile(model: tfl.LayersModel, config: RunConfig): void {
   model.compile({
     optimizer: tf.train.adam(config.train.learningRate),
-    loss: 'categoricalCrossentropy',
+    loss: config.train.loss === 'diceCrossEntropy' ? diceCrossEntropy : 'categoricalCrossentropy',
     metrics: [softDice],
   });
 }
 
-function isBetter(record: EpochRecord, best: EpochRecord | undefined, config: RunConfig): boolean {
-  if (!best) return true;
-  const key = config.train.selectBy === 'meanDice' ? 'testMeanDice' : 'testDice';
-  return record[key] > best[key];
+/** The number that picks the best epoch: on validation when there is one, else on test (as the study did). */
+export function selectionScore(record: EpochRecord, config: RunConfig): number {
+  const onVal = record.val !== undefined;
+  if (config.train.selectBy === 'meanDice') return (onVal ? record.valMeanDice : record.testMeanDice) ?? Number.NaN;
+  return (onVal ? record.valDice : record.testDice) ?? Number.NaN;
+}
+
+function selectionLabel(config: RunConfig): string {
+  const metric = config.train.selectBy === 'meanDice' ? 'mean Dice' : 'global soft Dice';
+  return config.train.valFraction > 0
+    ? `Best epoch chosen by ${metric} on a validation part carved from the training images; the test split played no part in it.`
+    : `Best epoch chosen by test-split ${metric}, as the study did: optimistic, since no separate validation split picks it.`;
 }
 
 export async function trainRun(configInput: RunConfig, options: TrainRunOptions): Promise<TrainRunResult> {
@@ -94,7 +111,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     if (!state) throw new Error(`${runDir}: no checkpoint.json; nothing to resume (start a new run instead)`);
     log(`resuming ${runDir} after epoch ${state.epoch}`);
   } else {
-    runDir = resolve(options.outDir, runId(config));
+    runDir = resolve(options.runDir ?? join(options.outDir, runId(config)));
     await mkdir(runDir, { recursive: true });
   }
 
@@ -109,14 +126,20 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     split = JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')) as SplitFile;
   } else {
     const ids = dataset.samples.map((s) => s.id).sort();
-    const { train, test } = trainTestSplit(ids, { testFraction: config.data.testFraction, seed: config.data.splitSeed });
-    split = { dataset: config.data.dataset, testFraction: config.data.testFraction, seed: config.data.splitSeed, train, test };
+    const { train: trainAll, test } =
+      options.split ?? trainTestSplit(ids, { testFraction: config.data.testFraction, seed: config.data.splitSeed });
+    const { train, test: validation } =
+      config.train.valFraction > 0
+        ? trainTestSplit(trainAll, { testFraction: config.train.valFraction, seed: config.data.splitSeed + 1 })
+        : { train: trainAll, test: [] as string[] };
+    split = { dataset: config.data.dataset, testFraction: config.data.testFraction, seed: config.data.splitSeed, train, validation, test };
   }
   const trainSamples = pickByIds(byId, split.train, 'split.json');
+  const valSamples = pickByIds(byId, split.validation ?? [], 'split.json');
   const testSamples = pickByIds(byId, split.test, 'split.json');
   await writeJsonAtomic(join(runDir, 'config.json'), config);
   await writeJsonAtomic(join(runDir, 'split.json'), split);
-  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${testSamples.length} test images at ${size}x${size}; run folder ${runDir}`);
+  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${valSamples.length} validation / ${testSamples.length} test images at ${size}x${size}; run folder ${runDir}`);
 
   let model: tfl.LayersModel;
   if (state) {
@@ -124,7 +147,8 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     compile(model, config);
     await restoreOptimizer(runDir, state, model);
   } else {
-    model = createModel(config.model.name, { inputSize: size, seed: config.train.seed, l2: config.model.l2 });
+    const { name, ...modelOptions } = config.model;
+    model = createModel(name, { ...modelOptions, inputSize: size, seed: config.train.seed });
     compile(model, config);
   }
 
@@ -135,6 +159,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   };
   const history: EpochRecord[] = state ? [...state.history] : [];
   let best = state ? history.find((r) => r.epoch === state!.bestEpoch) : undefined;
+  const isBetter = (r: EpochRecord) => !best || selectionScore(r, config) > selectionScore(best, config);
   const shown = testSamples.slice(0, Math.min(config.report.predictionImages, testSamples.length));
   const predictionFiles: Array<{ epoch: number; file: string }> = history
     .filter((r) => r.epoch % config.report.predictionEvery === 0 || r.epoch === 1)
@@ -144,7 +169,16 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     await trainEpochs({
       model,
       train: toArraySet(trainSamples),
+      validation: valSamples.length > 0 ? toArraySet(valSamples) : undefined,
       test: toArraySet(testSamples),
+      augment: config.augment,
+      tta: config.train.tta,
+      schedule: {
+        kind: config.train.schedule,
+        learningRate: config.train.learningRate,
+        minLearningRate: config.train.minLearningRate,
+        warmupEpochs: config.train.warmupEpochs,
+      },
       size,
       fromEpoch: (state?.epoch ?? 0) + 1,
       epochs: config.train.epochs,
@@ -154,7 +188,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
       onEpoch: async (record, predictions) => {
         history.push(record);
         log(formatEpochLine(record, config.train.epochs));
-        if (isBetter(record, best, config)) {
+        if (isBetter(record)) {
           best = record;
           await saveModel(model, join(runDir, 'model'), { ...metadata, epoch: record.epoch, metrics: record.test });
         }
@@ -185,11 +219,14 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
             best: { epoch: best!.epoch, metrics: best!.test },
             curvesFile: 'curves.png',
             predictionFiles,
-            notes: [
-              `Best epoch chosen by test-split ${config.train.selectBy === 'meanDice' ? 'mean Dice' : 'global soft Dice'}, as the study did: optimistic, since no separate validation split picks it.`,
-            ],
+            notes: [selectionLabel(config)],
           }),
         );
+        const patience = config.train.earlyStopPatience;
+        if (patience > 0 && record.epoch - best!.epoch >= patience) {
+          log(`early stop: no better ${config.train.valFraction > 0 ? 'validation' : 'test'} score for ${patience} epochs (best epoch ${best!.epoch})`);
+          return 'stop';
+        }
       },
     });
   } finally {

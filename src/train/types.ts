@@ -15,6 +15,13 @@ export interface EpochRecord {
   testMeanDice: number;
   /** Everything measured on the test split. */
   test: SegmentationMetrics;
+  /** The same on the validation part carved from the training images, when there is one. */
+  valDice?: number;
+  valMeanDice?: number;
+  valDicePerClass?: { background: number; cytoplasm: number; nucleus: number };
+  val?: SegmentationMetrics;
+  /** Adam's rate at the epoch's last batch. */
+  learningRate: number;
   /** Wall time of the training pass alone (no evaluation, no writing). */
   trainSeconds: number;
   evalSeconds: number;

@@ -1,0 +1,95 @@
+// `leukoseg serve`: the web page and HTTP API on this machine. Loopback by default, because
+// medical images often must not leave it; another --host is allowed but said out loud.
+import { Command, InvalidArgumentError } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
+import { buildServer, DEFAULT_SERVER_MAX_PIXELS } from '../server/app.js';
+
+function wholeNumber(min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  model?: string;
+  maxPixels: number;
+  bodyLimitMb: number;
+  timeout: number;
+  backend: string;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  segmenter: Segmenter;
+  url: string;
+  /** Stops accepting requests, lets running ones finish, frees the model. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Loads the model and starts listening; used by the command, the end-to-end test and the load bench. */
+export async function startServe(opts: ServeOptions): Promise<RunningServer> {
+  const segmenter = await loadSegmenter({ model: opts.model, backend: opts.backend === 'cpu' ? 'cpu' : 'wasm', maxPixels: opts.maxPixels });
+  try {
+    const app = await buildServer({
+      segmenter,
+      maxPixels: opts.maxPixels,
+      bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
+      timeoutMs: Math.round(opts.timeout * 1000),
+    });
+    await app.listen({ host: opts.host, port: opts.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : opts.port;
+    const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+    const close = async (): Promise<void> => {
+      await app.close();
+      segmenter.dispose();
+    };
+    return { app, segmenter, url: `http://${host}:${port}`, close };
+  } catch (err) {
+    segmenter.dispose();
+    throw err;
+  }
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('web page and HTTP API for segmenting images on this machine (loopback only by default)')
+    .option('--host <address>', 'address to listen on; anything but loopback exposes the server to the network', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', wholeNumber(0, 65535), 8080)
+    .option('--model <dir>', 'a model folder or run folder (default: the bundled model)')
+    .option('--max-pixels <n>', 'refuse larger images (422)', wholeNumber(1, 1_000_000_000), DEFAULT_SERVER_MAX_PIXELS)
+    .option('--body-limit <mb>', 'refuse larger uploads (413), in megabytes', positiveNumber, 20)
+    .option('--timeout <seconds>', 'longest time for one request, waiting for the model included (then 503)', positiveNumber, 30)
+    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: string }) => {
+      const server = await startServe({ ...opts, bodyLimitMb: opts.bodyLimit });
+      if (!LOOPBACK.has(opts.host)) {
+        console.error(`warning: listening on ${opts.host}: other machines can reach this server and send it images`);
+      }
+      console.log(`leukoseg serve: ${server.url} (model ${server.segmenter.metadata.preset ?? server.segmenter.metadata.architecture} from ${server.segmenter.modelDir}; Ctrl-C stops)`);
+      const stop = (): void => {
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(`leukoseg serve: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,174 @@
+// Training-time augmentation of an image/mask pair: the same geometry on both (mask by nearest neighbour),
+// colour changes on the image only; every random choice comes from a seeded generator, so runs repeat.
+//
+//   const rng = createRng(seed);
+//   const { image, mask } = augmentPair(sample.image, sample.mask, AugmentConfigSchema.parse({ enabled: true }), rng);
+import { z } from 'zod';
+import { affine, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
+import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
+import { createRng, randomInt, uniform, type Rng } from './random.js';
+import type { LabelMask, RgbImage } from './types.js';
+
+// The training loop takes its generator from here, next to the function that consumes it.
+export { createRng, type Rng } from './random.js';
+
+const strength = (max: number) => z.number().min(0).max(max);
+
+export const AugmentConfigSchema = z
+  .object({
+    /** Master switch; off by default so a preset's results do not change unless it asks for augmentation. */
+    enabled: z.boolean().default(false),
+    /** Mirror left-right and top-bottom, each with probability 1/2 (cells have no preferred orientation). */
+    flip: z.boolean().default(true),
+    /** Turn by 0, 1, 2 or 3 quarter turns, equally likely (only 0 or 2 for non-square images, to keep the size). */
+    rotate90: z.boolean().default(true),
+    /** Extra rotation, uniform in [-rotateDegrees, rotateDegrees] degrees. */
+    rotateDegrees: strength(45).default(15),
+    /** Content scale factor, uniform in [min, max]; > 1 zooms in. [1, 1] = no scaling. */
+    scale: z.tuple([z.number().positive(), z.number().positive()]).default([0.9, 1.1]),
+    /** Shift along each axis, uniform in [-shift, shift] times the image side. */
+    shift: strength(0.5).default(0.05),
+    /** Brightness factor uniform in [1 - brightness, 1 + brightness] (torchvision ColorJitter's meaning). */
+    brightness: strength(1).default(0.1),
+    /** Contrast factor uniform in [1 - contrast, 1 + contrast], around the image's mean luminance. */
+    contrast: strength(1).default(0.1),
+    /** Saturation factor uniform in [1 - saturation, 1 + saturation]. */
+    saturation: strength(1).default(0.1),
+    /** Hue shift uniform in [-hue, hue] turns of the colour wheel (0.02 = 7.2 degrees); small, stains have a hue. */
+    hue: strength(0.5).default(0.02),
+    /** Gaussian blur with sigma uniform in [0, blur] pixels on a 3x3 kernel; 0 = never blur. */
+    blur: strength(1).default(0),
+    /** Gaussian noise with standard deviation uniform in [0, noise] x 255 gray levels per image; 0 = none. */
+    noise: strength(0.5).default(0),
+  })
+  .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] });
+
+export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
+export type AugmentConfigInput = z.input<typeof AugmentConfigSchema>;
+
+/** Every field at its default (augmentation disabled). */
+export const DEFAULT_AUGMENT_CONFIG: AugmentConfig = AugmentConfigSchema.parse({});
+
+/** One concrete draw of every random choice for one pair; `applyAugmentation` is deterministic given it. */
+export interface AugmentParams extends AffineParams, Dihedral, ColorJitter {
+  /** Blur sigma in pixels, 0..1. */
+  blurSigma: number;
+  /** Noise standard deviation in gray levels. */
+  noiseSigma: number;
+  /** Seed of the noise pattern. */
+  noiseSeed: number;
+}
+
+/**
+ * Draws the parameters for one pair of size width x height. Every parameter takes its draws whether or not
+ * its transform is enabled, so changing one strength in a config leaves the other draws of a run unchanged.
+ */
+export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: number, height: number): AugmentParams {
+  const draws = {
+    flipH: rng() < 0.5,
+    flipV: rng() < 0.5,
+    turns: randomInt(rng, 4),
+    angle: uniform(rng, -1, 1),
+    scale: rng(),
+    shiftX: uniform(rng, -1, 1),
+    shiftY: uniform(rng, -1, 1),
+    brightness: uniform(rng, -1, 1),
+    contrast: uniform(rng, -1, 1),
+    saturation: uniform(rng, -1, 1),
+    hue: uniform(rng, -1, 1),
+    blur: rng(),
+    noise: rng(),
+    noiseSeed: Math.floor(rng() * 4294967296),
+  };
+  // A quarter turn would swap the sides of a non-square image; only half turns keep its size.
+  const turns = width === height ? draws.turns : draws.turns & 2;
+  const [scaleMin, scaleMax] = config.scale;
+  return {
+    flipHorizontal: config.flip && draws.flipH,
+    flipVertical: config.flip && draws.flipV,
+    quarterTurns: config.rotate90 ? turns : 0,
+    angleDegrees: draws.angle * config.rotateDegrees,
+    scale: scaleMin + (scaleMax - scaleMin) * draws.scale,
+    shiftX: draws.shiftX * config.shift * width,
+    shiftY: draws.shiftY * config.shift * height,
+    brightness: 1 + draws.brightness * config.brightness,
+    contrast: 1 + draws.contrast * config.contrast,
+    saturation: 1 + draws.saturation * config.saturation,
+    hue: draws.hue * config.hue,
+    blurSigma: draws.blur * config.blur,
+    noiseSigma: draws.noise * config.noise * 255,
+    noiseSeed: draws.noiseSeed,
+  };
+}
+
+/** Parameters that change nothing. */
+export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
+  flipHorizontal: false,
+  flipVertical: false,
+  quarterTurns: 0,
+  angleDegrees: 0,
+  scale: 1,
+  shiftX: 0,
+  shiftY: 0,
+  brightness: 1,
+  contrast: 1,
+  saturation: 1,
+  hue: 0,
+  blurSigma: 0,
+  noiseSigma: 0,
+  noiseSeed: 0,
+});
+
+export interface AugmentedPair {
+  image: RgbImage;
+  mask: LabelMask;
+}
+
+/**
+ * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear) and mask (nearest)
+ * alike, then jitter, blur and noise to the image. Steps at their neutral value are skipped, so an all-neutral
+ * draw returns exact copies. Always returns new arrays.
+ */
+export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentParams): AugmentedPair {
+  if (image.width !== mask.width || image.height !== mask.height) {
+    throw new Error(`augment: image is ${image.width}x${image.height} but its mask is ${mask.width}x${mask.height}`);
+  }
+  let img = image;
+  let lab = mask;
+  const both = (f: (grid: RgbImage, channels: number) => RgbImage) => {
+    img = f(img, 3);
+    lab = f(lab, 1);
+  };
+  const square = image.width === image.height;
+  if (!isIdentityAffine(p) && (square || p.quarterTurns % 2 === 0)) {
+    // One resampling pass does flips, turns and warp together: a third of the memory traffic of three.
+    img = affine(img, p, 3, 'bilinear', p);
+    lab = affine(lab, p, 1, 'nearest', p);
+  } else {
+    // Exact permutations (also what keeps a non-square grid's odd turn possible before a warp).
+    if (p.flipHorizontal) both(flipHorizontal);
+    if (p.flipVertical) both(flipVertical);
+    if (p.quarterTurns % 4 !== 0) both((g, ch) => rotate90(g, p.quarterTurns, ch));
+    if (!isIdentityAffine(p)) {
+      img = affine(img, p, 3, 'bilinear');
+      lab = affine(lab, p, 1, 'nearest');
+    }
+  }
+  if (!isNeutralJitter(p)) img = colorJitter(img, p);
+  if (p.blurSigma > 0) img = gaussianBlur3(img, p.blurSigma);
+  if (p.noiseSigma > 0) img = gaussianNoise(img, p.noiseSigma, createRng(p.noiseSeed));
+  // Copy what no step replaced, so callers may always mutate the result.
+  return {
+    image: img === image ? { width: image.width, height: image.height, data: image.data.slice() } : img,
+    mask: lab === mask ? { width: mask.width, height: mask.height, data: mask.data.slice() } : lab,
+  };
+}
+
+/**
+ * Augments one pair with `config`, drawing from `rng`. With `enabled: false` it returns copies and draws
+ * nothing, so turning augmentation off does not shift the stream for anything else using `rng`.
+ */
+export function augmentPair(image: RgbImage, mask: LabelMask, config: AugmentConfig, rng: Rng): AugmentedPair {
+  if (!config.enabled) return applyAugmentation(image, mask, NEUTRAL_PARAMS);
+  return applyAugmentation(image, mask, sampleAugmentParams(config, rng, image.width, image.height));
+}
