@@ -1,0 +1,68 @@
+// Installs leukoseg's replacement kernels into the tfjs kernel registry for
+// 'wasm'. Idempotent: a kernel that is already ours is left in place.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { broadcastBinaryConfigs } from './broadcast_binary.js';
+import { castConfig } from './cast.js';
+import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
+import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
+import { identityConfig } from './identity.js';
+import { maxPoolGradConfig } from './max_pool_grad.js';
+import { keepOriginal } from './originals.js';
+import { meanConfig, sumConfig } from './reduce_leading.js';
+import { resizeNearestNeighborGradConfig } from './resize_nearest_neighbor_grad.js';
+import { tileConfig } from './tile.js';
+
+// A global symbol, so a second copy of this module still recognises the
+// kernels of the first and does not wrap them again.
+const OURS = Symbol.for('leukoseg.engine.wasmKernel');
+
+const replacements: readonly KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  tileConfig,
+  maxPoolGradConfig,
+  resizeNearestNeighborGradConfig,
+  sumConfig,
+  meanConfig,
+  ...broadcastBinaryConfigs,
+  identityConfig,
+  castConfig,
+];
+
+for (const config of replacements) {
+  Object.defineProperty(config.kernelFunc, OURS, { value: true, enumerable: true });
+}
+
+/** Names of the kernels leukoseg replaces (or adds) on the wasm backend. */
+export const replacedKernelNames: readonly string[] = replacements.map((config) => config.kernelName);
+
+export function isLeukosegKernel(kernelFunc: KernelFunc): boolean {
+  return (kernelFunc as unknown as Record<symbol, unknown>)[OURS] === true;
+}
+
+/**
+ * Registers the replacements named in `only` (default: all) for 'wasm' and
+ * returns the names now served by leukoseg. The shipped kernel's setupFunc is
+ * carried over because the wasm backend only runs setup for registered
+ * kernels, and the replacements may still delegate to the shipped kernel.
+ */
+export function registerWasmKernels(only: readonly string[] = replacedKernelNames): string[] {
+  const unknown = only.filter((name) => !replacedKernelNames.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`leukoseg engine: no replacement kernel named ${unknown.join(', ')}`);
+  }
+  const installed: string[] = [];
+  for (const config of replacements) {
+    if (!only.includes(config.kernelName)) continue;
+    installed.push(config.kernelName);
+    const current = tf.getKernel(config.kernelName, 'wasm') as KernelConfig | undefined;
+    if (current != null && isLeukosegKernel(current.kernelFunc)) continue;
+    keepOriginal(config.kernelName, current?.kernelFunc);
+    if (current != null) {
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    }
+    tf.registerKernel({ ...config, setupFunc: current?.setupFunc, disposeFunc: current?.disposeFunc });
+  }
+  return installed;
+}
