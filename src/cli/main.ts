@@ -132,13 +132,15 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
     .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
     .option('--json', 'print one JSON object instead of the table')
-    .option('--tta', 'average the predictions of each image and its flips')
+    .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
+    .option('--no-tta', 'no test-time augmentation')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
     .action(async (opts: { model: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model);
       const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
-      const result = await evaluateModel(loaded, dataDir, { tta: opts.tta });
+      const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
+      const result = await evaluateModel(loaded, dataDir, { tta });
       loaded.model.dispose();
       for (const issue of result.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
       const m = result.metrics;
@@ -150,7 +152,7 @@ export function buildProgram(): Command {
         console.log(JSON.stringify({ ...summary(m), native: summary(result.native) }));
       } else {
         const size = loaded.metadata.preprocessing.inputSize;
-        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${opts.tta ? ', flip TTA' : ''}`);
+        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${tta ? ', flip TTA' : ''}`);
         console.log(`\nat the model's input size, ${size}x${size}:`);
         console.log(formatMetricsTable(m));
         console.log(`\nat each image's own size (probabilities resized back, original masks):`);

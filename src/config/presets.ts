@@ -41,10 +41,10 @@ export const PRESETS = Object.freeze({
       valFraction: 0.15,
       selectBy: 'meanDice',
       earlyStopPatience: 12,
-      tta: true,
     },
     augment: { enabled: true },
     report: { predictionEvery: 5 },
+    inference: { tta: true },
   },
   'unet-small': {
     preset: 'unet-small',
@@ -61,10 +61,10 @@ export const PRESETS = Object.freeze({
       valFraction: 0.15,
       selectBy: 'meanDice',
       earlyStopPatience: 12,
-      tta: true,
     },
     augment: { enabled: true },
     report: { predictionEvery: 5 },
+    inference: { tta: true },
   },
 } satisfies Record<string, RunConfigInput>);
 

@@ -37,7 +37,13 @@ export const TrainConfigSchema = z.object({
   valFraction: z.number().min(0).lt(1).default(0),
   /** Stop when the selection metric has not improved for this many epochs; 0 = never. */
   earlyStopPatience: z.number().int().min(0).default(0),
-  /** Flip test-time augmentation when scoring validation/test after each epoch. */
+  /** Flip test-time augmentation when scoring validation/test after each epoch (4x the scoring time). */
+  tta: z.boolean().default(false),
+});
+
+/** How the trained model is meant to be used; saved with it, so segment/evaluate/serve follow it. */
+export const InferenceConfigSchema = z.object({
+  /** Average the predictions of the image and its flips (4 model passes). */
   tta: z.boolean().default(false),
 });
 
@@ -64,6 +70,7 @@ export const RunConfigSchema = z.object({
   data: DataConfigSchema.prefault({}),
   train: TrainConfigSchema.prefault({}),
   report: ReportConfigSchema.prefault({}),
+  inference: InferenceConfigSchema.prefault({}),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

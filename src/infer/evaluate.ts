@@ -73,7 +73,7 @@ export async function evaluateModel(loaded: LoadedModel, dataDir: string, option
     }
     samples = testIds.filter((id) => byId.has(id)).map((id) => byId.get(id)!);
   }
-  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta });
+  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false });
   return { ...scores, scope: testIds ? 'test-split' : 'all-images', issues: dataset.issues };
 }
 

@@ -37,7 +37,7 @@ export interface SegmenterOptions {
   backend?: 'wasm' | 'cpu';
   /** Refuse larger images (default 50 megapixels). */
   maxPixels?: number;
-  /** Average the predictions of the image and its flips (4 model passes per image). */
+  /** Average the predictions of the image and its flips (4 model passes per image); default: as the model's metadata says. */
   tta?: boolean;
 }
 
@@ -110,7 +110,7 @@ class ModelSegmenter implements Segmenter {
     const started = performance.now();
     const probsTensor = tf.tidy(() => {
       const x = tf.mul(tf.tensor4d(Float32Array.from(small.data), [1, inputSize, inputSize, 3]), scale);
-      const p = predictProbs(this.model, x as tf.Tensor4D, this.options.tta);
+      const p = predictProbs(this.model, x as tf.Tensor4D, this.options.tta ?? this.metadata.inference?.tta ?? false);
       return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
     });
     const probs = (await probsTensor.data()) as Float32Array;

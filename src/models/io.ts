@@ -36,6 +36,8 @@ export interface ModelMetadata {
   split?: { dataset: number; testFraction: number; seed: number; testIds: string[] };
   /** Test metrics at that epoch, as recorded by training. */
   metrics?: unknown;
+  /** How the model is meant to be run (e.g. flip test-time augmentation); callers may override. */
+  inference?: { tta: boolean };
 }
 
 export function defaultMetadata(architecture: string, inputSize: number): ModelMetadata {

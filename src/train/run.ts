@@ -155,6 +155,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   const metadata: ModelMetadata = {
     ...defaultMetadata(config.model.name, size),
     preset: config.preset,
+    inference: { tta: config.inference.tta },
     split: { dataset: split.dataset, testFraction: split.testFraction, seed: split.seed, testIds: split.test },
   };
   const history: EpochRecord[] = state ? [...state.history] : [];
@@ -241,8 +242,9 @@ function predictionFileName(epoch: number): string {
 
 export function formatEpochLine(r: EpochRecord, epochs: number): string {
   const d = r.testDicePerClass;
+  const val = r.valMeanDice !== undefined ? `val mean Dice ${r.valMeanDice.toFixed(4)}  ` : '';
   return (
-    `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train Dice ${r.trainDice.toFixed(4)}  ` +
+    `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train Dice ${r.trainDice.toFixed(4)}  ${val}` +
     `test Dice ${r.testDice.toFixed(4)} (bg ${d.background.toFixed(3)} cyto ${d.cytoplasm.toFixed(3)} nuc ${d.nucleus.toFixed(3)})  ` +
     `${r.trainSeconds.toFixed(1)} s, ${(1000 / r.imagesPerSecond).toFixed(1)} ms/image, tensors ${r.numTensors}, rss ${r.rssMiB.toFixed(0)} MiB`
   );
