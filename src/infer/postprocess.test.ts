@@ -99,3 +99,28 @@ test('empty masks and bad masks', () => {
   assert.throws(() => postprocessMask({ width: 2, height: 2, data: new Uint8Array(3) }), /3 pixels, expected 2x2/);
   assert.throws(() => postprocessMask({ width: 1, height: 1, data: new Uint8Array([3]) }), /class 3/);
 });
+
+test('openCellRadius cuts debris joined to the cell by a thin neck; off by default', () => {
+  const m = mask([
+    '...............',
+    '.ccccccc.......',
+    '.ccccccc.......',
+    '.ccnnncc.......',
+    '.ccnnnccccccc..',
+    '.ccnnncc..ccc..',
+    '.ccccccc..ccc..',
+    '.ccccccc.......',
+    '...............',
+  ]);
+  // Without the opening the debris at the right is part of the same 8-connected component.
+  assert.deepEqual(show(postprocessMask(m).mask), show(m));
+  const opened = postprocessMask(m, { openCellRadius: 1 }).mask;
+  const at = (x: number, y: number) => opened.data[y * m.width + x];
+  // The debris block (x 10..12, y 4..6) and the neck's far end are gone (its first pixel, against the
+  // cell's edge, survives the opening)...
+  for (let y = 4; y <= 6; y++) for (let x = 10; x <= 12; x++) assert.equal(at(x, y), 0, `debris at ${x},${y}`);
+  assert.equal(at(9, 4), 0);
+  // ...while the cell keeps its nucleus and the body of its cytoplasm (the opening only rounds corners).
+  for (let y = 3; y <= 5; y++) for (let x = 3; x <= 5; x++) assert.equal(at(x, y), 2);
+  for (let y = 2; y <= 6; y++) for (const x of [2, 6]) assert.equal(at(x, y), 1, `cytoplasm at ${x},${y}`);
+});
