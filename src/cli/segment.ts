@@ -8,7 +8,8 @@ import { decodeImage } from '../data/decode.js';
 import { maskToGray } from '../report/masks.js';
 import { encodePng } from '../report/png.js';
 import { renderOverlay } from '../report/overlay.js';
-import { cellStatsRow, CELL_STATS_COLUMNS } from '../infer/morphometrics.js';
+import { cellStatsRow } from '../infer/morphometrics.js';
+import { rowsToCsv, type SegmentRow } from '../report/results.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import type { RgbImage } from '../data/types.js';
 import { messageOf } from '../data/errors.js';
@@ -53,30 +54,10 @@ export function outputNames(files: string[]): string[] {
   });
 }
 
-export interface SegmentRow {
-  file: string;
-  name: string;
-  width: number;
-  height: number;
-  inferenceMs: number;
-  [column: string]: number | string | null;
-}
-
 export interface SegmentBatchResult {
   rows: SegmentRow[];
   failed: Array<{ file: string; error: string }>;
   seconds: number;
-}
-
-function csvCell(v: number | string | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function rowsToCsv(rows: SegmentRow[]): string {
-  const columns = ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, 'inferenceMs'];
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c] ?? null)).join(','))].join('\n') + '\n';
 }
 
 /**

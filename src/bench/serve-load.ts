@@ -1,0 +1,56 @@
+// Load check of `leukoseg serve`: the real command in a child process on loopback, 50 concurrent
+// clients for 20 s posting a real Dataset 1 image to /api/segment; prints req/s, p50/p99, errors.
+//
+//   npm run bench:serve            (CONNECTIONS=50 DURATION=20 IMAGE=001 to change the defaults)
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { sharedDataset1 } from '../testing/paths.js';
+
+const connections = Number(process.env.CONNECTIONS ?? 50);
+const duration = Number(process.env.DURATION ?? 20);
+const imageId = process.env.IMAGE ?? '001';
+const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'leukoseg.js');
+
+async function main(): Promise<void> {
+  const image = await readFile(join(sharedDataset1(), `${imageId}.bmp`));
+  // The server gets its own process, as in use: the load generator must not share its event loop.
+  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--timeout', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (match) resolveUrl(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`leukoseg serve exited with code ${code} before listening`)));
+    });
+    const target = `${url}/api/segment?name=${imageId}.bmp`;
+    // A short warm-up, so the first compile of the wasm kernels is not in the figures.
+    for (let i = 0; i < 3; i++) await fetch(target, { method: 'POST', headers: { 'content-type': 'image/bmp' }, body: image });
+    console.log(`leukoseg serve load check: ${connections} connections for ${duration} s, POST ${target} (${image.length} bytes)`);
+    const result = await autocannon({ url: target, connections, duration, method: 'POST', headers: { 'content-type': 'image/bmp' }, body: image, timeout: 60 });
+    const summary = {
+      requests: result['2xx'] + result.non2xx,
+      requestsPerSecond: Number(result.requests.average.toFixed(2)),
+      latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, mean: Number(result.latency.mean.toFixed(1)) },
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx: result.non2xx,
+    };
+    console.log(`requests/s ${summary.requestsPerSecond}  latency p50 ${summary.latencyMs.p50} ms  p99 ${summary.latencyMs.p99} ms  (max ${summary.latencyMs.max} ms)`);
+    console.log(`requests ${summary.requests}  errors ${summary.errors}  timeouts ${summary.timeouts}  non-2xx ${summary.non2xx}`);
+    console.log(JSON.stringify(summary));
+    if (summary.errors + summary.timeouts + summary.non2xx > 0) process.exitCode = 1;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`serve-load: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,45 @@
+// The JSON shapes of the HTTP API, as types only, so the web page (bundled for the browser) and
+// the server (Node) agree on them without the page importing any server code.
+import type { Preprocessing } from '../models/io.js';
+import type { SegmentRow } from '../report/results.js';
+
+/** GET /api/model: what the page needs to run the same model itself, and what people want to know about it. */
+export interface ModelInfo {
+  name: string;
+  architecture: string;
+  preset: string | null;
+  epoch: number | null;
+  classNames: string[];
+  maskLevels: number[];
+  inputSize: number;
+  preprocessing: Preprocessing;
+  /** How the model is run: flip test-time augmentation or not (the server and the page both follow it). */
+  inference: { tta: boolean };
+  /** Test-split metrics recorded at training (per-class Dice/IoU ...), without the confusion matrix. */
+  metrics: Record<string, unknown> | null;
+  /** Where the browser loads the model (model.json; weights beside it). */
+  modelUrl: string;
+  /** Where the browser loads TensorFlow.js's .wasm files from. */
+  wasmUrlPrefix: string;
+}
+
+/** GET /api/health. */
+export interface HealthResponse {
+  status: 'ok';
+  model: string;
+  queue: { running: number; waiting: number };
+  limits: { bodyBytes: number; maxPixels: number; timeoutMs: number };
+  uptimeSeconds: number;
+}
+
+/** POST /api/segment (JSON): one row of results.json plus the two pictures, base64-encoded PNG. */
+export interface SegmentResponse extends SegmentRow {
+  maskPng: string;
+  overlayPng: string;
+}
+
+/** Every error response. */
+export interface ErrorBody {
+  error: string;
+  statusCode: number;
+}

@@ -1,0 +1,212 @@
+// The HTTP API against the bundled model: results equal the library's, every limit answers with its
+// own status as JSON (413, 415, 422, 400, 408, 503), bad requests leave others alone, and only the
+// fixed asset table is ever served.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { CELL_STATS_COLUMNS, cellStatsRow } from '../infer/morphometrics.js';
+import type { Segmenter } from '../infer/segmenter.js';
+import { buildServer } from './app.js';
+import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
+import { datasetImage, loadBundledSegmenter, testImageIds } from './fixtures.js';
+
+const BODY_LIMIT = 1024 * 1024;
+const MAX_PIXELS = 250_000;
+
+let segmenter: Segmenter;
+let app: FastifyInstance;
+let bmp: Buffer;
+let imageName: string;
+
+before(async () => {
+  segmenter = await loadBundledSegmenter();
+  app = await buildServer({ segmenter, bodyLimit: BODY_LIMIT, maxPixels: MAX_PIXELS, logError: () => {} });
+  const [id] = testImageIds(segmenter, 1);
+  imageName = `${id}.bmp`;
+  bmp = await readFile(datasetImage(id!));
+});
+
+after(async () => {
+  await app?.close();
+  segmenter?.dispose();
+});
+
+function postRaw(body: Buffer | string, contentType: string, query = ''): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: `/api/segment${query}`, headers: { 'content-type': contentType }, payload: body });
+}
+
+function postForm(bytes: Buffer | string, type: string, fileName = imageName): Promise<LightMyRequestResponse> {
+  const form = new FormData();
+  form.append('image', new Blob([typeof bytes === 'string' ? bytes : new Uint8Array(bytes)], { type }), fileName);
+  return app.inject({ method: 'POST', url: '/api/segment', payload: form });
+}
+
+function assertError(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, pattern: RegExp): void {
+  assert.equal(res.statusCode, status, res.body);
+  assert.match(String(res.headers['content-type']), /^application\/json/);
+  const body = JSON.parse(res.body) as ErrorBody;
+  assert.equal(body.statusCode, status);
+  assert.match(body.error, pattern);
+}
+
+test('health and model describe the server and the bundled model', async () => {
+  const health = (await app.inject({ url: '/api/health' })).json<HealthResponse>();
+  assert.equal(health.status, 'ok');
+  assert.deepEqual(health.limits, { bodyBytes: BODY_LIMIT, maxPixels: MAX_PIXELS, timeoutMs: 30_000 });
+  const model = (await app.inject({ url: '/api/model' })).json<ModelInfo>();
+  assert.deepEqual(model.classNames, ['background', 'cytoplasm', 'nucleus']);
+  assert.equal(model.inputSize, segmenter.metadata.preprocessing.inputSize);
+  assert.equal(model.architecture, segmenter.metadata.architecture);
+  assert.equal(model.modelUrl, '/model/model.json');
+  assert.ok(model.metrics === null || !('confusion' in model.metrics));
+});
+
+test('a raw BMP body gives the results.json row of the library, plus mask and overlay PNGs', async () => {
+  const res = await postRaw(bmp, 'image/bmp', `?name=${imageName}&umPerPx=0.5`);
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json<SegmentResponse>();
+  assert.deepEqual(Object.keys(body), ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, 'inferenceMs', 'maskPng', 'overlayPng']);
+  const direct = await segmenter.segment(bmp, { umPerPx: 0.5 });
+  assert.deepEqual({ ...body, inferenceMs: 0, maskPng: '', overlayPng: '' }, {
+    file: imageName, name: imageName.replace('.bmp', ''), width: direct.width, height: direct.height,
+    ...cellStatsRow(direct.stats), inferenceMs: 0, maskPng: '', overlayPng: '',
+  });
+  const maskPng = Buffer.from(body.maskPng, 'base64');
+  const maskMeta = await sharp(maskPng).metadata();
+  assert.deepEqual([maskMeta.width, maskMeta.height, maskMeta.channels], [direct.width, direct.height, 1]);
+  const mask = await sharp(maskPng).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  for (let p = 0; p < mask.data.length; p++) assert.equal(mask.data[p], [0, 128, 255][direct.mask.data[p]!]);
+  const overlay = await sharp(Buffer.from(body.overlayPng, 'base64')).metadata();
+  assert.deepEqual([overlay.width, overlay.height, overlay.channels], [direct.width, direct.height, 3]);
+});
+
+test('multipart and ?format=png give the same result', async () => {
+  const raw = (await postRaw(bmp, 'application/octet-stream')).json<SegmentResponse>();
+  const form = await postForm(bmp, 'image/bmp');
+  assert.equal(form.statusCode, 200, form.body);
+  const formBody = form.json<SegmentResponse>();
+  assert.equal(formBody.file, imageName);
+  assert.equal(formBody.maskPng, raw.maskPng);
+  assert.equal(formBody.cellAreaPx, raw.cellAreaPx);
+  const png = await postRaw(bmp, 'image/bmp', '?format=png');
+  assert.equal(png.headers['content-type'], 'image/png');
+  assert.deepEqual(png.rawPayload, Buffer.from(raw.maskPng, 'base64'));
+  const overlay = await postRaw(bmp, 'image/bmp', '?format=png&image=overlay');
+  assert.deepEqual(overlay.rawPayload, Buffer.from(raw.overlayPng, 'base64'));
+});
+
+test('413: bodies over the limit, raw or multipart', async () => {
+  const big = Buffer.alloc(BODY_LIMIT + 1, 7);
+  assertError(await postRaw(big, 'image/bmp'), 413, /larger than the 1 MB limit/);
+  assertError(await postForm(big, 'image/bmp'), 413, /larger than the 1 MB limit/);
+});
+
+test('415: anything but an image or a multipart form', async () => {
+  assertError(await postRaw('hello', 'text/plain'), 415, /unsupported content type/);
+  assertError(await postRaw('{"path":"/etc/passwd"}', 'application/json'), 415, /unsupported content type/);
+  assertError(await postForm('hello', 'text/plain', 'notes.txt'), 415, /unsupported file type 'text\/plain'/);
+});
+
+test('422: undecodable, truncated and too-large images', async () => {
+  assertError(await postRaw('definitely not pixels', 'image/png'), 422, /not an image/);
+  const png = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#a0a' } }).png().toBuffer();
+  assertError(await postRaw(png.subarray(0, 60), 'image/png', '?name=cut.png'), 422, /^cut\.png: truncated or corrupt/);
+  assertError(await postRaw(bmp.subarray(0, 100), 'image/bmp'), 422, /upload: /);
+  // 600 x 600 = 360,000 pixels > 250,000, yet a tiny upload: the pixel limit is not the byte limit.
+  const huge = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#fff' } }).png().toBuffer();
+  assert.ok(huge.length < BODY_LIMIT);
+  assertError(await postRaw(huge, 'image/png'), 422, /600x600 = 360000 pixels, more than the limit of 250000/);
+  assertError(await postRaw(Buffer.alloc(0), 'image/bmp'), 422, /empty/);
+});
+
+test('400: bad query or a form without a file; 404: unknown routes', async () => {
+  assertError(await postRaw(bmp, 'image/bmp', '?format=gif'), 400, /format/);
+  assertError(await postRaw(bmp, 'image/bmp', '?umPerPx=-1'), 400, /umPerPx/);
+  const form = new FormData();
+  form.append('note', 'no file here');
+  assertError(await app.inject({ method: 'POST', url: '/api/segment', payload: form }), 400, /no file/);
+  assertError(await app.inject({ url: '/api/segments' }), 404, /no such resource/);
+});
+
+test('bad requests in flight leave good ones alone', async () => {
+  const expected = (await postRaw(bmp, 'image/bmp')).json<SegmentResponse>();
+  const requests = Array.from({ length: 12 }, (_, i) =>
+    i % 3 === 0 ? postRaw(bmp, 'image/bmp') : i % 3 === 1 ? postRaw('garbage', 'image/bmp') : postRaw(Buffer.alloc(BODY_LIMIT + 10), 'image/bmp'),
+  );
+  const responses = await Promise.all(requests);
+  responses.forEach((res, i) => {
+    assert.equal(res.statusCode, [200, 422, 413][i % 3], res.body);
+    if (i % 3 === 0) assert.equal(res.json<SegmentResponse>().maskPng, expected.maskPng);
+  });
+});
+
+test('503 when the model takes longer than the timeout; later requests are served', async () => {
+  let calls = 0;
+  const slow: Segmenter = {
+    metadata: segmenter.metadata,
+    modelDir: segmenter.modelDir,
+    segment: async (input, options) => {
+      calls++;
+      if (calls === 1) await sleep(400);
+      return segmenter.segment(input, options);
+    },
+    dispose: () => {},
+  };
+  const slowApp = await buildServer({ segmenter: slow, timeoutMs: 150, logError: () => {} });
+  try {
+    const post = () => slowApp.inject({ method: 'POST', url: '/api/segment', headers: { 'content-type': 'image/bmp' }, payload: bmp });
+    const [first, second] = await Promise.all([post(), post()]);
+    assertError(first, 503, /longer than 0.15 s/);
+    assertError(second, 503, /longer than 0.15 s/);
+    assert.equal(first.headers['retry-after'], '5');
+    await sleep(400);
+    assert.equal(calls, 1, 'the request that timed out in the queue still ran the model');
+    assert.equal((await post()).statusCode, 200);
+  } finally {
+    await slowApp.close();
+  }
+});
+
+test('408 for a client that does not finish sending its request', async () => {
+  const slowClientApp = await buildServer({ segmenter, receiveTimeoutMs: 500, logError: () => {} });
+  try {
+    await slowClientApp.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = slowClientApp.server.address() as { port: number };
+    const started = performance.now();
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`POST /api/segment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/bmp\r\nContent-Length: ${bmp.length}\r\n\r\n`);
+        socket.write(bmp.subarray(0, 100)); // ... and never the rest
+      });
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString('utf8')));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error('the server never timed the client out')), 5000).unref();
+    });
+    assert.match(reply, /^HTTP\/1\.1 408/);
+    assert.match(reply, /"error":"Request Timeout"/);
+    assert.ok(performance.now() - started < 4000);
+  } finally {
+    await slowClientApp.close();
+  }
+});
+
+test('only the fixed table of files is served; request paths never reach the file system', async () => {
+  const wasm = await app.inject({ url: '/vendor/tfjs/tfjs-backend-wasm-simd.wasm' });
+  assert.equal(wasm.statusCode, 200);
+  assert.equal(wasm.headers['content-type'], 'application/wasm');
+  const model = await app.inject({ url: '/model/model.json' });
+  assert.equal(model.statusCode, 200);
+  assert.equal(model.json<{ weightsManifest: unknown[] }>().weightsManifest.length > 0, true);
+  const again = await app.inject({ url: '/model/model.json', headers: { 'if-none-match': String(model.headers.etag) } });
+  assert.equal(again.statusCode, 304);
+  for (const url of ['/../package.json', '/model/../../package.json', '/vendor/tfjs/..%2f..%2fpackage.json', '/model/%2e%2e/%2e%2e/package.json', '/etc/passwd', '/dist/server/app.js']) {
+    const res = await app.inject({ url });
+    assert.equal(res.statusCode, 404, `${url} -> ${res.statusCode}`);
+  }
+});

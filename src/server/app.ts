@@ -1,0 +1,172 @@
+// The HTTP server behind `leukoseg serve`: the web page and its assets, and the JSON API
+// (/api/health, /api/model, /api/segment) around one loaded segmenter shared by all requests.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { basename } from 'node:path';
+import type { Segmenter } from '../infer/segmenter.js';
+import type { HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
+import { loadAssets, MODEL_URL, WASM_URL_PREFIX, type Asset } from './assets.js';
+import { ApiError, toErrorResponse } from './errors.js';
+import { SerialQueue, withTimeout } from './queue.js';
+import { IMAGE_CONTENT_TYPES, readUpload, SEGMENT_QUERY_SCHEMA, segmentUpload, type SegmentQuery } from './segment.js';
+
+export interface ServerOptions {
+  segmenter: Segmenter;
+  /** Largest accepted upload in bytes (default 20 MB); larger ones get 413. */
+  bodyLimit?: number;
+  /** Largest accepted image in pixels (default 8 megapixels); larger ones get 422. */
+  maxPixels?: number;
+  /** Time for one request from arrival to answer, waiting for the model included (default 30 s); then 503. */
+  timeoutMs?: number;
+  /** Time for a client to send its whole request (default 60 s); then 408 and the connection closes. */
+  receiveTimeoutMs?: number;
+  /** Images allowed to wait for the model at once (default 256); more get 503 at once. */
+  maxWaiting?: number;
+  /** The built page (default dist/web). */
+  webDir?: string;
+  /** Where server errors are reported (default console.error). */
+  logError?: (message: string) => void;
+}
+
+export const DEFAULT_BODY_LIMIT = 20 * 1024 * 1024;
+export const DEFAULT_SERVER_MAX_PIXELS = 8_000_000;
+
+export function modelInfo(segmenter: Segmenter): ModelInfo {
+  const m = segmenter.metadata;
+  let metrics: Record<string, unknown> | null = null;
+  if (typeof m.metrics === 'object' && m.metrics !== null) {
+    const { confusion: _confusion, pixels: _pixels, ...rest } = m.metrics as Record<string, unknown>;
+    metrics = rest;
+  }
+  return {
+    name: m.preset ?? `${m.architecture} (${basename(segmenter.modelDir)})`,
+    architecture: m.architecture,
+    preset: m.preset ?? null,
+    epoch: m.epoch ?? null,
+    classNames: m.classNames,
+    maskLevels: m.maskLevels,
+    inputSize: m.preprocessing.inputSize,
+    preprocessing: m.preprocessing,
+    inference: { tta: m.inference?.tta ?? false },
+    metrics,
+    modelUrl: MODEL_URL,
+    wasmUrlPrefix: WASM_URL_PREFIX,
+  };
+}
+
+/**
+ * The page may load scripts, styles and data only from this server (no CDN could be used even by
+ * mistake); 'wasm-unsafe-eval' lets TensorFlow.js compile its WebAssembly.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function friendlyMessage(err: unknown, bodyLimit: number): unknown {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const mb = (bodyLimit / 1024 / 1024).toFixed(bodyLimit % (1024 * 1024) === 0 ? 0 : 1);
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new ApiError(413, `the upload is larger than the ${mb} MB limit`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, `unsupported content type: send the image as the raw body (${IMAGE_CONTENT_TYPES.join(', ')}) or as multipart/form-data`);
+    default:
+      return err;
+  }
+}
+
+function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
+  reply.header('etag', asset.etag).header('cache-control', 'no-cache').type(asset.contentType);
+  if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
+  return reply.send(asset.body);
+}
+
+/** Builds (does not start) the server; `app.listen` or `app.inject` it. Closing it does not dispose the segmenter. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const receiveTimeoutMs = options.receiveTimeoutMs ?? 60_000;
+  const logError = options.logError ?? ((message: string) => console.error(message));
+  const { segmenter } = options;
+  const ctx = { segmenter, queue: new SerialQueue(options.maxWaiting ?? 256), maxPixels: options.maxPixels ?? DEFAULT_SERVER_MAX_PIXELS };
+  const { assets, hasWebPage } = await loadAssets(segmenter.modelDir, options.webDir);
+  const info = modelInfo(segmenter);
+  const startedAt = Date.now();
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    requestTimeout: receiveTimeoutMs,
+    // Node checks receive timeouts only this often (default 30 s), so a slow sender is cut off
+    // promptly; and it enforces requestTimeout only if headersTimeout is not longer (checked on Node 20).
+    http: { connectionsCheckingInterval: 1000, requestTimeout: receiveTimeoutMs, headersTimeout: Math.min(receiveTimeoutMs, 20_000) },
+    keepAliveTimeout: 5000,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cross-origin-resource-policy', 'same-origin');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-frame-options', 'DENY');
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { statusCode, body, headers } = toErrorResponse(friendlyMessage(err, bodyLimit));
+    if (statusCode >= 500 && statusCode !== 503) logError(`leukoseg serve: ${request.method} ${request.url}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return reply.code(statusCode).headers(headers).type('application/json; charset=utf-8').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const hint = !hasWebPage && (request.url === '/' || request.url === '/index.html') ? ' (the web page is not built: run npm run build)' : '';
+    return reply.code(404).send({ error: `no such resource: ${request.method} ${request.url.split('?')[0]}${hint}`, statusCode: 404 });
+  });
+
+  // Each servable file is its own route: the route table is the whitelist.
+  for (const [url, asset] of assets) app.get(url, (request, reply) => sendAsset(request, reply, asset));
+
+  app.get('/api/health', async (): Promise<HealthResponse> => ({
+    status: 'ok',
+    model: info.name,
+    queue: { running: ctx.queue.running, waiting: ctx.queue.waiting },
+    limits: { bodyBytes: bodyLimit, maxPixels: ctx.maxPixels, timeoutMs },
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+  }));
+
+  app.get('/api/model', async (): Promise<ModelInfo> => info);
+
+  // Its own scope: only image bodies and multipart forms are parsed here (no JSON or text parsers).
+  await app.register(async (api) => {
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser(IMAGE_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+    await api.register(multipart, { limits: { fileSize: bodyLimit, files: 1, fields: 10, fieldSize: 1024, parts: 20, headerPairs: 100 } });
+
+    api.post<{ Querystring: SegmentQuery }>('/api/segment', { schema: { querystring: SEGMENT_QUERY_SCHEMA } }, async (request, reply) => {
+      const query = request.query;
+      const png = query.format === 'png';
+      const want = png ? { mask: query.image !== 'overlay', overlay: query.image === 'overlay' } : { mask: true, overlay: true };
+      // Not fastify's handlerTimeout/request.signal: that signal fires as soon as a POST body has
+      // been read (fastify/fastify#6725), so it cannot tell a finished upload from a client that left.
+      let clientGone = false;
+      reply.raw.once('close', () => (clientGone = true));
+      const out = await withTimeout(timeoutMs, () => clientGone, async (cancelled) => {
+        const upload = await readUpload(request, query);
+        return segmentUpload(ctx, upload, { umPerPx: query.umPerPx, want, cancelled });
+      });
+      if (png) return reply.type('image/png').send(query.image === 'overlay' ? out.overlayPng : out.maskPng);
+      const body: SegmentResponse = { ...out.row, maskPng: out.maskPng!.toString('base64'), overlayPng: out.overlayPng!.toString('base64') };
+      return reply.type('application/json; charset=utf-8').send(body);
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,54 @@
+// The inference queue: strict order, one job at a time, a failure or a give-up touches only its own
+// request, and a full queue refuses at once; withTimeout answers 503 and skips queued work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SerialQueue, withTimeout } from './queue.js';
+import { ApiError } from './errors.js';
+
+test('jobs run one at a time, in arrival order; a failing job does not stop the next', async () => {
+  const queue = new SerialQueue(10);
+  const log: string[] = [];
+  let running = 0;
+  const job = (name: string, fail = false) => async () => {
+    running++;
+    assert.equal(running, 1, 'two jobs ran at once');
+    log.push(`start ${name}`);
+    await sleep(5);
+    log.push(`end ${name}`);
+    running--;
+    if (fail) throw new Error(`${name} failed`);
+    return name;
+  };
+  const results = await Promise.allSettled([queue.run(job('a')), queue.run(job('b', true)), queue.run(job('c'))]);
+  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(queue.waiting + queue.running, 0);
+});
+
+test('a full queue answers 503 at once; a cancelled job never runs', async () => {
+  const queue = new SerialQueue(2);
+  let ran = 0;
+  const slow = queue.run(async () => sleep(20).then(() => ++ran));
+  const given = assert.rejects(queue.run(async () => ++ran, () => true), (err: unknown) => err instanceof ApiError && err.statusCode === 503 && /given up/.test(err.message));
+  await assert.rejects(queue.run(async () => ++ran), (err: unknown) => err instanceof ApiError && err.statusCode === 503 && /busy/.test(err.message));
+  await slow;
+  await given;
+  assert.equal(ran, 1);
+});
+
+test('withTimeout rejects with 503 after the limit and tells queued work it was given up', async () => {
+  const queue = new SerialQueue(10);
+  let ran = 0;
+  const blocker = queue.run(() => sleep(60).then(() => ++ran));
+  const started = performance.now();
+  await assert.rejects(
+    withTimeout(20, () => false, (cancelled) => queue.run(async () => ++ran, cancelled)),
+    (err: unknown) => err instanceof ApiError && err.statusCode === 503 && /longer than 0.02 s/.test(err.message),
+  );
+  assert.ok(performance.now() - started < 55, 'the timeout did not wait for the queue');
+  await blocker;
+  await sleep(5);
+  assert.equal(ran, 1, 'the timed-out job ran anyway');
+  assert.equal(await withTimeout(1000, () => false, async () => 'ok'), 'ok');
+});

@@ -1,0 +1,239 @@
+// The page's behaviour: files in (chooser or drag-and-drop), each segmented by the server's API or
+// by the model in this browser, one at a time, and the results shown, tabulated and downloadable.
+import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from '../../src/server/api-types.js';
+import type { SegmentRow } from '../../src/report/results.js';
+import { cellStatsRow } from '../../src/infer/morphometrics.js';
+import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
+import { formatMs, rowsToCsv, type Mode } from './format.js';
+import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
+import { BrowserSegmenter } from './browser-model.js';
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const node = document.getElementById(id);
+  if (node === null) throw new Error(`page element #${id} is missing`);
+  return node as T;
+};
+
+const items: Item[] = [];
+let nextId = 1;
+let work: Promise<void> = Promise.resolve();
+let model: ModelInfo | null = null;
+let maxPixels = 8_000_000;
+let browserSegmenter: Promise<BrowserSegmenter> | null = null;
+
+function currentMode(): Mode {
+  return document.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value === 'browser' ? 'browser' : 'server';
+}
+
+function layerOptions(): LayerOptions {
+  return { nucleus: $<HTMLInputElement>('show-nucleus').checked, cytoplasm: $<HTMLInputElement>('show-cytoplasm').checked };
+}
+
+function umPerPx(): number | undefined {
+  const v = Number($<HTMLInputElement>('um-per-px').value);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+function setStatus(text: string): void {
+  $('status').textContent = text;
+}
+
+function stem(name: string): string {
+  return name.replace(/\.[^.]*$/, '') || name;
+}
+
+async function errorText(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => null)) as Partial<ErrorBody> | null;
+  return `${response.status}: ${body?.error ?? response.statusText}`;
+}
+
+/** Sets up TensorFlow.js and loads the model on first use only: server mode never fetches the weights. */
+function getBrowserSegmenter(): Promise<BrowserSegmenter> {
+  if (browserSegmenter === null) {
+    if (model === null) return Promise.reject(new Error('the model information has not loaded; is the server running?'));
+    setStatus('Loading the model into this browser…');
+    browserSegmenter = BrowserSegmenter.load(model);
+    browserSegmenter.catch(() => (browserSegmenter = null));
+  }
+  return browserSegmenter;
+}
+
+async function runOnServer(item: Item): Promise<void> {
+  const params = new URLSearchParams({ name: item.file.name });
+  const um = umPerPx();
+  if (um !== undefined) params.set('umPerPx', String(um));
+  const response = await fetch(`/api/segment?${params}`, {
+    method: 'POST',
+    headers: { 'content-type': item.file.type || 'application/octet-stream' },
+    body: item.file,
+  });
+  if (!response.ok) throw new Error(await errorText(response));
+  const { maskPng, overlayPng, ...row } = (await response.json()) as SegmentResponse;
+  const maskBlob = base64ToBlob(maskPng, 'image/png');
+  const overlayBlob = base64ToBlob(overlayPng, 'image/png');
+  item.mask = await decodeMaskPng(maskBlob, maxPixels);
+  // Show the file itself; a format this browser cannot decode (TIFF) is shown through the server's overlay.
+  item.image = await decodeImageFile(item.file, item.file.name, maxPixels).catch(() => decodeImageFile(overlayBlob, item.file.name, maxPixels));
+  item.row = row;
+  item.maskUrl = URL.createObjectURL(maskBlob);
+  item.overlayUrl = URL.createObjectURL(overlayBlob);
+}
+
+async function runInBrowser(item: Item): Promise<void> {
+  const segmenter = await getBrowserSegmenter();
+  item.backend = segmenter.backend;
+  const image = await decodeImageFile(item.file, item.file.name, maxPixels);
+  const result = await segmenter.segment(image, umPerPx());
+  const row: SegmentRow = {
+    file: item.file.name,
+    name: stem(item.file.name),
+    width: image.width,
+    height: image.height,
+    ...cellStatsRow(result.stats),
+    inferenceMs: result.inferenceMs,
+  };
+  item.image = image;
+  item.mask = result.mask;
+  item.row = row;
+  item.maskUrl = URL.createObjectURL(await maskPngBlob(result.mask));
+  item.overlayUrl = URL.createObjectURL(await overlayPngBlob(image, result.mask));
+}
+
+async function segmentItem(item: Item): Promise<void> {
+  item.status = 'running';
+  setRunning(item);
+  const started = performance.now();
+  try {
+    await (item.mode === 'browser' ? runInBrowser(item) : runOnServer(item));
+    item.totalMs = performance.now() - started;
+    item.status = 'done';
+    fillCard(item, layerOptions());
+  } catch (err) {
+    item.status = 'error';
+    item.error = err instanceof Error ? err.message : String(err);
+    showError(item);
+  }
+  renderSummary($<HTMLTableSectionElement>('summary-body'), items);
+  updateButtons();
+}
+
+function addFiles(files: FileList | File[]): void {
+  const list = [...files];
+  if (list.length === 0) return;
+  const mode = currentMode();
+  const batch = list.map((file) => {
+    const id = nextId++;
+    const item: Item = { id, file, mode, status: 'queued', card: newCard(id, file.name, mode) };
+    $('results').append(item.card);
+    items.push(item);
+    return item;
+  });
+  const started = performance.now();
+  work = work.then(async () => {
+    for (const [i, item] of batch.entries()) {
+      setStatus(`Segmenting ${i + 1} of ${batch.length} ${mode === 'browser' ? 'in this browser' : 'on the server'}…`);
+      await segmentItem(item);
+    }
+    const ok = batch.filter((i) => i.status === 'done').length;
+    const where = mode === 'browser' ? 'in this browser (nothing was uploaded)' : 'on the server';
+    setStatus(`${ok} of ${batch.length} image${batch.length === 1 ? '' : 's'} segmented ${where} in ${formatMs(performance.now() - started)}.`);
+  });
+}
+
+function download(url: string, name: string): void {
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+function updateButtons(): void {
+  const done = items.some((i) => i.status === 'done');
+  $<HTMLButtonElement>('download-csv').disabled = !done;
+  $<HTMLButtonElement>('download-masks').disabled = !done;
+  $<HTMLButtonElement>('clear').disabled = items.length === 0;
+}
+
+function redrawLayers(): void {
+  const show = layerOptions();
+  for (const item of items) if (item.status === 'done') drawLayer(item, show);
+}
+
+function applyOpacity(): void {
+  const value = Number($<HTMLInputElement>('opacity').value);
+  document.documentElement.style.setProperty('--layer-opacity', String(value / 100));
+  $('opacity-value').textContent = `${value} %`;
+}
+
+async function showModelInfo(): Promise<void> {
+  try {
+    const [infoResponse, healthResponse] = await Promise.all([fetch('/api/model'), fetch('/api/health')]);
+    if (!infoResponse.ok) throw new Error(await errorText(infoResponse));
+    model = (await infoResponse.json()) as ModelInfo;
+    if (healthResponse.ok) maxPixels = ((await healthResponse.json()) as HealthResponse).limits.maxPixels;
+    const dice = model.metrics?.dice as Record<string, number> | undefined;
+    const parts = [`Model ${model.name}`, `input ${model.inputSize} × ${model.inputSize}`];
+    if (model.epoch !== null) parts.push(`epoch ${model.epoch}`);
+    if (dice?.mean !== undefined) parts.push(`test Dice ${dice.mean.toFixed(3)} (nucleus ${dice.nucleus?.toFixed(3)}, cytoplasm ${dice.cytoplasm?.toFixed(3)})`);
+    $('model-info').textContent = parts.join(' · ');
+  } catch (err) {
+    $('model-info').textContent = `Model information unavailable (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function wire(): void {
+  const input = $<HTMLInputElement>('file-input');
+  $('choose-files').addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    if (input.files) addFiles(input.files);
+    input.value = '';
+  });
+  const zone = $('drop-zone');
+  for (const type of ['dragenter', 'dragover'] as const) {
+    zone.addEventListener(type, (e) => {
+      e.preventDefault();
+      zone.classList.add('dragging');
+    });
+  }
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    if (e.dataTransfer) addFiles(e.dataTransfer.files);
+  });
+  // A file dropped beside the zone must not make the browser navigate away from the results.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => e.preventDefault());
+
+  $('opacity').addEventListener('input', applyOpacity);
+  $('show-nucleus').addEventListener('change', redrawLayers);
+  $('show-cytoplasm').addEventListener('change', redrawLayers);
+  $('download-csv').addEventListener('click', () => {
+    const rows = items.filter((i) => i.row && i.status === 'done').map((i) => i.row!);
+    const url = URL.createObjectURL(new Blob([rowsToCsv(rows)], { type: 'text/csv' }));
+    download(url, 'results.csv');
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  });
+  $('download-masks').addEventListener('click', () => {
+    for (const item of items) if (item.status === 'done' && item.maskUrl && item.row) download(item.maskUrl, `${item.row.name}.mask.png`);
+  });
+  $('clear').addEventListener('click', () => {
+    work = work.then(() => {
+      for (const item of items) {
+        if (item.maskUrl) URL.revokeObjectURL(item.maskUrl);
+        if (item.overlayUrl) URL.revokeObjectURL(item.overlayUrl);
+        item.card.remove();
+      }
+      items.length = 0;
+      renderSummary($<HTMLTableSectionElement>('summary-body'), items);
+      updateButtons();
+      setStatus('Cleared.');
+    });
+  });
+}
+
+wire();
+applyOpacity();
+void showModelInfo();
