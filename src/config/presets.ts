@@ -2,6 +2,23 @@
 // default rate, batch 2, 70/30 split with seed 42, 128x128 nearest-neighbour); others go beyond it.
 import { parseRunConfig, type RunConfig, type RunConfigInput } from './schema.js';
 
+/** What the U-Net presets share; each sets its own learning rates. */
+const UNET_RECIPE = {
+  train: {
+    epochs: 40,
+    batchSize: 4,
+    schedule: 'cosine',
+    warmupEpochs: 1,
+    loss: 'diceCrossEntropy',
+    valFraction: 0.15,
+    selectBy: 'meanDice',
+    earlyStopPatience: 12,
+  },
+  augment: { enabled: true },
+  report: { predictionEvery: 5 },
+  inference: { tta: true },
+} as const;
+
 export const PRESETS = Object.freeze({
   'study-model-1': {
     preset: 'study-model-1',
@@ -30,41 +47,15 @@ export const PRESETS = Object.freeze({
     preset: 'unet',
     description: 'U-Net (depth 4, base 16) with augmentation, Dice + cross-entropy, cosine schedule, validation-picked best epoch, flip TTA',
     model: { name: 'unet' },
-    train: {
-      epochs: 40,
-      batchSize: 4,
-      learningRate: 0.002,
-      minLearningRate: 0.00002,
-      schedule: 'cosine',
-      warmupEpochs: 1,
-      loss: 'diceCrossEntropy',
-      valFraction: 0.15,
-      selectBy: 'meanDice',
-      earlyStopPatience: 12,
-    },
-    augment: { enabled: true },
-    report: { predictionEvery: 5 },
-    inference: { tta: true },
+    ...UNET_RECIPE,
+    train: { ...UNET_RECIPE.train, learningRate: 0.002, minLearningRate: 0.00002 },
   },
   'unet-small': {
     preset: 'unet-small',
     description: 'The unet recipe on a U-Net of depth 3, base 8 (~121 k parameters): fast to train, light in a browser',
     model: { name: 'unet-small' },
-    train: {
-      epochs: 40,
-      batchSize: 4,
-      learningRate: 0.003,
-      minLearningRate: 0.00003,
-      schedule: 'cosine',
-      warmupEpochs: 1,
-      loss: 'diceCrossEntropy',
-      valFraction: 0.15,
-      selectBy: 'meanDice',
-      earlyStopPatience: 12,
-    },
-    augment: { enabled: true },
-    report: { predictionEvery: 5 },
-    inference: { tta: true },
+    ...UNET_RECIPE,
+    train: { ...UNET_RECIPE.train, learningRate: 0.003, minLearningRate: 0.00003 },
   },
 } satisfies Record<string, RunConfigInput>);
 

@@ -3,7 +3,8 @@
 //
 //   const root = await downloadDataset({ onProgress: (p) => bar.update(p.receivedBytes) });
 //   // root = ~/.cache/leukoseg/segmentation_WBC, containing "Dataset 1/"
-import { open, mkdir, rm, stat } from 'node:fs/promises';
+import { pathExists } from '../io/exists.js';
+import { open, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DataFileError, messageOf } from './errors.js';
@@ -37,7 +38,7 @@ export async function downloadDataset(options: DownloadOptions = {}): Promise<st
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const url = options.url ?? DEFAULT_URL;
   const target = join(cacheDir, DATASET_FOLDER);
-  if (!options.force && (await exists(target))) return target;
+  if (!options.force && (await pathExists(target))) return target;
 
   await mkdir(cacheDir, { recursive: true });
   const zipPath = join(cacheDir, `.${DATASET_FOLDER}.${process.pid}.${randomBytes(4).toString('hex')}.zip.part`);
@@ -96,14 +97,5 @@ async function fetchToFile(
   }
   if (totalBytes !== undefined && receivedBytes !== totalBytes) {
     throw new Error(`Download of ${url} is incomplete: got ${receivedBytes} of ${totalBytes} bytes. Try again, or ${manual}.`);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -2,8 +2,9 @@
 // writing anything, extracts into a temp folder beside the target and renames it into place.
 //
 //   await extractDatasetZip('/tmp/master.zip', `${cache}/segmentation_WBC`); // strips "segmentation_WBC-master/"
+import { pathExists } from '../io/exists.js';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +30,7 @@ interface PlannedEntry {
 /** Extracts the dataset archive at `zipPath` to `destDir` (atomically) and returns destDir. */
 export async function extractDatasetZip(zipPath: string, destDir: string, options: ExtractOptions = {}): Promise<string> {
   const target = resolve(destDir);
-  if (!options.replace && (await exists(target))) {
+  if (!options.replace && (await pathExists(target))) {
     throw new Error(`${target} already exists; remove it or extract with replace: true`);
   }
   let zip: yauzl.ZipFile;
@@ -114,7 +115,7 @@ async function writeEntries(zip: yauzl.ZipFile, zipPath: string, plan: PlannedEn
 
 /** Renames tmpDir to target; an existing target is swapped out (replace) or means another process won. */
 async function moveIntoPlace(tmpDir: string, target: string, replace: boolean): Promise<void> {
-  if (replace && (await exists(target))) {
+  if (replace && (await pathExists(target))) {
     const old = `${target}.old-${randomBytes(4).toString('hex')}`;
     await rename(target, old);
     try {
@@ -131,7 +132,7 @@ async function moveIntoPlace(tmpDir: string, target: string, replace: boolean): 
   } catch (err) {
     // A concurrent extraction finished first: its (equally checked) copy stays, ours is discarded.
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await exists(target))) return;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await pathExists(target))) return;
     throw err;
   }
 }
@@ -158,13 +159,4 @@ function readEntries(zip: yauzl.ZipFile, zipPath: string): Promise<yauzl.Entry[]
 
 function unsafePath(zipPath: string, name: string): DataFileError {
   return new DataFileError(zipPath, `unsafe path "${name}" in archive (absolute or with ".."); refusing to extract anything`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
