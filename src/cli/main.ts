@@ -171,8 +171,9 @@ export function buildProgram(): Command {
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
     .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; backend: string }) => {
-      const { files, missing } = await expandInputs(inputs);
+      const { files, missing, skippedMasks } = await expandInputs(inputs);
       for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
+      if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
       if (files.length === 0) throw new Error(`no images to segment in ${inputs.join(' ')} (looked for ${SEGMENT_EXTENSIONS.join(' ')})`);
       const segmenter = await loadSegmenter({ model: opts.model, postprocess: opts.postprocess, backend: opts.backend === 'cpu' ? 'cpu' : 'wasm', maxPixels: opts.maxPixels });
       const bar = countProgressBar(files.length, 'images');

@@ -82,16 +82,18 @@ test('good images are segmented at their own size; each bad file fails alone wit
   assert.match(csv[0], /^file,name,width,height,cellAreaPx,/);
 });
 
-test('inputs expand from folders (recursively, skipping our own outputs), globs and paths; missing ones are reported', async () => {
+test('inputs expand from folders (recursively, skipping our own outputs and data-set masks), globs and paths; missing ones are reported', async () => {
   const root = join(dir, 'tree');
   await mkdir(join(root, 'sub'), { recursive: true });
   await writeFile(join(root, 'a.png'), await pngOf(8, 8));
   await writeFile(join(root, 'sub', 'b.bmp'), Buffer.from('BM'));
   await writeFile(join(root, 'sub', 'a.mask.png'), await pngOf(8, 8));
+  await writeFile(join(root, 'sub', 'b.png'), await pngOf(8, 8)); // b.bmp's mask, as in Dataset 1
   await writeFile(join(root, 'readme.txt'), 'x');
-  const { files, missing } = await expandInputs([root, join(root, '*.png'), join(dir, 'nothing-here-*.png')]);
+  const { files, missing, skippedMasks } = await expandInputs([root, join(root, '*.png'), join(dir, 'nothing-here-*.png')]);
   assert.deepEqual(files, [join(root, 'a.png'), join(root, 'sub', 'b.bmp')]);
   assert.deepEqual(missing, [join(dir, 'nothing-here-*.png')]);
+  assert.equal(skippedMasks, 1);
   assert.deepEqual(outputNames(['/x/001.bmp', '/y/001.bmp', '/y/002.png']), ['001', '001-2', '002']);
 });
 

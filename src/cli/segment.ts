@@ -16,23 +16,36 @@ import { messageOf } from '../data/errors.js';
 
 export const SEGMENT_EXTENSIONS = ['.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp'];
 
-async function listImages(dir: string): Promise<string[]> {
+/**
+ * Images in a folder tree. Skipped: our own outputs (NAME.mask.png, NAME.overlay.png: the output
+ * folder may sit inside the input), and masks of a data set laid out as NNN.bmp + NNN.png (a PNG
+ * beside a non-PNG image of the same name is its mask, as the training data loader reads it).
+ */
+async function listImages(dir: string): Promise<{ images: string[]; masks: number }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && SEGMENT_EXTENSIONS.includes(extname(e.name).toLowerCase()))
-    // Our own outputs are PNGs too: never feed them back in when the output folder is inside the input.
+  const paths = entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && SEGMENT_EXTENSIONS.includes(extname(e.name).toLowerCase()))
     .filter((e) => !/\.(mask|overlay)\.png$/i.test(e.name))
-    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
-    .sort();
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+  const stemsWithOtherImage = new Set(
+    paths.filter((p) => extname(p).toLowerCase() !== '.png').map((p) => p.slice(0, -extname(p).length)),
+  );
+  const isMask = (p: string) => extname(p).toLowerCase() === '.png' && stemsWithOtherImage.has(p.slice(0, -extname(p).length));
+  return { images: paths.filter((p) => !isMask(p)).sort(), masks: paths.filter(isMask).length };
 }
 
 /** Expands paths, folders (recursively) and glob patterns into a sorted, de-duplicated file list. */
-export async function expandInputs(args: string[]): Promise<{ files: string[]; missing: string[] }> {
+export async function expandInputs(args: string[]): Promise<{ files: string[]; missing: string[]; skippedMasks: number }> {
   const files = new Set<string>();
   const missing: string[] = [];
+  let skippedMasks = 0;
   for (const arg of args) {
     const info = await stat(arg).catch(() => null);
-    if (info?.isDirectory()) (await listImages(arg)).forEach((f) => files.add(resolve(f)));
+    if (info?.isDirectory()) {
+      const { images, masks } = await listImages(arg);
+      images.forEach((f) => files.add(resolve(f)));
+      skippedMasks += masks;
+    }
     else if (info?.isFile()) files.add(resolve(arg));
     else {
       const matches = await glob(arg, { absolute: true, onlyFiles: true });
@@ -40,7 +53,7 @@ export async function expandInputs(args: string[]): Promise<{ files: string[]; m
       matches.sort().forEach((f) => files.add(f));
     }
   }
-  return { files: [...files], missing };
+  return { files: [...files], missing, skippedMasks };
 }
 
 /** Output base names: the file name without its extension, made unique with -2, -3, ... */
