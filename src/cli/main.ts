@@ -13,7 +13,7 @@ import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
-import { loadSegmenter } from '../infer/segmenter.js';
+import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
 import { serveCommand } from './serve.js';
 import { resolve } from 'node:path';
 
@@ -128,16 +128,16 @@ export function buildProgram(): Command {
   program
     .command('evaluate')
     .description("score a model on the test split recorded with it; per-class Dice and IoU")
-    .requiredOption('--model <dir>', 'a run folder (runs/<id>) or a model folder')
+    .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
     .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
     .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
     .option('--json', 'print one JSON object instead of the table')
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; backend: string }) => {
+    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
-      const loaded = await loadModelForEvaluation(opts.model);
+      const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
       const result = await evaluateModel(loaded, dataDir, { tta });
