@@ -35,7 +35,9 @@ test('study-model-3 trains for two epochs and writes a complete run folder; resu
       report: { predictionEvery: 1, predictionImages: 2 },
     });
     const lines: string[] = [];
+    const tensorsBefore = tf.memory().numTensors;
     const first = await trainRun(config, { dataDir, outDir, log: (l) => lines.push(l) });
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'a finished run left tensors behind (cross-validation runs many)');
     const run = first.runDir;
     for (const f of [
       'config.json', 'split.json', 'metrics.json', 'metrics.csv', 'checkpoint.json', 'curves.png',

@@ -231,6 +231,8 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
       },
     });
   } finally {
+    // compile() was handed an optimizer instance, so the model does not own (or free) Adam's moments.
+    model.optimizer?.dispose();
     model.dispose();
   }
   return { runDir, config, history, best: best! };
