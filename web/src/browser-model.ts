@@ -4,11 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { resizeNearest } from '../../src/data/resize.js';
-import { NUM_CLASSES, type LabelMask, type RgbImage } from '../../src/data/types.js';
-import { argmaxLabels, predictProbs, probsToSize } from '../../src/infer/predict.js';
-import { postprocessMask } from '../../src/infer/postprocess.js';
-import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from '../../src/infer/morphometrics.js';
+import type { LabelMask, RgbImage } from '../../src/data/types.js';
+import { predictProbs, probsToSize } from '../../src/infer/predict.js';
+import { finishSegmentation, prepareInput } from '../../src/infer/pipeline.js';
+import type { CellStats } from '../../src/infer/morphometrics.js';
 import type { ModelMetadata, Preprocessing } from '../../src/models/io.js';
 import type { ModelInfo } from '../../src/server/api-types.js';
 
@@ -48,33 +47,22 @@ export class BrowserSegmenter {
   }
 
   /**
-   * The same steps as ModelSegmenter.segment in src/infer/segmenter.ts (nearest resize to the input
-   * size, scale, predict (with flip TTA if the model asks for it), probabilities back to the image
-   * size bilinearly, argmax, post-processing, measuring). Keep the two in step: the end-to-end test
-   * compares their numbers.
+   * The steps of the Node segmenter (src/infer/segmenter.ts), sharing its input preparation and
+   * finishing (src/infer/pipeline.ts); only the model call is the page's own.
    */
   async segment(image: RgbImage, umPerPx?: number): Promise<BrowserResult> {
     const { width, height } = image;
-    const { inputSize, scale } = this.preprocessing;
-    const small = resizeNearest({ width, height, data: image.data }, inputSize, inputSize, 3);
+    const { inputSize } = this.preprocessing;
+    const input = prepareInput(image, this.preprocessing);
     const started = performance.now();
     const probsTensor = tf.tidy(() => {
-      const x = tf.mul(tf.tensor4d(Float32Array.from(small.data), [1, inputSize, inputSize, 3]), scale);
-      const p = predictProbs(this.model, x as tf.Tensor4D, this.tta);
+      const p = predictProbs(this.model, tf.tensor4d(input, [1, inputSize, inputSize, 3]), this.tta);
       return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
     });
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();
     const inferenceMs = performance.now() - started;
-    const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES) };
-    const mask = postprocessMask(rawMask).mask;
-    const stats = measureCell(mask, { umPerPx, probs });
-    // As on the server: post-processing keeps one cell, so "several cells" is judged on the raw output.
-    const raw = measureCell(rawMask);
-    stats.cellComponents = raw.cellComponents;
-    if (raw.warnings.includes(WARNING_MULTIPLE_CELLS) && !stats.warnings.includes(WARNING_MULTIPLE_CELLS)) {
-      stats.warnings.push(WARNING_MULTIPLE_CELLS);
-    }
+    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx });
     return { mask, stats, inferenceMs };
   }
 }
