@@ -1,0 +1,124 @@
+// What a benchmark child reports and how it is measured, shared by child.ts (tfjs / ONNX Runtime), the
+// PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
+import { loadavg } from 'node:os';
+
+export const ENGINES = ['shipped', 'leukoseg', 'onnx', 'pytorch'] as const;
+export type Engine = (typeof ENGINES)[number];
+export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
+export type BenchModel = (typeof BENCH_MODELS)[number];
+
+/** The child prints its result on one stdout line starting with this, so library chatter cannot confuse it. */
+export const RESULT_MARKER = 'BENCH_RESULT ';
+
+/** Per-image milliseconds of one timed operation: the median of `runs` after `warmup` untimed ones. */
+export interface Timing {
+  msPerImage: number;
+  /** Fastest run, per image: less disturbed by other processes on the machine. */
+  bestMsPerImage: number;
+  batch: number;
+  runs: number;
+  warmup: number;
+}
+
+export interface EpochMemory {
+  epoch: number;
+  rssMiB: number;
+  /** Live tfjs tensors (absent for PyTorch). */
+  numTensors?: number;
+  seconds: number;
+}
+
+export interface ChildResult {
+  engine: Engine;
+  model: BenchModel;
+  /** Threads the engine computes on. */
+  threads: number;
+  params?: number;
+  /** A timing, or why this engine cannot train. */
+  train: Timing | { error: string } | null;
+  inferB1: Timing | { error: string };
+  inferB32: Timing | { error: string };
+  peakRssMiB: number;
+  memory: EpochMemory[] | null;
+  /** 1-minute load average when the child started and ended. */
+  load: { start: number; end: number };
+  notes: string[];
+}
+
+/** Timing options every child takes; `--quick` lowers them. */
+export interface Counts {
+  trainSteps: number;
+  trainWarmup: number;
+  b1Runs: number;
+  b1Warmup: number;
+  b32Runs: number;
+  b32Warmup: number;
+  memoryEpochs: number;
+  epochImages: number;
+  batch: number;
+}
+
+export const FULL_COUNTS: Counts = {
+  trainSteps: 20, trainWarmup: 3, b1Runs: 50, b1Warmup: 10, b32Runs: 10, b32Warmup: 3, memoryEpochs: 20, epochImages: 20, batch: 2,
+};
+/** Images per memory epoch by model: the U-Net trains ~5x slower per image, so its 20 epochs are smaller. */
+export const EPOCH_IMAGES: Record<BenchModel, number> = { 'study-model-3': 20, unet: 8 };
+export const QUICK_COUNTS: Counts = {
+  trainSteps: 6, trainWarmup: 2, b1Runs: 12, b1Warmup: 3, b32Runs: 3, b32Warmup: 1, memoryEpochs: 4, epochImages: 8, batch: 2,
+};
+
+/** Images the children load: enough for a batch of 32 and an epoch of the memory run. */
+export function imagesNeeded(c: Counts): number {
+  return Math.max(32, c.epochImages, c.batch);
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Runs `fn` `warmup` times untimed, then `runs` times timed; per-image figures for a batch of `batch`. */
+export async function timeRuns(fn: () => Promise<void>, batch: number, runs: number, warmup: number): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return { msPerImage: median(ms) / batch, bestMsPerImage: Math.min(...ms) / batch, batch, runs, warmup };
+}
+
+export function load1(): number {
+  return loadavg()[0];
+}
+
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024; // KiB on Linux
+}
+
+export function isTiming(t: Timing | { error: string } | null | undefined): t is Timing {
+  return t != null && 'msPerImage' in t;
+}
+
+export function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+/** `--key value` pairs into a map; bare `--flag` gets 'true'. */
+export function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    if (!key.startsWith('--')) throw new Error(`unexpected argument '${key}' (options are --name value)`);
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith('--')) flags.set(key.slice(2), 'true');
+    else {
+      flags.set(key.slice(2), next);
+      i++;
+    }
+  }
+  return flags;
+}

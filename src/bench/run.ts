@@ -1,0 +1,182 @@
+// `npm run bench`: every (model, engine) in its own child process, rounds interleaved (A, B, A, B) so the
+// other load on the machine hits all alike; prints one table with ratios to PyTorch and writes it as JSON.
+//   node dist/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,onnx,pytorch] [--quick]
+//                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
+//                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
+import { BENCH_MODELS, ENGINES, RESULT_MARKER, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
+import { bestRound, formatMemory, formatTable, type Row } from './report.js';
+
+const PYTHON = '/usr/bin/python3';
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+interface Options {
+  models: BenchModel[];
+  engines: Engine[];
+  quick: boolean;
+  rounds: number;
+  memoryEpochs: number;
+  out: string;
+  data: string;
+  peer: string;
+  onnxThreads: number;
+  /** OMP_WAIT_POLICY for the PyTorch child; see TORCH_OMP_NOTE. */
+  torchOmp: 'passive' | 'default';
+  childTimeoutS: number;
+}
+
+const TORCH_OMP_NOTE =
+  'PyTorch runs with OMP_WAIT_POLICY=PASSIVE (--torch-omp default: as installed): its OpenMP threads otherwise ' +
+  'spin-wait, and when another process holds one of the 2 cores a training step became 15x slower ' +
+  '(study-model-3: 408 vs 27 ms per image, same load) - a figure that would flatter leukoseg. leukoseg\'s ' +
+  'ONNX Runtime sessions likewise do not spin.';
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (value === undefined) return [...allowed];
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !allowed.includes(s as T));
+  if (bad.length > 0) throw new Error(`--${what}: unknown ${bad.join(', ')}; must be among ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const f = parseFlags(argv);
+  const quick = f.has('quick');
+  const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\..*/, '');
+  return {
+    models: list(f.get('models'), BENCH_MODELS, 'models'),
+    engines: list(f.get('engines'), ENGINES, 'engines'),
+    quick,
+    rounds: Number(f.get('rounds') ?? (quick ? 1 : 2)),
+    memoryEpochs: Number(f.get('memory-epochs') ?? (quick ? 4 : 20)),
+    out: resolve(f.get('out') ?? resolve(PROJECT_ROOT, 'runs', `bench-${stamp}.json`)),
+    data: resolve(f.get('data') ?? sharedDataset1()),
+    peer: resolve(f.get('peer') ?? resolve(PROJECT_ROOT, '..', 'shared', 'peers', 'pytorch', 'peer.py')),
+    onnxThreads: Number(f.get('onnx-threads') ?? 0),
+    torchOmp: f.get('torch-omp') === 'default' ? 'default' : 'passive',
+    childTimeoutS: Number(f.get('child-timeout') ?? 900),
+  };
+}
+
+function uptime(): string {
+  const r = spawnSync('uptime', { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : `(uptime unavailable)`;
+}
+
+/** Why PyTorch cannot run here, or null when it can. */
+function torchProblem(peer: string): string | null {
+  if (!existsSync(peer)) return `no PyTorch reference at ${peer}`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `${PYTHON} -c 'import torch' failed (${r.error?.message ?? r.stderr.trim().split('\n').pop()}); install python3-torch`;
+  return null;
+}
+
+function childCommand(o: Options, model: BenchModel, engine: Engine, memory: boolean): [string, string[]] {
+  const common = ['--model', model, '--data', o.data, ...(o.quick ? ['--quick'] : [])];
+  const memoryArgs = memory && o.memoryEpochs > 0 ? ['--memory-epochs', String(o.memoryEpochs)] : [];
+  if (engine === 'pytorch') {
+    return [PYTHON, [resolve(PROJECT_ROOT, 'src', 'bench', 'torch_bench.py'), '--peer', o.peer, ...common, ...memoryArgs]];
+  }
+  const threads = engine === 'onnx' && o.onnxThreads > 0 ? ['--threads', String(o.onnxThreads)] : [];
+  return [process.execPath, [resolve(HERE, 'child.js'), '--engine', engine, ...common, ...memoryArgs, ...threads]];
+}
+
+/** Runs one child, echoing its progress (stderr) with a prefix; resolves to its result line. */
+function runChild(command: string, args: string[], label: string, env: NodeJS.ProcessEnv, timeoutS: number): Promise<ChildResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env, timeout: timeoutS * 1000 });
+    let stdout = '';
+    let stderrTail = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stderrTail = (stderrTail + text).slice(-2000);
+      for (const line of text.split('\n')) if (line.trim()) process.stderr.write(`[${label}] ${line}\n`);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
+      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(RESULT_MARKER.length)) as ChildResult);
+      else if (child.killed) reject(new Error(`${label} did not finish within ${timeoutS} s (--child-timeout)`));
+      else reject(new Error(`${label} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const loadAtStart = uptime();
+  console.log(`leukoseg bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  console.log(`load at start: ${loadAtStart}`);
+  let engines = o.engines;
+  const skipped: string[] = [];
+  if (engines.includes('pytorch')) {
+    const problem = torchProblem(o.peer);
+    if (problem) {
+      console.log(`PyTorch rows skipped: ${problem}`);
+      skipped.push(problem);
+      engines = engines.filter((e) => e !== 'pytorch');
+    }
+  }
+  const byConfig = new Map<string, ChildResult[]>();
+  const failures: string[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const model of o.models) {
+      for (const engine of engines) {
+        const label = `r${round} ${model}/${engine}`;
+        // The memory epochs are leukoseg's (issue: flat RSS and tensor count); once, in round 1.
+        const [command, args] = childCommand(o, model, engine, round === 1 && engine === 'leukoseg');
+        const t0 = Date.now();
+        process.stderr.write(`[${label}] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
+        const env = engine === 'pytorch' && o.torchOmp === 'passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
+        try {
+          const result = await runChild(command, args, label, env, o.childTimeoutS);
+          process.stderr.write(`[${label}] done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+          byConfig.set(`${model}/${engine}`, [...(byConfig.get(`${model}/${engine}`) ?? []), result]);
+        } catch (err) {
+          failures.push((err as Error).message);
+          console.log(`FAILED ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  const rows: Row[] = [...byConfig.values()].map((rounds) => ({
+    // Peak RSS is the configuration's largest over all rounds (round 1 also runs the memory epochs).
+    result: { ...bestRound(rounds), peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)) },
+    rounds,
+  }));
+  const loadAtEnd = uptime();
+  console.log('');
+  console.log(`ms per image at 128x128 (train: batch 2, median of steps; infer: median of runs; best of ${o.rounds} interleaved round(s))`);
+  for (const line of formatTable(rows)) console.log(line);
+  if (engines.includes('pytorch')) console.log(o.torchOmp === 'passive' ? TORCH_OMP_NOTE : 'PyTorch with its default OpenMP wait policy (spinning).');
+  const memoryLines = formatMemory(rows);
+  if (memoryLines.length > 0) {
+    console.log('\nmemory over training epochs (RSS and live tfjs tensors after each epoch):');
+    for (const line of memoryLines) console.log(line);
+  }
+  console.log(`\nload at end: ${loadAtEnd}`);
+  console.log(`${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+  const report = {
+    date: new Date().toISOString(), command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    loadAtStart, loadAtEnd, options: o, skipped, failures, notes: engines.includes('pytorch') && o.torchOmp === 'passive' ? [TORCH_OMP_NOTE] : [],
+    rows: rows.map((r) => ({ ...r.result, rounds: r.rounds })),
+  };
+  await mkdir(dirname(o.out), { recursive: true });
+  await writeFile(o.out, `${JSON.stringify(report, null, 1)}\n`);
+  console.log(`written ${o.out}`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
