@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../data/decode.js';
-import { resizeNearest } from '../data/resize.js';
-import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
+import type { LabelMask, RgbImage } from '../data/types.js';
 import { loadModel, type ModelMetadata } from '../models/io.js';
 import { resolveModelDir } from './evaluate.js';
-import { postprocessMask, type PostprocessOptions } from './postprocess.js';
-import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from './morphometrics.js';
-import { argmaxLabels, predictProbs, probsToSize } from './predict.js';
+import type { PostprocessOptions } from './postprocess.js';
+import type { CellStats } from './morphometrics.js';
+import { predictProbs, probsToSize } from './predict.js';
+import { finishSegmentation, prepareInput } from './pipeline.js';
 import { loadOnnxRuntime, OnnxPredictor } from '../onnx/runtime.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
@@ -114,20 +114,17 @@ class ModelSegmenter implements Segmenter {
     this.runtime = model instanceof OnnxPredictor ? 'onnx' : 'tfjs';
   }
 
-  /** Probabilities at the image's own size (HWC) from the model's input-size pixels. */
-  private async probsAtSize(small: Uint8Array, width: number, height: number): Promise<tf.Tensor3D> {
-    const { inputSize, scale } = this.metadata.preprocessing;
+  /** Probabilities at the image's own size (HWC) from the prepared model input. */
+  private async probsAtSize(input: Float32Array, width: number, height: number): Promise<tf.Tensor3D> {
+    const { inputSize } = this.metadata.preprocessing;
     const tta = this.options.tta ?? this.metadata.inference?.tta ?? false;
     const model = this.model;
     if (model instanceof OnnxPredictor) {
-      // Scaled in float32 exactly as tf.mul does, so both runtimes see the same input.
-      const factor = Math.fround(scale);
-      const p = await model.predictTta(Float32Array.from(small, (v) => v * factor), 1, inputSize, tta);
+      const p = await model.predictTta(input, 1, inputSize, tta);
       return tf.tidy(() => probsToSize(tf.tensor3d(p, [inputSize, inputSize, p.length / inputSize ** 2]), width, height));
     }
     return tf.tidy(() => {
-      const x = tf.mul(tf.tensor4d(Float32Array.from(small), [1, inputSize, inputSize, 3]), scale);
-      const p = predictProbs(model, x as tf.Tensor4D, tta);
+      const p = predictProbs(model, tf.tensor4d(input, [1, inputSize, inputSize, 3]), tta);
       return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
     });
   }
@@ -139,25 +136,13 @@ class ModelSegmenter implements Segmenter {
       ? pixelsToRgb(input, name)
       : await decodeImage(input, name, { maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS });
     const { width, height } = image;
-    const { inputSize } = this.metadata.preprocessing;
-    const small = resizeNearest({ width, height, data: image.data }, inputSize, inputSize, 3);
+    const prepared = prepareInput(image, this.metadata.preprocessing);
     const started = performance.now();
-    const probsTensor = await this.probsAtSize(small.data, width, height);
+    const probsTensor = await this.probsAtSize(prepared, width, height);
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();
     const inferenceMs = performance.now() - started;
-    const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES) };
-    const post = this.options.postprocess ?? true;
-    const mask = post === false ? rawMask : postprocessMask(rawMask, post === true ? {} : post).mask;
-    const stats = measureCell(mask, { umPerPx: options.umPerPx, probs });
-    if (mask !== rawMask) {
-      // Post-processing keeps one cell; whether the model saw several is a property of its raw output.
-      const raw = measureCell(rawMask);
-      stats.cellComponents = raw.cellComponents;
-      if (raw.warnings.includes(WARNING_MULTIPLE_CELLS) && !stats.warnings.includes(WARNING_MULTIPLE_CELLS)) {
-        stats.warnings.push(WARNING_MULTIPLE_CELLS);
-      }
-    }
+    const { mask, rawMask, stats } = finishSegmentation(probs, width, height, { postprocess: this.options.postprocess, umPerPx: options.umPerPx });
     return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
   }
 
