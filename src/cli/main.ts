@@ -169,13 +169,23 @@ export function buildProgram(): Command {
     .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
     .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; backend: string }) => {
+    .option('--runtime <name>', 'onnx (ONNX Runtime, the default when it loads) or tfjs')
+    .option('--backend <name>', 'wasm (fast) or cpu (reference) for tfjs', 'wasm')
+    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: string; backend: string }) => {
+      if (opts.runtime !== undefined && opts.runtime !== 'onnx' && opts.runtime !== 'tfjs') {
+        throw new Error(`--runtime must be onnx or tfjs, got "${opts.runtime}"`);
+      }
       const { files, missing, skippedMasks } = await expandInputs(inputs);
       for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
       if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
       if (files.length === 0) throw new Error(`no images to segment in ${inputs.join(' ')} (looked for ${SEGMENT_EXTENSIONS.join(' ')})`);
-      const segmenter = await loadSegmenter({ model: opts.model, postprocess: opts.postprocess, backend: opts.backend === 'cpu' ? 'cpu' : 'wasm', maxPixels: opts.maxPixels });
+      const segmenter = await loadSegmenter({
+        model: opts.model,
+        postprocess: opts.postprocess,
+        backend: opts.backend === 'cpu' ? 'cpu' : 'wasm',
+        maxPixels: opts.maxPixels,
+        runtime: opts.runtime as 'onnx' | 'tfjs' | undefined,
+      });
       const bar = countProgressBar(files.length, 'images');
       const result = await segmentFiles(segmenter, files, opts.out, {
         umPerPx: opts.umPerPx,
@@ -190,7 +200,7 @@ export function buildProgram(): Command {
       bar.stop();
       segmenter.dispose();
       const ok = result.rows.length;
-      console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir}; results in ${resolve(opts.out)}`);
+      console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
       if (ok === 1 && files.length === 1) {
         const r = result.rows[0];
         console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}`);
