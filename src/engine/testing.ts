@@ -2,18 +2,10 @@
 // cpu and wasm backends, error measures and a leak check on the wasm heap.
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from './index.js';
+import { createRng } from '../data/random.js';
 
-/** Small, fast, seeded PRNG (mulberry32) so failing cases are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the project's mulberry32) so failing cases are reproducible. */
+export const rng = createRng;
 
 export function randInt(next: () => number, lo: number, hi: number): number {
   return lo + Math.floor(next() * (hi - lo + 1));
