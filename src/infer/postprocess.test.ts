@@ -4,15 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabelMask } from '../data/types.js';
 import { findMainCell, postprocessMask, type PostprocessOptions } from './postprocess.js';
+import { maskFromRows as mask } from '../testing/masks.js';
 
-const CLASS_OF: Record<string, number> = { '.': 0, c: 1, n: 2 };
-
-function mask(rows: string[]): LabelMask {
-  const width = rows[0].length;
-  const data = new Uint8Array(width * rows.length);
-  rows.forEach((row, y) => [...row].forEach((ch, x) => (data[y * width + x] = CLASS_OF[ch])));
-  return { width, height: rows.length, data };
-}
 
 function show(m: LabelMask): string[] {
   const rows: string[] = [];

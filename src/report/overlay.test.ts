@@ -5,16 +5,9 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { LabelMask, RgbImage } from '../data/types.js';
 import { OVERLAY_COLORS, renderOverlay } from './overlay.js';
+import { maskFromRows as mask } from '../testing/masks.js';
 
 const PINK: [number, number, number] = [230, 180, 200];
-const CLASS_OF: Record<string, number> = { '.': 0, c: 1, n: 2 };
-
-function mask(rows: string[]): LabelMask {
-  const width = rows[0].length;
-  const data = new Uint8Array(width * rows.length);
-  rows.forEach((row, y) => [...row].forEach((ch, x) => (data[y * width + x] = CLASS_OF[ch])));
-  return { width, height: rows.length, data };
-}
 
 /** A uniform image, each pixel a slightly different shade so moved pixels would show. */
 function image(width: number, height: number): RgbImage {
