@@ -2,20 +2,21 @@
 // edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine } from '../engine/index.js';
-import { resolvePreset, PRESET_NAMES } from '../config/presets.js';
+import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
 import { resolveDataDir } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
 import { crossValidate } from '../train/cv.js';
 import { formatCvTable } from '../report/cv.js';
-import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { saveModel } from '../models/io.js';
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
 import { serveCommand } from './serve.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -63,15 +64,16 @@ export function buildProgram(): Command {
     .option('--size <n>', 'model input side in pixels', positiveInt)
     .option('--out <dir>', 'parent folder of run folders', 'runs')
     .option('--resume <runDir>', 'continue a stopped run from its last checkpoint')
+    .option('--config <file.json>', 'JSON overrides of the preset, by section (e.g. {"train": {"loss": "crossEntropy"}}); flags win over it')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
     .action(async (opts: {
       preset: string; data?: string; dataset?: number; epochs?: number; batchSize?: number; seed?: number;
-      splitSeed?: number; size?: number; out: string; resume?: string; backend: string;
+      splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: string;
     }) => {
-      const config = resolvePreset(opts.preset, {
+      const config = resolvePreset(opts.preset, mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, {
         data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
-      });
+      }));
       const backend = await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
@@ -104,9 +106,13 @@ export function buildProgram(): Command {
     .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
     .option('--epochs <n>', "number of epochs per fold (default: the preset's)", positiveInt)
     .option('--out <dir>', 'parent folder of the cross-validation folder', 'runs')
-    .action(async (opts: { preset: string; folds: number; data?: string; dataset?: number; epochs?: number; out: string }) => {
+    .option('--config <file.json>', 'JSON overrides of the preset, by section; flags win over it')
+    .action(async (opts: { preset: string; folds: number; data?: string; dataset?: number; epochs?: number; out: string; config?: string }) => {
       if (opts.folds < 2) throw new Error(`--folds must be at least 2, got ${opts.folds}`);
-      const config = resolvePreset(opts.preset, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } });
+      const config = resolvePreset(
+        opts.preset,
+        mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
+      );
       await initEngine();
       const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
@@ -134,13 +140,14 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object instead of the table')
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
+    .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; backend: string }) => {
+    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
-      const result = await evaluateModel(loaded, dataDir, { tta });
+      const result = await evaluateModel(loaded, dataDir, { tta, calibrated: opts.calibration });
       loaded.model.dispose();
       for (const issue of result.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
       const m = result.metrics;
@@ -149,14 +156,44 @@ export function buildProgram(): Command {
           const { confusion: _confusion, pixels: _pixels, ...rest } = x;
           return rest;
         };
-        console.log(JSON.stringify({ ...summary(m), native: summary(result.native) }));
+        console.log(JSON.stringify({ ...summary(m), native: summary(result.native), tta, classWeights: result.classWeights }));
       } else {
         const size = loaded.metadata.preprocessing.inputSize;
-        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${tta ? ', flip TTA' : ''}`);
+        const weights = result.classWeights ? `, calibrated class weights ${result.classWeights.map((w) => w.toFixed(3)).join('/')}` : '';
+        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${tta ? ', flip TTA' : ''}${weights}`);
         console.log(`\nat the model's input size, ${size}x${size}:`);
         console.log(formatMetricsTable(m));
         console.log(`\nat each image's own size (probabilities resized back, original masks):`);
         console.log(formatMetricsTable(result.native));
+      }
+    });
+
+  program
+    .command('calibrate')
+    .description("fit per-class decision weights on the model's validation images and store them in its model.json")
+    .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
+    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
+    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--dry-run', 'print the fit without writing it')
+    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .action(async (opts: { model?: string; data?: string; dataset?: number; dryRun?: boolean; backend: string }) => {
+      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
+      try {
+        const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
+        const fit = await calibrateModel(loaded, dataDir);
+        for (const issue of fit.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
+        const row = (d: number[]) => d.map((x) => x.toFixed(4)).join(' / ');
+        console.log(`${loaded.dir}: fitted on ${fit.images} validation images at their own size (${fit.pixels} pixels)`);
+        console.log(`class weights (background / cytoplasm / nucleus): ${row(fit.classWeights)}`);
+        console.log(`validation Dice bg / cyto / nuc, plain argmax: ${row(fit.before)}  (mean ${fit.meanBefore.toFixed(4)})`);
+        console.log(`validation Dice bg / cyto / nuc, calibrated:   ${row(fit.after)}  (mean ${fit.meanAfter.toFixed(4)})`);
+        if (opts.dryRun) return;
+        const metadata = { ...loaded.metadata, inference: { tta: loaded.metadata.inference?.tta ?? false, classWeights: fit.classWeights } };
+        await saveModel(loaded.model, loaded.dir, metadata);
+        console.log(`written to ${join(loaded.dir, 'model.json')}`);
+      } finally {
+        loaded.model.dispose();
       }
     });
 

@@ -30,3 +30,31 @@ test('bad values and names are rejected with their path', () => {
   assert.throws(() => resolvePreset('study-model-3', { train: { batchSize: 0 } }), /train\.batchSize/);
   assert.throws(() => parseRunConfig({ preset: 'x', model: { name: 'resnet' } }), /model\.name/);
 });
+
+test('a JSON config file overrides the preset by section, and flags win over the file', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readConfigOverrides, mergeOverrides } = await import('./presets.js');
+  const dir = await mkdtemp(join(tmpdir(), 'leukoseg-config-'));
+  try {
+    const good = join(dir, 'good.json');
+    await writeFile(good, JSON.stringify({ description: 'CE only', train: { loss: 'crossEntropy', epochs: 7 } }));
+    const c = resolvePreset('unet-small', mergeOverrides(await readConfigOverrides(good), { train: { epochs: 3, seed: undefined } }));
+    assert.equal(c.train.loss, 'crossEntropy');
+    assert.equal(c.train.epochs, 3);
+    assert.equal(c.train.schedule, 'cosine', 'fields the file does not name keep the preset value');
+    assert.equal(c.description, 'CE only');
+
+    const typo = join(dir, 'typo.json');
+    await writeFile(typo, JSON.stringify({ trian: { epochs: 2 } }));
+    await assert.rejects(readConfigOverrides(typo), /typo\.json: unknown section\(s\) trian/);
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, '{ "train": ');
+    await assert.rejects(readConfigOverrides(bad), /bad\.json: cannot read a JSON config/);
+    await writeFile(bad, JSON.stringify({ train: { loss: 'hinge' } }));
+    assert.throws(() => resolvePreset('unet-small', mergeOverrides(JSON.parse('{"train":{"loss":"hinge"}}'))), /train\.loss/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

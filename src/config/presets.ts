@@ -59,22 +59,61 @@ export const PRESETS = Object.freeze({
   },
 } satisfies Record<string, RunConfigInput>);
 
+/** Sections to lay over a preset; fields left undefined keep the preset's value. */
+export type Overrides = Partial<{ [K in keyof RunConfigInput]: unknown }>;
+
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 /** Deep-merges `overrides` into a preset and validates the result. */
-export function resolvePreset(name: string, overrides: Partial<{ [K in keyof RunConfigInput]: object }> = {}): RunConfig {
+export function resolvePreset(name: string, overrides: Overrides = {}): RunConfig {
   if (!Object.prototype.hasOwnProperty.call(PRESETS, name)) {
     throw new Error(`unknown preset "${name}": must be one of ${PRESET_NAMES.join(', ')}`);
   }
   const base: RunConfigInput = PRESETS[name as PresetName];
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) continue;
-    // Flags that were not given arrive as undefined and must not mask the preset's value.
-    const given = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-    const prev = merged[key];
-    merged[key] = typeof prev === 'object' && prev !== null ? { ...prev, ...given } : given;
-  }
+  // Flags that were not given arrive as undefined and must not mask the preset's value.
+  const merged = mergeOverrides(base as Overrides, overrides);
   return parseRunConfig(merged, `preset "${name}"`);
+}
+
+const OVERRIDABLE = ['description', 'model', 'augment', 'data', 'train', 'report', 'inference'] as const;
+
+/**
+ * Overrides read from a JSON file (`--config`): any of the config's sections, e.g.
+ * `{ "train": { "loss": "crossEntropy" } }`. Unknown sections are refused rather than ignored, so a
+ * misspelt key cannot silently leave the preset's value in place; values are checked by resolvePreset.
+ */
+export async function readConfigOverrides(path: string): Promise<Overrides> {
+  const { readFile } = await import('node:fs/promises');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: cannot read a JSON config (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${path}: a config must be a JSON object with sections such as "train" or "model"`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(OVERRIDABLE as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    throw new Error(`${path}: unknown section(s) ${unknown.join(', ')}; allowed: ${OVERRIDABLE.join(', ')}`);
+  }
+  return parsed as Overrides;
+}
+
+/** Layers override sets section by section; later ones win field by field. */
+export function mergeOverrides(...layers: Overrides[]): Overrides {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      if (typeof value !== 'object' || value === null) out[key] = value;
+      else {
+        const given = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+        out[key] = typeof prev === 'object' && prev !== null ? { ...prev, ...given } : given;
+      }
+    }
+  }
+  return out as Overrides;
 }
