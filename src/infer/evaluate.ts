@@ -10,6 +10,7 @@ import type { DataIssue } from '../data/types.js';
 import { argmaxLabels, predictBatches, probsToSize } from './predict.js';
 import { NUM_CLASSES, type Sample } from '../data/types.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { fitClassWeights, type CalibrationResult } from './calibrate.js';
 
 /** A model folder holds model.json; a run folder holds its best model in `model/`. */
 export async function resolveModelDir(dir: string): Promise<string> {
@@ -27,6 +28,8 @@ export interface EvaluationResult {
   /** Which images were scored: the model's recorded test split, or all of them. */
   scope: 'test-split' | 'all-images';
   issues: DataIssue[];
+  /** The class weights the argmax used (null: plain argmax). */
+  classWeights: number[] | null;
 }
 
 export interface EvaluateOptions {
@@ -34,47 +37,103 @@ export interface EvaluateOptions {
   tta?: boolean;
   /** Score only these ids (default: the test split recorded with the model, else all images). */
   ids?: string[];
+  /** Apply the model's calibrated class weights when it has them (default true). */
+  calibrated?: boolean;
 }
 
-/** Scores samples at the model's size and at native size; all tensors are freed. */
-export async function scoreSamples(
+/**
+ * The model's probabilities for `samples`: at its input size (one NHWC block), and per image brought
+ * back to the image's own size. All tensors are freed.
+ */
+export async function predictSamples(
   model: LoadedModel['model'],
-  samples: Sample[],
+  samples: readonly Sample[],
   size: number,
   options: { tta?: boolean } = {},
-): Promise<{ metrics: SegmentationMetrics; native: SegmentationMetrics }> {
+): Promise<{ atSize: Float32Array; native: Float32Array[] }> {
   const indices = samples.map((_, i) => i);
   const predictions = await predictBatches(model, imagesToFloat32(samples, indices), samples.length, size, { tta: options.tta });
-  const meter = new SegmentationMeter();
-  meter.add(predictions.labels, labelsOf(samples, indices), { probs: predictions.probs, images: samples.length });
-  const nativeMeter = new SegmentationMeter();
   const perImage = size * size * NUM_CLASSES;
-  samples.forEach((s, i) => {
+  const native = samples.map((s, i) => {
     const probs = tf.tidy(() =>
       probsToSize(tf.tensor3d(predictions.probs.subarray(i * perImage, (i + 1) * perImage), [size, size, NUM_CLASSES]), s.originalWidth, s.originalHeight),
     );
     const data = probs.dataSync() as Float32Array;
     probs.dispose();
-    nativeMeter.add(argmaxLabels(data), s.originalMask.data, { probs: data });
+    return data;
   });
+  return { atSize: predictions.probs, native };
+}
+
+/** Scores samples at the model's size and at native size, with the argmax weighted by `classWeights` when given. */
+export async function scoreSamples(
+  model: LoadedModel['model'],
+  samples: Sample[],
+  size: number,
+  options: { tta?: boolean; classWeights?: readonly number[] } = {},
+): Promise<{ metrics: SegmentationMetrics; native: SegmentationMetrics }> {
+  const { atSize, native } = await predictSamples(model, samples, size, options);
+  const meter = new SegmentationMeter();
+  const indices = samples.map((_, i) => i);
+  meter.add(argmaxLabels(atSize, NUM_CLASSES, options.classWeights), labelsOf(samples, indices), { probs: atSize, images: samples.length });
+  const nativeMeter = new SegmentationMeter();
+  samples.forEach((s, i) => nativeMeter.add(argmaxLabels(native[i], NUM_CLASSES, options.classWeights), s.originalMask.data, { probs: native[i] }));
   return { metrics: meter.aggregate(), native: nativeMeter.aggregate() };
+}
+
+/** The samples with these ids, in that order; ids absent from the folder are left out, unless all are. */
+async function samplesById(dataDir: string, size: number, ids: readonly string[] | undefined, what: string) {
+  const dataset = await loadDataset({ dir: dataDir, size });
+  if (!ids) return { samples: dataset.samples, issues: dataset.issues };
+  const byId = new Map(dataset.samples.map((s) => [s.id, s]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length === ids.length) {
+    throw new Error(`${dataDir}: none of the model's ${ids.length} ${what} images are here (e.g. ${ids[0]}); is it the right data set?`);
+  }
+  return { samples: ids.filter((id) => byId.has(id)).map((id) => byId.get(id)!), issues: dataset.issues };
 }
 
 export async function evaluateModel(loaded: LoadedModel, dataDir: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const size = loaded.metadata.preprocessing.inputSize;
-  const dataset = await loadDataset({ dir: dataDir, size });
   const testIds = options.ids ?? loaded.metadata.split?.testIds;
-  let samples = dataset.samples;
-  if (testIds) {
-    const byId = new Map(samples.map((s) => [s.id, s]));
-    const missing = testIds.filter((id) => !byId.has(id));
-    if (missing.length === testIds.length) {
-      throw new Error(`${dataDir}: none of the model's ${testIds.length} test images are here (e.g. ${testIds[0]}); is it the right data set?`);
-    }
-    samples = testIds.filter((id) => byId.has(id)).map((id) => byId.get(id)!);
+  const { samples, issues } = await samplesById(dataDir, size, testIds, 'test');
+  const classWeights = options.calibrated === false ? undefined : loaded.metadata.inference?.classWeights;
+  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false, classWeights });
+  return { ...scores, scope: testIds ? 'test-split' : 'all-images', issues, classWeights: classWeights ?? null };
+}
+
+export interface CalibrateOptions {
+  /** Images to fit on (default: the validation images recorded with the model). */
+  ids?: string[];
+  tta?: boolean;
+}
+
+/**
+ * Fits the model's class weights (see calibrate.ts) on its validation images at their own size, the
+ * size results are used at. Refuses to fit on the test split: that would make its scores optimistic.
+ */
+export async function calibrateModel(
+  loaded: LoadedModel,
+  dataDir: string,
+  options: CalibrateOptions = {},
+): Promise<CalibrationResult & { images: number; issues: DataIssue[] }> {
+  const ids = options.ids ?? loaded.metadata.split?.validationIds;
+  if (!ids || ids.length === 0) {
+    throw new Error(
+      `${loaded.dir}: no validation images are recorded with this model; train with train.valFraction > 0 ` +
+        '(the U-Net presets do) or name the images to calibrate on',
+    );
   }
-  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false });
-  return { ...scores, scope: testIds ? 'test-split' : 'all-images', issues: dataset.issues };
+  const testIds = new Set(loaded.metadata.split?.testIds ?? []);
+  const onTest = ids.filter((id) => testIds.has(id));
+  if (onTest.length > 0) {
+    throw new Error(`${loaded.dir}: ${onTest.length} calibration image(s) are in the model's test split (e.g. ${onTest[0]}); calibrate on validation images only`);
+  }
+  const size = loaded.metadata.preprocessing.inputSize;
+  const { samples, issues } = await samplesById(dataDir, size, ids, 'validation');
+  const { native } = await predictSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false });
+  const fit = fitClassWeights(samples.map((s, i) => ({ probs: native[i], truth: s.originalMask.data })));
+  return { ...fit, images: samples.length, issues };
 }
 
 export async function loadModelForEvaluation(dir: string): Promise<LoadedModel> {

@@ -33,9 +33,9 @@ export function finishSegmentation(
   probs: Float32Array,
   width: number,
   height: number,
-  options: { postprocess?: boolean | PostprocessOptions; umPerPx?: number } = {},
+  options: { postprocess?: boolean | PostprocessOptions; umPerPx?: number; classWeights?: readonly number[] } = {},
 ): FinishedSegmentation {
-  const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES) };
+  const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES, options.classWeights) };
   const post = options.postprocess ?? true;
   const mask = post === false ? rawMask : postprocessMask(rawMask, post === true ? {} : post).mask;
   const stats = measureCell(mask, { umPerPx: options.umPerPx, probs });

@@ -49,6 +49,8 @@ export interface SegmenterOptions {
    * (probabilities within 1e-4). The tfjs backend still resizes the probabilities to the image's size.
    */
   runtime?: SegmenterRuntime;
+  /** Apply the class weights fitted by `leukoseg calibrate`, when the model has them (default true). */
+  calibrated?: boolean;
 }
 
 export interface SegmentOptions {
@@ -142,7 +144,11 @@ class ModelSegmenter implements Segmenter {
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();
     const inferenceMs = performance.now() - started;
-    const { mask, rawMask, stats } = finishSegmentation(probs, width, height, { postprocess: this.options.postprocess, umPerPx: options.umPerPx });
+    const { mask, rawMask, stats } = finishSegmentation(probs, width, height, {
+      postprocess: this.options.postprocess,
+      umPerPx: options.umPerPx,
+      classWeights: this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights,
+    });
     return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
   }
 

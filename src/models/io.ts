@@ -21,6 +21,16 @@ export interface Preprocessing {
   channels: 'rgb';
 }
 
+export interface InferenceMetadata {
+  /** Average the predictions of the image and its flips. */
+  tta: boolean;
+  /**
+   * Per-class factors on the probabilities before the argmax (background first), fitted on the
+   * validation images by `leukoseg calibrate`; absent = plain argmax.
+   */
+  classWeights?: number[];
+}
+
 export interface ModelMetadata {
   format: 'leukoseg-model';
   version: 1;
@@ -33,11 +43,11 @@ export interface ModelMetadata {
   /** Epoch whose weights these are. */
   epoch?: number;
   /** Where the test split came from, so `evaluate` scores on the same images. */
-  split?: { dataset: number; testFraction: number; seed: number; testIds: string[] };
+  split?: { dataset: number; testFraction: number; seed: number; testIds: string[]; validationIds?: string[] };
   /** Test metrics at that epoch, as recorded by training. */
   metrics?: unknown;
   /** How the model is meant to be run (e.g. flip test-time augmentation); callers may override. */
-  inference?: { tta: boolean };
+  inference?: InferenceMetadata;
 }
 
 export function defaultMetadata(architecture: string, inputSize: number): ModelMetadata {

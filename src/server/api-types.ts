@@ -1,6 +1,6 @@
 // The JSON shapes of the HTTP API, as types only, so the web page (bundled for the browser) and
 // the server (Node) agree on them without the page importing any server code.
-import type { Preprocessing } from '../models/io.js';
+import type { InferenceMetadata, Preprocessing } from '../models/io.js';
 import type { SegmentRow } from '../report/results.js';
 
 /** GET /api/model: what the page needs to run the same model itself, and what people want to know about it. */
@@ -13,8 +13,8 @@ export interface ModelInfo {
   maskLevels: number[];
   inputSize: number;
   preprocessing: Preprocessing;
-  /** How the model is run: flip test-time augmentation or not (the server and the page both follow it). */
-  inference: { tta: boolean };
+  /** How the model is run: flip test-time augmentation, calibrated class weights (the server and the page both follow it). */
+  inference: InferenceMetadata;
   /** Test-split metrics recorded at training (per-class Dice/IoU ...), without the confusion matrix. */
   metrics: Record<string, unknown> | null;
   /** Where the browser loads the model (model.json; weights beside it). */

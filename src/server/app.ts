@@ -47,7 +47,7 @@ export function modelInfo(segmenter: Segmenter): ModelInfo {
     maskLevels: m.maskLevels,
     inputSize: m.preprocessing.inputSize,
     preprocessing: m.preprocessing,
-    inference: { tta: m.inference?.tta ?? false },
+    inference: { tta: m.inference?.tta ?? false, ...(m.inference?.classWeights ? { classWeights: m.inference.classWeights } : {}) },
     metrics,
     modelUrl: MODEL_URL,
     wasmUrlPrefix: WASM_URL_PREFIX,

@@ -10,7 +10,7 @@ import { initEngine } from '../engine/index.js';
 import { resolvePreset } from '../config/presets.js';
 import { sharedDataset1 } from '../testing/paths.js';
 import { trainRun } from './run.js';
-import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import type { EpochRecord } from './types.js';
 
 async function dozenPairs(): Promise<string> {
@@ -83,6 +83,46 @@ test('study-model-3 trains for two epochs and writes a complete run folder; resu
     const best = resumed.best;
     assert.ok(Math.abs((evaluation.metrics.globalSoftDice ?? -1) - best.testDice) < 1e-5);
     assert.deepEqual(evaluation.metrics.confusion, best.test.confusion);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(outDir, { recursive: true, force: true });
+  }
+});
+
+test('a run with a validation part records its ids; calibrate fits on them only, and evaluate applies the weights', async () => {
+  await initEngine();
+  const dataDir = await dozenPairs();
+  const outDir = await mkdtemp(join(tmpdir(), 'leukoseg-runs-'));
+  try {
+    const config = resolvePreset('unet-small', {
+      data: { size: 32 },
+      train: { epochs: 1, valFraction: 0.25, earlyStopPatience: 0 },
+      report: { predictionImages: 1 },
+    });
+    const { runDir } = await trainRun(config, { dataDir, outDir, log: () => {} });
+    const loaded = await loadModelForEvaluation(runDir);
+    try {
+      const split = loaded.metadata.split!;
+      assert.equal(split.validationIds?.length, 2); // ceil(0.25 * 8)
+      assert.ok(split.validationIds!.every((id) => !split.testIds.includes(id)), 'validation and test overlap');
+
+      await assert.rejects(calibrateModel(loaded, dataDir, { ids: [split.testIds[0]] }), /in the model's test split/);
+      const fit = await calibrateModel(loaded, dataDir);
+      assert.equal(fit.images, 2);
+      assert.equal(fit.classWeights.length, 3);
+      assert.ok(fit.meanAfter >= fit.meanBefore, `calibration lost on its own images: ${fit.meanBefore} -> ${fit.meanAfter}`);
+
+      // Weights that only ever pick background: evaluate must follow them, and ignore them on request.
+      const biased = { ...loaded, metadata: { ...loaded.metadata, inference: { tta: false, classWeights: [1e9, 1, 1] } } };
+      const withWeights = await evaluateModel(biased, dataDir);
+      assert.deepEqual(withWeights.classWeights, [1e9, 1, 1]);
+      const predictedForeground = withWeights.native.confusion.reduce((n, row) => n + row[1] + row[2], 0);
+      assert.equal(predictedForeground, 0, 'a foreground pixel was predicted despite the weights');
+      const plain = await evaluateModel(biased, dataDir, { calibrated: false });
+      assert.equal(plain.classWeights, null);
+    } finally {
+      loaded.model.dispose();
+    }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
     await rm(outDir, { recursive: true, force: true });

@@ -156,7 +156,14 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     ...defaultMetadata(config.model.name, size),
     preset: config.preset,
     inference: { tta: config.inference.tta },
-    split: { dataset: split.dataset, testFraction: split.testFraction, seed: split.seed, testIds: split.test },
+    split: {
+      dataset: split.dataset,
+      testFraction: split.testFraction,
+      seed: split.seed,
+      testIds: split.test,
+      // Recorded so that `calibrate` fits on these images and never on the test split.
+      ...(split.validation && split.validation.length > 0 ? { validationIds: split.validation } : {}),
+    },
   };
   const history: EpochRecord[] = state ? [...state.history] : [];
   let best = state ? history.find((r) => r.epoch === state!.bestEpoch) : undefined;

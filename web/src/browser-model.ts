@@ -24,6 +24,8 @@ export class BrowserSegmenter {
     private readonly preprocessing: Preprocessing,
     /** Flip test-time augmentation, when the model says it is meant to run that way (as the server does). */
     private readonly tta: boolean,
+    /** The model's calibrated class weights, as the server applies them. */
+    private readonly classWeights: number[] | undefined,
     /** 'wasm' normally; 'cpu' when this browser cannot run WebAssembly. */
     readonly backend: string,
   ) {}
@@ -43,7 +45,8 @@ export class BrowserSegmenter {
     const model = await tfl.loadLayersModel(info.modelUrl);
     // The preprocessing travels inside model.json; the API's copy is the fallback for older files.
     const meta = (model.getUserDefinedMetadata() as { leukoseg?: ModelMetadata } | undefined)?.leukoseg;
-    return new BrowserSegmenter(model, meta?.preprocessing ?? info.preprocessing, meta?.inference?.tta ?? info.inference.tta, backend);
+    const inference = meta?.inference ?? info.inference;
+    return new BrowserSegmenter(model, meta?.preprocessing ?? info.preprocessing, inference.tta, inference.classWeights, backend);
   }
 
   /**
@@ -62,7 +65,7 @@ export class BrowserSegmenter {
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();
     const inferenceMs = performance.now() - started;
-    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx });
+    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.classWeights });
     return { mask, stats, inferenceMs };
   }
 }
