@@ -1,10 +1,10 @@
 // One benchmark configuration in its own process (so kernel registration and peak RSS are its own):
-//   node dist/bench/child.js --engine shipped|leukoseg|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
+//   node dist/bench/child.js --engine shipped|leukoseg|native|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { availableParallelism } from 'node:os';
-import { initEngine } from '../engine/index.js';
+import { engineInfo, initEngine } from '../engine/index.js';
 import { createModel } from '../models/registry.js';
 import { resolvePreset } from '../config/presets.js';
 import { diceCrossEntropy, softDice } from '../train/losses.js';
@@ -33,7 +33,7 @@ function parseArgs(argv: string[]): Args {
   const flags = parseFlags(argv);
   const engine = flags.get('engine') as Args['engine'];
   const model = flags.get('model') as BenchModel;
-  if (!(ENGINES as readonly string[]).includes(engine) || (engine as string) === 'pytorch') throw new Error(`--engine must be shipped, leukoseg or onnx, but got '${engine}'`);
+  if (!(ENGINES as readonly string[]).includes(engine) || (engine as string) === 'pytorch') throw new Error(`--engine must be shipped, leukoseg, native or onnx, but got '${engine}'`);
   if (!BENCH_MODELS.includes(model)) throw new Error(`--model must be one of ${BENCH_MODELS.join(', ')}, but got '${model}'`);
   const counts = { ...(flags.has('quick') ? QUICK_COUNTS : FULL_COUNTS) };
   counts.memoryEpochs = Number(flags.get('memory-epochs') ?? 0);
@@ -129,7 +129,10 @@ async function main(): Promise<void> {
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to start');
     await tf.ready();
   } else {
-    await initEngine({ backend: 'wasm' }); // for the ONNX row, tfjs only builds the model that is exported
+    // For the ONNX row, tfjs only builds the model that is exported.
+    await initEngine({ backend: 'wasm', native: args.engine === 'native' });
+    const info = engineInfo();
+    if (args.engine === 'native' && info.native === null) throw new Error(`the native kernels are not available: ${info.nativeUnavailable}`);
   }
   const samples = await loadImages(args.data, imagesNeeded(c));
   const model = buildModel(args.model);
@@ -160,7 +163,12 @@ async function main(): Promise<void> {
     log(`  inference b32 ...`);
     inferB32 = await timeRuns(tfjsInference(model, x32), 32, c.b32Runs, c.b32Warmup);
     if (c.memoryEpochs > 0 && 'msPerImage' in train) memory = await memoryRun(model, samples, c);
-    notes.push(args.engine === 'shipped' ? 'tfjs-backend-wasm 4.22 as shipped (no leukoseg kernels)' : "leukoseg's wasm kernels");
+    if (args.engine === 'native') threads = availableParallelism(); // oneDNN's OpenMP threads: one per core
+    notes.push(
+      args.engine === 'shipped' ? 'tfjs-backend-wasm 4.22 as shipped (no leukoseg kernels)'
+        : args.engine === 'native' ? `leukoseg's wasm kernels, convolutions on ${engineInfo().native} (OpenMP, one thread per core)`
+          : "leukoseg's wasm kernels (WebAssembly only)",
+    );
   }
   tf.dispose([x1, x32]);
   model.dispose();

@@ -2,7 +2,7 @@
 // PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
 import { loadavg } from 'node:os';
 
-export const ENGINES = ['shipped', 'leukoseg', 'onnx', 'pytorch'] as const;
+export const ENGINES = ['shipped', 'leukoseg', 'native', 'onnx', 'pytorch'] as const;
 export type Engine = (typeof ENGINES)[number];
 export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];

@@ -12,6 +12,7 @@ export interface Row {
 const ENGINE_LABEL: Record<ChildResult['engine'], string> = {
   shipped: 'tfjs-wasm as shipped',
   leukoseg: 'leukoseg engine (tfjs-wasm + kernels)',
+  native: 'leukoseg engine + oneDNN convolutions',
   onnx: 'leukoseg ONNX export on ORT',
   pytorch: 'PyTorch reference',
 };

@@ -1,6 +1,6 @@
 // `npm run bench`: every (model, engine) in its own child process, rounds interleaved (A, B, A, B) so the
 // other load on the machine hits all alike; prints one table with ratios to PyTorch and writes it as JSON.
-//   node dist/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,onnx,pytorch] [--quick]
+//   node dist/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,native,onnx,pytorch] [--quick]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
 //                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900]
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
+import { loadNativeConv } from '../engine/native.js';
 import { BENCH_MODELS, ENGINES, RESULT_MARKER, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
 import { bestRound, formatMemory, formatTable, type Row } from './report.js';
 
@@ -117,6 +118,14 @@ async function main(): Promise<void> {
   console.log(`load at start: ${loadAtStart}`);
   let engines = o.engines;
   const skipped: string[] = [];
+  if (engines.includes('native')) {
+    const addon = loadNativeConv();
+    if (addon instanceof Error) {
+      console.log(`native rows skipped: ${addon.message}`);
+      skipped.push(`native: ${addon.message}`);
+      engines = engines.filter((e) => e !== 'native');
+    }
+  }
   if (engines.includes('pytorch')) {
     const problem = torchProblem(o.peer);
     if (problem) {
@@ -125,6 +134,8 @@ async function main(): Promise<void> {
       engines = engines.filter((e) => e !== 'pytorch');
     }
   }
+  // The engine a user gets by default: native convolutions where they were built.
+  const memoryEngine: Engine = engines.includes('native') ? 'native' : 'leukoseg';
   const byConfig = new Map<string, ChildResult[]>();
   const failures: string[] = [];
   for (let round = 1; round <= o.rounds; round++) {
@@ -132,7 +143,7 @@ async function main(): Promise<void> {
       for (const engine of engines) {
         const label = `r${round} ${model}/${engine}`;
         // The memory epochs are leukoseg's (issue: flat RSS and tensor count); once, in round 1.
-        const [command, args] = childCommand(o, model, engine, round === 1 && engine === 'leukoseg');
+        const [command, args] = childCommand(o, model, engine, round === 1 && engine === memoryEngine);
         const t0 = Date.now();
         process.stderr.write(`[${label}] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
         const env = engine === 'pytorch' && o.torchOmp === 'passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;

@@ -1,6 +1,5 @@
 // Checks leukoseg's wasm Conv2DBackpropFilter against the cpu backend on the
 // model geometries and on seeded random shapes, strides and paddings.
-import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, MODEL_CASES, randomCases } from './conv_cases.js';
@@ -8,9 +7,7 @@ import type { ConvCase } from './conv_cases.js';
 import { conv2DBackpropFilterWasm } from './kernels/conv2d_backprop_filter.js';
 import type { FilterGradLayout } from './kernels/conv2d_backprop_filter.js';
 import type { BackendWasm } from './kernels/scratch.js';
-import { compareBackends, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
-
-before(setupBackends);
+import { compareBackends, randomValues, relativeError, rng, runOn, modeTest, TOLERANCE } from './testing.js';
 
 function filterGrad(c: ConvCase, seed: number, dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
   layout?: FilterGradLayout): () => tf.Tensor {
@@ -29,21 +26,21 @@ function filterGrad(c: ConvCase, seed: number, dataFormat: 'NHWC' | 'NCHW' = 'NH
   };
 }
 
-test('filter gradient matches cpu on the model geometries', async () => {
+modeTest('filter gradient matches cpu on the model geometries', async () => {
   for (const [i, c] of MODEL_CASES.entries()) {
     const { error } = await compareBackends(filterGrad(c, i));
     assert.ok(error <= TOLERANCE, `${describe(c)}: relative error ${error}`);
   }
 });
 
-test('filter gradient matches cpu on 60 random geometries', async () => {
+modeTest('filter gradient matches cpu on 60 random geometries', async () => {
   for (const [i, c] of randomCases(1234, 60).entries()) {
     const { error } = await compareBackends(filterGrad(c, 100 + i));
     assert.ok(error <= TOLERANCE, `${describe(c)}: relative error ${error}`);
   }
 });
 
-test('both filter-gradient layouts match cpu on stride-1 geometries', async () => {
+modeTest('both filter-gradient layouts match cpu on stride-1 geometries', async () => {
   const cases = [...MODEL_CASES, ...randomCases(777, 80)].filter((c) => c.strides[0] === 1 && c.strides[1] === 1);
   assert.ok(cases.length >= 20);
   for (const [i, c] of cases.entries()) {
@@ -56,7 +53,7 @@ test('both filter-gradient layouts match cpu on stride-1 geometries', async () =
   }
 });
 
-test('filter gradient covers edge geometries', async () => {
+modeTest('filter gradient covers edge geometries', async () => {
   const edge: ConvCase[] = [
     // 1x1 image, 'same' 5x5: every tap but the centre reads padding.
     { xShape: [1, 1, 1, 2], filterShape: [5, 5, 2, 3], strides: [1, 1], pad: 'same', dyShape: [1, 1, 1, 3] },
@@ -75,7 +72,7 @@ test('filter gradient covers edge geometries', async () => {
   }
 });
 
-test('filter gradient rejects NCHW with a clear error', async () => {
+modeTest('filter gradient rejects NCHW with a clear error', async () => {
   await tf.setBackend('wasm');
   const c = MODEL_CASES[0];
   assert.throws(() => tf.tidy(filterGrad(c, 1, 'NCHW')), /only dataFormat 'NHWC'/);

@@ -1,13 +1,10 @@
 // Checks leukoseg's wasm Conv2DBackpropInput against the cpu backend, directly
 // and through conv2dTranspose, whose forward pass is this kernel.
-import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, MODEL_CASES, randomCases } from './conv_cases.js';
 import type { ConvCase } from './conv_cases.js';
-import { compareBackends, randomValues, rng, setupBackends, TOLERANCE } from './testing.js';
-
-before(setupBackends);
+import { compareBackends, randomValues, rng, modeTest, TOLERANCE } from './testing.js';
 
 function inputGrad(c: ConvCase, seed: number, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): () => tf.Tensor {
   const next = rng(seed);
@@ -19,21 +16,21 @@ function inputGrad(c: ConvCase, seed: number, dataFormat: 'NHWC' | 'NCHW' = 'NHW
       unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-test('input gradient matches cpu on the model geometries', async () => {
+modeTest('input gradient matches cpu on the model geometries', async () => {
   for (const [i, c] of MODEL_CASES.entries()) {
     const { error } = await compareBackends(inputGrad(c, i));
     assert.ok(error <= TOLERANCE, `${describe(c)}: relative error ${error}`);
   }
 });
 
-test('input gradient matches cpu on 60 random geometries', async () => {
+modeTest('input gradient matches cpu on 60 random geometries', async () => {
   for (const [i, c] of randomCases(4321, 60).entries()) {
     const { error } = await compareBackends(inputGrad(c, 200 + i));
     assert.ok(error <= TOLERANCE, `${describe(c)}: relative error ${error}`);
   }
 });
 
-test('input gradient covers edge geometries', async () => {
+modeTest('input gradient covers edge geometries', async () => {
   const edge: ConvCase[] = [
     { xShape: [1, 1, 1, 2], filterShape: [5, 5, 2, 3], strides: [1, 1], pad: 'same', dyShape: [1, 1, 1, 3] },
     // Stride larger than the filter: some dx rows get no gradient at all.
@@ -51,7 +48,7 @@ test('input gradient covers edge geometries', async () => {
   }
 });
 
-test('conv2dTranspose 2x2 stride 2 matches cpu', async () => {
+modeTest('conv2dTranspose 2x2 stride 2 matches cpu', async () => {
   const next = rng(77);
   const x = randomValues(next, 2 * 8 * 8 * 16);
   const w = randomValues(next, 2 * 2 * 8 * 16);
@@ -60,7 +57,7 @@ test('conv2dTranspose 2x2 stride 2 matches cpu', async () => {
   assert.ok(error <= TOLERANCE, `relative error ${error}`);
 });
 
-test('input gradient rejects NCHW with a clear error', async () => {
+modeTest('input gradient rejects NCHW with a clear error', async () => {
   await tf.setBackend('wasm');
   assert.throws(() => tf.tidy(inputGrad(MODEL_CASES[0], 1, 'NCHW')), /only dataFormat 'NHWC'/);
 });

@@ -1,12 +1,9 @@
 // End-to-end: gradients of a small conv net (conv2d, batchNorm, maxPool,
 // conv2dTranspose) and tfjs-layers training steps, cpu vs wasm.
-import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
-
-before(setupBackends);
+import { randomValues, relativeError, rng, runOn, modeTest, TOLERANCE } from './testing.js';
 
 interface NetValues { x: Float32Array; w1: Float32Array; w2: Float32Array; w3: Float32Array; gamma: Float32Array; beta: Float32Array }
 
@@ -44,7 +41,7 @@ function lossAndGrads(v: NetValues): tf.Tensor {
   return tf.concat([tf.reshape(value, [1]), ...grads.map((g) => tf.reshape(g, [-1]))]);
 }
 
-test('gradients of a conv / batchNorm / conv2dTranspose net match cpu', async () => {
+modeTest('gradients of a conv / batchNorm / conv2dTranspose net match cpu', async () => {
   for (const seed of [1, 2, 3]) {
     const v = netValues(seed);
     const cpu = await runOn('cpu', () => lossAndGrads(v));
@@ -107,7 +104,7 @@ async function gradientsAndSteps(backend: 'cpu' | 'wasm', upsampling: 'nearest' 
   return { grads: gradValues, weights };
 }
 
-test('tfjs-layers gradients and Adam steps match cpu', async () => {
+modeTest('tfjs-layers gradients and Adam steps match cpu', async () => {
   for (const [upsampling, batch] of [['nearest', 1], ['transpose', 3]] as const) {
     const cpu = await gradientsAndSteps('cpu', upsampling, batch, 8);
     const wasm = await gradientsAndSteps('wasm', upsampling, batch, 8);
@@ -118,7 +115,7 @@ test('tfjs-layers gradients and Adam steps match cpu', async () => {
   }
 });
 
-test('tfjs rejects gradients of dilated conv2d on both backends', async () => {
+modeTest('tfjs rejects gradients of dilated conv2d on both backends', async () => {
   // The reason the backprop kernels carry no dilation attribute at all.
   for (const backend of ['cpu', 'wasm'] as const) {
     await tf.setBackend(backend);

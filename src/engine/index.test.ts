@@ -31,7 +31,9 @@ test('initEngine defaults to wasm and is idempotent', async () => {
 test('initEngine switches to cpu and back', async () => {
   assert.equal(await initEngine({ backend: 'cpu' }), 'cpu');
   assert.equal(tf.getBackend(), 'cpu');
-  assert.deepEqual(engineInfo(), { backend: 'cpu', simd: false, threads: 1, replacedKernels: [] });
+  assert.deepEqual(engineInfo(), {
+    backend: 'cpu', simd: false, threads: 1, replacedKernels: [], native: null, nativeUnavailable: 'the cpu backend has no native kernels',
+  });
   assert.equal(await initEngine({ backend: 'wasm' }), 'wasm');
   const y = tf.tile(tf.tensor1d([1, 2]), [3]);
   assert.deepEqual(Array.from(y.dataSync()), [1, 2, 1, 2, 1, 2]);

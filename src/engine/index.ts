@@ -8,12 +8,19 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from './kernels/register.js';
+import { useNativeConv } from './kernels/native_conv.js';
+import { loadNativeConv } from './native.js';
 
 export type EngineBackend = 'wasm' | 'cpu';
 
 export interface EngineOptions {
   /** Default 'wasm'. There is no silent fallback: a backend that fails throws. */
   backend?: EngineBackend;
+  /**
+   * On wasm, run convolutions with the native oneDNN kernels when they were built (default true;
+   * LEUKOSEG_NATIVE=0 also turns them off). Without them the WebAssembly kernels run everything.
+   */
+  native?: boolean;
 }
 
 export interface EngineInfo {
@@ -24,6 +31,10 @@ export interface EngineInfo {
   threads: number;
   /** Kernels leukoseg serves on this backend instead of the shipped ones. */
   replacedKernels: string[];
+  /** "oneDNN x.y.z" when convolutions run natively, else null (see nativeUnavailable). */
+  native: string | null;
+  /** Why the native kernels are not in use, when they are not. */
+  nativeUnavailable?: string;
 }
 
 let current: EngineInfo | null = null;
@@ -51,11 +62,15 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     throw new Error(`leukoseg engine: the '${backend}' TensorFlow.js backend failed to initialize${why}`);
   }
   const wasm = backend === 'wasm';
+  const addon = !wasm ? new Error('the cpu backend has no native kernels') : options.native === false ? new Error('turned off by the caller') : loadNativeConv();
+  useNativeConv(addon instanceof Error ? null : addon);
   current = {
     backend,
     simd: wasm ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false,
     threads: wasm ? Math.max(1, getThreadsCount()) : 1,
     replacedKernels,
+    native: addon instanceof Error ? null : `oneDNN ${addon.version()}`,
+    ...(addon instanceof Error ? { nativeUnavailable: addon.message } : {}),
   };
   return backend;
 }

@@ -1,13 +1,15 @@
 // Times training of the study's Model 3 (tfjs-layers, Adam, trainOnBatch) and
 // prints ms per training image plus a per-kernel profile. Run after building:
 //   node dist/engine/profile.js [--backend wasm|cpu] [--kernels all|none|K1,K2]
-//                               [--steps 20] [--warmup 3] [--batch 2] [--size 128]
+//                               [--steps 20] [--warmup 3] [--batch 2] [--size 128] [--model study-model-3|unet|...]
 import * as tf from '@tensorflow/tfjs-core';
 import { engineInfo, initEngine } from './index.js';
 import type { EngineBackend } from './index.js';
 import { cpuClock, KernelTimer, wallClock } from './kernel_timer.js';
 import { registerWasmKernels, replacedKernelNames } from './kernels/register.js';
 import { buildModel3 } from './model3.js';
+import { createModel } from '../models/registry.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
 
 interface Options {
   backend: EngineBackend;
@@ -17,6 +19,8 @@ interface Options {
   batch: number;
   size: number;
   top: number;
+  /** A registry name; default the study's Model 3 as built in model3.ts. */
+  model?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -37,6 +41,7 @@ function parseArgs(argv: string[]): Options {
       case '--batch': opts.batch = Number(value); break;
       case '--size': opts.size = Number(value); break;
       case '--top': opts.top = Number(value); break;
+      case '--model': opts.model = value; break;
       default: throw new Error(`unknown option ${key}`);
     }
   }
@@ -67,7 +72,12 @@ async function main(): Promise<void> {
     console.log(`engine ${JSON.stringify(engineInfo())}`);
   }
 
-  const model = buildModel3(opts.size);
+  let model: tfl.LayersModel;
+  if (opts.model === undefined) model = buildModel3(opts.size);
+  else {
+    model = createModel(opts.model, { inputSize: opts.size, seed: 1 });
+    model.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+  }
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3]);
   const labels = tf.randomUniform([opts.batch, opts.size, opts.size], 0, 3, 'int32');
   const y = tf.oneHot(labels, 3);

@@ -7,7 +7,7 @@ import { leadingRepeats } from './kernels/broadcast_binary.js';
 import { simplifyTile } from './kernels/tile.js';
 import { compareBackends, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
 
-before(setupBackends);
+before(() => setupBackends());
 
 test('tile axis merging keeps the meaning of reps', () => {
   assert.deepEqual(simplifyTile([1, 1, 1, 16], [2, 64, 64, 1]), { shape: [16], reps: [8192] });

@@ -1,7 +1,9 @@
 // Test helpers for the engine: seeded data, running the same computation on the
 // cpu and wasm backends, error measures and a leak check on the wasm heap.
 import * as tf from '@tensorflow/tfjs-core';
+import { test } from 'node:test';
 import { initEngine } from './index.js';
+import { loadNativeConv } from './native.js';
 import { createRng } from '../data/random.js';
 
 /** Seeded PRNG (the project's mulberry32) so failing cases are reproducible. */
@@ -22,10 +24,35 @@ export function randomValues(next: () => number, size: number): Float32Array {
   return out;
 }
 
-/** Both backends registered, leukoseg's wasm kernels installed. */
-export async function setupBackends(): Promise<void> {
+/** Both backends registered, leukoseg's wasm kernels installed; convolutions native or not. */
+export async function setupBackends(native = false): Promise<void> {
   await initEngine({ backend: 'cpu' });
-  await initEngine({ backend: 'wasm' });
+  await initEngine({ backend: 'wasm', native });
+}
+
+export interface EngineMode {
+  label: string;
+  native: boolean;
+}
+
+/**
+ * The engine's two ways of running on wasm: WebAssembly kernels only, and convolutions on oneDNN when
+ * the addon was built here (native_conv.test.ts fails in CI when it was not).
+ */
+export function engineModes(): EngineMode[] {
+  const modes: EngineMode[] = [{ label: 'wasm', native: false }];
+  if (!(loadNativeConv() instanceof Error)) modes.push({ label: 'oneDNN', native: true });
+  return modes;
+}
+
+/** Registers `body` once per engine mode, the engine set up for that mode first. */
+export function modeTest(name: string, body: () => Promise<void>): void {
+  for (const mode of engineModes()) {
+    test(`${name} [${mode.label}]`, async () => {
+      await setupBackends(mode.native);
+      await body();
+    });
+  }
 }
 
 /**

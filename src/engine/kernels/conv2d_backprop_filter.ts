@@ -4,6 +4,7 @@ import { backend_util, Conv2DBackpropFilter, util } from '@tensorflow/tfjs-core'
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { assertFloat32, assertNHWC, axisWindow, withScratch } from './scratch.js';
 import type { Info, Scratch, WasmKernelArgs } from './scratch.js';
+import { conv2DBackpropFilterNative } from './native_conv.js';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
 
@@ -16,6 +17,10 @@ export type FilterGradLayout = 'auto' | 'dy-as-filter' | 'x-as-filter';
  * benchmarks; x-as-filter only applies to stride 1.
  */
 export function conv2DBackpropFilterWasm(args: WasmKernelArgs, layout: FilterGradLayout = 'auto'): Info {
+  if (layout === 'auto') {
+    const viaNative = conv2DBackpropFilterNative(args);
+    if (viaNative !== null) return viaNative;
+  }
   const { inputs, backend } = args;
   const x = inputs.x as Info;
   const dy = inputs.dy as Info;

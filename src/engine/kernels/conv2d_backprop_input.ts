@@ -4,6 +4,7 @@ import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { assertFloat32, assertNHWC, axisWindow, withScratch } from './scratch.js';
 import type { Info, Scratch, WasmKernelArgs } from './scratch.js';
+import { conv2DBackpropInputNative } from './native_conv.js';
 
 /**
  * With t = y + padTop the padded row a forward output row o read through tap
@@ -23,6 +24,8 @@ export function conv2DBackpropInputWasm(args: WasmKernelArgs): Info {
   const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
   assertNHWC(attrs.dataFormat, Conv2DBackpropInput);
   assertFloat32([dy, filter], Conv2DBackpropInput);
+  const viaNative = conv2DBackpropInputNative(args);
+  if (viaNative !== null) return viaNative;
 
   const info = backend_util.computeConv2DInfo(
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,

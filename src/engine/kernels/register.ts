@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { broadcastBinaryConfigs } from './broadcast_binary.js';
 import { castConfig } from './cast.js';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
@@ -18,6 +19,8 @@ import { tileConfig } from './tile.js';
 const OURS = Symbol.for('leukoseg.engine.wasmKernel');
 
 const replacements: readonly KernelConfig[] = [
+  conv2DConfig,
+  fusedConv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   tileConfig,

@@ -1,0 +1,38 @@
+// The optional native convolution kernels (native/onednn_conv.cc): oneDNN running tfjs-backend-wasm's
+// convolutions in place on its heap, on every core. Built at install time only where oneDNN's headers
+// are present (Debian: libdnnl-dev); everywhere else the engine keeps its WebAssembly kernels.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+/** What the addon exports. */
+export interface NativeConvModule {
+  /** See native/onednn_conv.cc for `kind` and the 20 `params`. */
+  conv(kind: 0 | 1 | 2, heap: ArrayBuffer, params: Int32Array): void;
+  /** oneDNN's version, e.g. "2.6.3". */
+  version(): string;
+}
+
+export const NATIVE_ADDON_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'leukoseg_onednn.node');
+
+let loaded: NativeConvModule | Error | undefined;
+
+/**
+ * The addon, or the reason it cannot be used: not built (no oneDNN at install), turned off with
+ * LEUKOSEG_NATIVE=0, or failing to load (e.g. libdnnl.so.2 removed since the build).
+ */
+export function loadNativeConv(): NativeConvModule | Error {
+  if (process.env.LEUKOSEG_NATIVE === '0') return new Error('turned off by LEUKOSEG_NATIVE=0');
+  if (loaded !== undefined) return loaded;
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    loaded = new Error(`not built (${NATIVE_ADDON_PATH} is missing: oneDNN's headers were not there at install; on Debian: apt install libdnnl-dev, then npm run build:native)`);
+    return loaded;
+  }
+  try {
+    loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeConvModule;
+  } catch (err) {
+    loaded = new Error(`${NATIVE_ADDON_PATH} does not load: ${(err as Error).message}`);
+  }
+  return loaded;
+}
