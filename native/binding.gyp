@@ -3,9 +3,9 @@
     {
       "target_name": "leukoseg_onednn",
       "sources": ["onednn_conv.cc"],
-      "cflags_cc": ["-O2", "-std=c++17", "-fexceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp", "-march=native"],
       "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-ldnnl"]
+      "libraries": ["-ldnnl", "-fopenmp"]
     }
   ]
 }

@@ -33,4 +33,4 @@ if (result.status !== 0) {
   say(`build failed; convolutions run on WebAssembly. node-gyp said:\n${(result.stderr || result.stdout || String(result.error)).slice(-2000)}`);
   process.exit(0);
 }
-say('built the oneDNN convolution kernels (native/build/Release/leukoseg_onednn.node)');
+say('built the native kernels (native/build/Release/leukoseg_onednn.node)');

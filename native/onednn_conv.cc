@@ -13,6 +13,7 @@
 // Primitives are built once per geometry and cached: building one costs far more than running it
 // on these small images.
 #include <node_api.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <array>
@@ -200,6 +201,148 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- Element-wise work of the training step, on the same heap ----------------------------------
+// tfjs runs these as single-threaded WebAssembly; with both cores and AVX-512 they cost a fraction.
+
+// Below this many values the threads cost more than they save.
+constexpr int64_t kParallelMin = 1 << 15;
+
+bool inHeap(int64_t offset, int64_t floats, size_t heapBytes) {
+  return offset >= 0 && offset % 4 == 0 && floats >= 0 && static_cast<size_t>(offset) + static_cast<size_t>(floats) * 4 <= heapBytes;
+}
+
+/** out[j] = scale * sum over i < n of in[i * c + j]: Sum / Mean over leading axes (float64 accumulators). */
+void reduceLeading(const float* in, float* out, int64_t n, int64_t c, double scale) {
+  const int threads = n * c >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * c, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    double* acc = partial.data() + static_cast<size_t>(t) * c;
+    const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    for (int64_t i = begin; i < end; i++) {
+      const float* row = in + i * c;
+      for (int64_t j = 0; j < c; j++) acc[j] += row[j];
+    }
+  }
+  for (int64_t j = 0; j < c; j++) {
+    double sum = 0;
+    for (int t = 0; t < threads; t++) sum += partial[static_cast<size_t>(t) * c + j];
+    out[j] = static_cast<float>(sum * scale);
+  }
+}
+
+template <typename Op>
+void binaryLoop(const float* a, const float* b, float* out, int64_t total, int64_t blockA, int64_t blockB, Op op) {
+  const bool parallel = total >= kParallelMin;
+  if (blockA == total && blockB == total) {
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t i = 0; i < total; i++) out[i] = op(a[i], b[i]);
+  } else if (blockA == total) {
+    const int64_t rows = total / blockB;
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      const float* ar = a + r * blockB;
+      float* o = out + r * blockB;
+      for (int64_t j = 0; j < blockB; j++) o[j] = op(ar[j], b[j]);
+    }
+  } else {
+    const int64_t rows = total / blockA;
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      const float* br = b + r * blockA;
+      float* o = out + r * blockA;
+      for (int64_t j = 0; j < blockA; j++) o[j] = op(a[j], br[j]);
+    }
+  }
+}
+
+bool readArgs(napi_env env, napi_callback_info info, size_t expected, napi_value* argv) {
+  size_t argc = expected;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != expected) {
+    napi_throw_type_error(env, nullptr, ("expected " + std::to_string(expected) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+bool readHeap(napi_env env, napi_value value, uint8_t** heap, size_t* bytes) {
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, value, &data, bytes) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "heap must be an ArrayBuffer");
+    return false;
+  }
+  *heap = static_cast<uint8_t*>(data);
+  return true;
+}
+
+bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
+      length != count) {
+    napi_throw_type_error(env, nullptr, ("params must be an Int32Array of " + std::to_string(count) + " values").c_str());
+    return false;
+  }
+  *ints = static_cast<const int32_t*>(data);
+  return true;
+}
+
+// reduceLeading(heap, Int32Array [inOffset, outOffset, n, c], scale)
+napi_value ReduceLeading(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 4, &p)) return nullptr;
+  double scale = 1;
+  napi_get_value_double(env, argv[2], &scale);
+  const int64_t n = p[2], c = p[3];
+  if (n < 0 || c < 0 || !inHeap(p[0], n * c, bytes) || !inHeap(p[1], c, bytes)) {
+    napi_throw_range_error(env, nullptr, "reduceLeading: a tensor lies outside the wasm heap");
+    return nullptr;
+  }
+  reduceLeading(reinterpret_cast<const float*>(heap + p[0]), reinterpret_cast<float*>(heap + p[1]), n, c, scale);
+  return nullptr;
+}
+
+// binary(op, heap, Int32Array [aOffset, bOffset, outOffset, total, blockA, blockB]): out[i] =
+// a[i mod blockA] op b[i mod blockB], op 0 add, 1 sub, 2 mul, 3 div; a block is the total (same
+// shape) or, for one operand only, a divisor of it (repeated along leading axes; 1 = scalar).
+napi_value Binary(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[1], &heap, &bytes) || !readInts(env, argv[2], 6, &p)) return nullptr;
+  int32_t op = -1;
+  napi_get_value_int32(env, argv[0], &op);
+  const int64_t total = p[3], blockA = p[4], blockB = p[5];
+  const bool shapesOk = total >= 0 && blockA > 0 && blockB > 0 && (blockA == total || blockB == total) && total % blockA == 0 &&
+                        total % blockB == 0;
+  if (!shapesOk || op < 0 || op > 3) {
+    napi_throw_range_error(env, nullptr, "binary: op must be 0-3 and one operand as large as the output, the other dividing it");
+    return nullptr;
+  }
+  if (!inHeap(p[0], blockA, bytes) || !inHeap(p[1], blockB, bytes) || !inHeap(p[2], total, bytes)) {
+    napi_throw_range_error(env, nullptr, "binary: a tensor lies outside the wasm heap");
+    return nullptr;
+  }
+  const float* a = reinterpret_cast<const float*>(heap + p[0]);
+  const float* b = reinterpret_cast<const float*>(heap + p[1]);
+  float* out = reinterpret_cast<float*>(heap + p[2]);
+  switch (op) {
+    case 0: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x + y; }); break;
+    case 1: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x - y; }); break;
+    case 2: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x * y; }); break;
+    default: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x / y; }); break;
+  }
+  return nullptr;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -209,11 +352,13 @@ napi_value Version(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value conv, version;
-  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, Conv, nullptr, &conv);
-  napi_create_function(env, "version", NAPI_AUTO_LENGTH, Version, nullptr, &version);
-  napi_set_named_property(env, exports, "conv", conv);
-  napi_set_named_property(env, exports, "version", version);
+  const std::pair<const char*, napi_callback> functions[] = {
+      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"version", Version}};
+  for (const auto& [name, callback] : functions) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);
+    napi_set_named_property(env, exports, name, fn);
+  }
   return exports;
 }
 

@@ -1,5 +1,6 @@
-// The optional native convolution kernels (native/onednn_conv.cc): oneDNN running tfjs-backend-wasm's
-// convolutions in place on its heap, on every core. Built at install time only where oneDNN's headers
+// The optional native kernels (native/onednn_conv.cc): oneDNN running tfjs-backend-wasm's convolutions
+// in place on its heap, on every core, plus the element-wise work of a training step (sums over
+// leading axes, broadcast arithmetic). Built at install time only where oneDNN's headers
 // are present (Debian: libdnnl-dev); everywhere else the engine keeps its WebAssembly kernels.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,13 @@ import { dirname, resolve } from 'node:path';
 export interface NativeConvModule {
   /** See native/onednn_conv.cc for `kind` and the 20 `params`. */
   conv(kind: 0 | 1 | 2, heap: ArrayBuffer, params: Int32Array): void;
+  /** out[j] = scale * sum over i < n of in[i * c + j]; params [inOffset, outOffset, n, c]. */
+  reduceLeading(heap: ArrayBuffer, params: Int32Array, scale: number): void;
+  /**
+   * out[i] = a[i mod blockA] op b[i mod blockB] (op 0 add, 1 sub, 2 mul, 3 div);
+   * params [aOffset, bOffset, outOffset, total, blockA, blockB].
+   */
+  binary(op: 0 | 1 | 2 | 3, heap: ArrayBuffer, params: Int32Array): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { leadingRepeats } from './kernels/broadcast_binary.js';
 import { simplifyTile } from './kernels/tile.js';
-import { compareBackends, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
+import { compareBackends, modeTest, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
 
+// Each test sets the engine up itself: modeTest runs some in both engine modes.
 before(() => setupBackends());
 
 test('tile axis merging keeps the meaning of reps', () => {
@@ -120,7 +121,7 @@ test('nearest-neighbour resize gradient matches cpu (batch 1) and a direct sum (
   }
 });
 
-test('sum and mean over leading, trailing and mixed axes match cpu', async () => {
+modeTest('sum and mean over leading, trailing and mixed axes match cpu', async () => {
   const next = rng(31);
   const shape = [3, 7, 5, 6];
   const values = randomValues(next, 3 * 7 * 5 * 6);
@@ -148,11 +149,13 @@ test('broadcast detection only accepts repeats along leading axes', () => {
   assert.equal(leadingRepeats([2, 3, 4], [3, 4]), 0);
 });
 
-test('add, sub, mul and div with broadcasting match cpu exactly', async () => {
+modeTest('add, sub, mul and div with broadcasting match cpu exactly', async () => {
   const next = rng(41);
   const pairs: Array<[number[], number[]]> = [
     [[2, 8, 8, 16], [16]], [[16], [2, 8, 8, 16]], [[1, 1, 1, 6], [3, 5, 5, 6]], [[2, 3, 4], [3, 4]],
     [[2, 5, 1], [2, 5, 3]], [[4, 1, 3], [4, 2, 3]], [[3, 4], [3, 4]], [[2, 6, 6, 5], []], [[2, 2, 3], [1, 3]],
+    // Large enough for the native kernels' threads: same shape, per-channel, scalar.
+    [[2, 64, 64, 16], [2, 64, 64, 16]], [[2, 64, 64, 16], [1, 1, 1, 16]], [[], [2, 64, 64, 16]],
   ];
   for (const [shapeA, shapeB] of pairs) {
     const a = randomValues(next, shapeA.reduce((x, y) => x * y, 1));

@@ -3,6 +3,7 @@
 import { Mean, Sum, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, MeanAttrs, SumAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
@@ -47,8 +48,13 @@ function reduceLeading(args: WasmKernelArgs, count: number, scale: (n: number) =
   const c = util.sizeFromShape(inner);
   const outShape = keepDims ? [...x.shape.slice(0, count).map(() => 1), ...inner] : inner;
   const out = backend.makeOutput(outShape, 'float32');
-  const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, n, c);
   const factor = scale(n);
+  const native = nativeModule();
+  if (native !== null) {
+    native.reduceLeading(heapOf(backend), Int32Array.from([offsetOf(backend, x), offsetOf(backend, out), n, c]), factor);
+    return out;
+  }
+  const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, n, c);
   const outView = backend.typedArrayFromHeap(out) as Float32Array;
   for (let j = 0; j < c; j++) outView[j] = sums[j] * factor;
   return out;
