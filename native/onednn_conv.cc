@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -37,13 +38,14 @@ constexpr int kOffsets = 19;
 using Geometry = std::array<int32_t, kOffsets>;
 
 // One argument of a primitive: the tensor as tfjs lays it out on the heap (user), and, when oneDNN
-// runs faster on a blocked layout of its own choosing, a buffer in that layout plus the reorder
-// between the two. Inputs are reordered in before the primitive, outputs out after it.
+// runs faster on a blocked layout of its own choosing, that layout plus the reorder between the two.
+// Inputs are reordered in before the primitive, outputs out after it.
 struct Argument {
   int id;
   bool output;
   memory::desc user;
-  memory internal;  // empty when the user layout is used directly
+  memory::desc chosen;
+  bool reordered;
   dnnl::reorder reorder;
 };
 
@@ -67,14 +69,34 @@ std::map<std::pair<int, Geometry>, Primitive>& cache() {
   return primitives;
 }
 
+// The blocked copies live in one buffer per argument slot, shared by every primitive and grown to the
+// largest need: calls run one at a time, and a buffer per cached primitive would keep hundreds of MB
+// (every layer, batch size and kind) alive for nothing.
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+std::unique_ptr<void, AlignedFree> scratch[4];
+size_t scratchBytes[4] = {0, 0, 0, 0};
+
+void* scratchFor(size_t slot, size_t bytes) {
+  if (bytes > scratchBytes[slot]) {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (p == nullptr) throw std::runtime_error("out of memory for a convolution's scratch buffer");
+    scratch[slot].reset(p);
+    scratchBytes[slot] = rounded;
+  }
+  return scratch[slot].get();
+}
+
 Argument argument(int id, bool output, const memory::desc& user, const memory::desc& chosen) {
-  Argument a{id, output, user, memory(), dnnl::reorder()};
-  if (chosen != user) {
+  Argument a{id, output, user, chosen, chosen != user, dnnl::reorder()};
+  if (a.reordered) {
     auto& eng = cpuEngine();
-    a.internal = memory(chosen, eng);
-    // Placeholder user memory: the reorder primitive binds buffers at execution.
+    // Placeholder memories: the reorder binds real buffers at execution.
     memory userMem(user, eng, DNNL_MEMORY_NONE);
-    a.reorder = output ? dnnl::reorder(a.internal, userMem) : dnnl::reorder(userMem, a.internal);
+    memory chosenMem(chosen, eng, DNNL_MEMORY_NONE);
+    a.reorder = output ? dnnl::reorder(chosenMem, userMem) : dnnl::reorder(userMem, chosenMem);
   }
   return a;
 }
@@ -142,7 +164,7 @@ void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
   auto& eng = cpuEngine();
   auto& stream = cpuStream();
   std::unordered_map<int, memory> args;
-  std::vector<std::pair<Argument*, memory>> outputs;
+  std::vector<std::pair<Argument*, std::pair<memory, memory>>> outputs;
   for (size_t i = 0; i < prim.args.size(); i++) {
     Argument& a = prim.args[i];
     const int64_t offset = p[kOffsets + i];
@@ -150,16 +172,17 @@ void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
       throw std::runtime_error("tensor " + std::to_string(i) + " lies outside the wasm heap");
     }
     memory user(a.user, eng, heap + offset);
-    if (!a.internal) {
+    if (!a.reordered) {
       args.emplace(a.id, user);
-    } else {
-      args.emplace(a.id, a.internal);
-      if (a.output) outputs.emplace_back(&a, user);
-      else a.reorder.execute(stream, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, a.internal}});
+      continue;
     }
+    memory blocked(a.chosen, eng, scratchFor(i, a.chosen.get_size()));
+    args.emplace(a.id, blocked);
+    if (a.output) outputs.push_back({&a, {blocked, user}});
+    else a.reorder.execute(stream, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, blocked}});
   }
   prim.prim.execute(stream, args);
-  for (auto& [a, user] : outputs) a->reorder.execute(stream, {{DNNL_ARG_FROM, a->internal}, {DNNL_ARG_TO, user}});
+  for (auto& [a, mems] : outputs) a->reorder.execute(stream, {{DNNL_ARG_FROM, mems.first}, {DNNL_ARG_TO, mems.second}});
   stream.wait();
 }
 

@@ -55,7 +55,8 @@ export const PRESETS = Object.freeze({
     description: 'The unet recipe on a U-Net of depth 3, base 8 (~121 k parameters): fast to train, light in a browser',
     model: { name: 'unet-small' },
     ...UNET_RECIPE,
-    train: { ...UNET_RECIPE.train, learningRate: 0.003, minLearningRate: 0.00003 },
+    // 80 epochs: at 40 the validation images scored lower (native-size mean Dice 0.9726 vs 0.9732).
+    train: { ...UNET_RECIPE.train, epochs: 80, learningRate: 0.003, minLearningRate: 0.00003 },
   },
 } satisfies Record<string, RunConfigInput>);
 

@@ -22,7 +22,9 @@ export interface NativeConvModule {
   version(): string;
 }
 
-export const NATIVE_ADDON_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'leukoseg_onednn.node');
+/** Where `npm ci` builds the addon; LEUKOSEG_NATIVE_ADDON names another build (e.g. one under test). */
+export const NATIVE_ADDON_PATH =
+  process.env.LEUKOSEG_NATIVE_ADDON ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'leukoseg_onednn.node');
 
 let loaded: NativeConvModule | Error | undefined;
 
