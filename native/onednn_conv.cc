@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -366,6 +367,53 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// maxPoolGrad2x2(heap, Int32Array [xOffset, dyOffset, dxOffset, rows, outWidth, rowStride, channels]):
+// the gradient of a 2x2 stride-2 max pool that tiles its input (rows = output rows over the whole
+// batch), each dy value routed to the first maximum of its window in row-major order (strict '>'
+// from -infinity), as TensorFlow.js's cpu backend does; every other dx value is 0.
+napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 2, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 7, &p)) return nullptr;
+  const int64_t rows = p[3], outWidth = p[4], rowStride = p[5], channels = p[6];
+  const int64_t inSize = rows * 2 * rowStride, outSize = rows * outWidth * channels;
+  if (rows < 0 || outWidth < 0 || channels <= 0 || rowStride != outWidth * 2 * channels || !inHeap(p[0], inSize, bytes) ||
+      !inHeap(p[1], outSize, bytes) || !inHeap(p[2], inSize, bytes)) {
+    napi_throw_range_error(env, nullptr, "maxPoolGrad2x2: bad geometry or a tensor outside the wasm heap");
+    return nullptr;
+  }
+  const float* x = reinterpret_cast<const float*>(heap + p[0]);
+  const float* dy = reinterpret_cast<const float*>(heap + p[1]);
+  float* dx = reinterpret_cast<float*>(heap + p[2]);
+  const float lowest = -std::numeric_limits<float>::infinity();
+#pragma omp parallel for if (inSize >= kParallelMin) schedule(static)
+  for (int64_t oy = 0; oy < rows; oy++) {
+    const int64_t rowBase = 2 * oy * rowStride;
+    for (int64_t ox = 0; ox < outWidth; ox++) {
+      const int64_t p0 = rowBase + 2 * ox * channels, p1 = p0 + channels, p2 = p0 + rowStride, p3 = p2 + channels;
+      const float* g = dy + (oy * outWidth + ox) * channels;
+      for (int64_t ch = 0; ch < channels; ch++) {
+        const float v[4] = {x[p0 + ch], x[p1 + ch], x[p2 + ch], x[p3 + ch]};
+        float best = lowest;
+        int at = -1;
+        for (int k = 0; k < 4; k++) {
+          if (v[k] > best) {
+            best = v[k];
+            at = k;
+          }
+        }
+        dx[p0 + ch] = at == 0 ? g[ch] : 0.f;
+        dx[p1 + ch] = at == 1 ? g[ch] : 0.f;
+        dx[p2 + ch] = at == 2 ? g[ch] : 0.f;
+        dx[p3 + ch] = at == 3 ? g[ch] : 0.f;
+      }
+    }
+  }
+  return nullptr;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -376,7 +424,7 @@ napi_value Version(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
-      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"version", Version}};
+      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"version", Version}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

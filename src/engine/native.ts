@@ -18,6 +18,8 @@ export interface NativeConvModule {
    * params [aOffset, bOffset, outOffset, total, blockA, blockB].
    */
   binary(op: 0 | 1 | 2 | 3, heap: ArrayBuffer, params: Int32Array): void;
+  /** Gradient of a tiling 2x2 stride-2 max pool; params [xOffset, dyOffset, dxOffset, rows, outWidth, rowStride, channels]. */
+  maxPoolGrad2x2(heap: ArrayBuffer, params: Int32Array): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

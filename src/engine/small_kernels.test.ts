@@ -39,7 +39,7 @@ test('tile of the BatchNorm gradient shape matches cpu', async () => {
   assert.equal(error, 0);
 });
 
-test('max pool gradient matches cpu, ties included', async () => {
+modeTest('max pool gradient matches cpu, ties included', async () => {
   const next = rng(21);
   type Case = { shape: [number, number, number, number]; size: number; stride: number; pad: 'valid' | 'same' };
   // Windows tiling the input (the unrolled 2x2 path and the general one), then random ones.
@@ -67,6 +67,12 @@ test('max pool gradient matches cpu, ties included', async () => {
     });
     assert.ok(error <= TOLERANCE, `x=${shape} pool=${size} stride=${stride} pad=${pad}: relative error ${error}`);
   }
+  // A BatchNorm-sized 2x2 pool, large enough for the native kernel's threads.
+  const big = randomValues(next, 2 * 64 * 64 * 16).map((v) => Math.round(v * 3));
+  const bigDy = randomValues(next, 2 * 32 * 32 * 16);
+  const { error } = await compareBackends(() =>
+    tf.grad((t) => tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d(bigDy, [2, 32, 32, 16])))(tf.tensor4d(big, [2, 64, 64, 16])));
+  assert.ok(error <= TOLERANCE, `2x64x64x16 pool 2: relative error ${error}`);
 });
 
 /** dx of nearest-neighbour up-scaling: sum of dy over the pixels each input pixel became. */

@@ -3,6 +3,7 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
 import { assertFloat32 } from './scratch.js';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
@@ -33,6 +34,13 @@ export function maxPoolGradWasm(args: WasmKernelArgs): Info {
   const tiles = info.padInfo.top === 0 && info.padInfo.left === 0 &&
     strideHeight === effectiveFilterHeight && strideWidth === effectiveFilterWidth &&
     outHeight * strideHeight === inHeight && outWidth * strideWidth === inWidth;
+  const native = nativeModule();
+  if (native !== null && tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
+    native.maxPoolGrad2x2(heapOf(backend), Int32Array.from([
+      offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), batchSize * outHeight, outWidth, inWidth * channels, channels,
+    ]));
+    return dx;
+  }
   if (!tiles) dxView.fill(0);
   if (tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
     maxPoolGrad2x2(xView, dyView, dxView, batchSize * outHeight, outWidth, inWidth * channels, channels);
