@@ -41,6 +41,12 @@ export function loadNativeConv(): NativeConvModule | Error {
     loaded = new Error(`not built (${NATIVE_ADDON_PATH} is missing: oneDNN's headers were not there at install; on Debian: apt install libdnnl-dev, then npm run build:native)`);
     return loaded;
   }
+  // OpenMP threads that spin while waiting made a training step 14x slower (45 -> 639 ms per image)
+  // when another process held one of the two cores; sleeping costs ~15 % on an idle machine. libgomp
+  // reads this once, when the addon loads it; a user's own setting wins.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  }
   try {
     loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeConvModule;
   } catch (err) {
