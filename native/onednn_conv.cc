@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -414,6 +415,54 @@ napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// batchNorm(heap, Int32Array [xOffset, meanOffset, varianceOffset, offsetOffset, scaleOffset, outOffset,
+// total, channels, meanSize, varianceSize, offsetSize, scaleSize], epsilon):
+// out = (x - mean[c]) / sqrt(variance[c] + epsilon) * scale[c] + offset[c] over the last axis. Each
+// per-channel input holds one value per channel or a single value for all; an offset or scale offset
+// of -1 means none (0 and 1).
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 12, &p)) return nullptr;
+  double epsilon = 0;
+  napi_get_value_double(env, argv[2], &epsilon);
+  const int64_t total = p[6], c = p[7];
+  bool ok = total >= 0 && c > 0 && total % c == 0 && inHeap(p[0], total, bytes) && inHeap(p[5], total, bytes);
+  for (int k = 0; k < 4; k++) {
+    const int32_t offset = p[1 + k], size = p[8 + k];
+    const bool optional = k >= 2;
+    ok = ok && ((optional && offset == -1) || ((size == 1 || size == c) && inHeap(offset, size, bytes)));
+  }
+  if (!ok) {
+    napi_throw_range_error(env, nullptr, "batchNorm: bad sizes or a tensor outside the wasm heap");
+    return nullptr;
+  }
+  const auto vec = [&](int k) { return p[1 + k] == -1 ? nullptr : reinterpret_cast<const float*>(heap + p[1 + k]); };
+  const auto at = [&](int k, const float* v, int64_t j) { return v[p[8 + k] == 1 ? 0 : j]; };
+  const float* x = reinterpret_cast<const float*>(heap + p[0]);
+  const float *mean = vec(0), *variance = vec(1), *offset = vec(2), *scale = vec(3);
+  float* out = reinterpret_cast<float*>(heap + p[5]);
+  // Per channel: out = x * a + b, with a = scale / sqrt(var + eps) and b = offset - mean * a.
+  std::vector<float> a(c), b(c);
+  for (int64_t j = 0; j < c; j++) {
+    const float inv = static_cast<float>(1.0 / std::sqrt(static_cast<double>(at(1, variance, j)) + epsilon));
+    a[j] = (scale ? at(3, scale, j) : 1.f) * inv;
+    b[j] = (offset ? at(2, offset, j) : 0.f) - at(0, mean, j) * a[j];
+  }
+  const int64_t rows = total / c;
+  const float* pa = a.data();
+  const float* pb = b.data();
+#pragma omp parallel for if (total >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * c;
+    float* o = out + r * c;
+    for (int64_t j = 0; j < c; j++) o[j] = xr[j] * pa[j] + pb[j];
+  }
+  return nullptr;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -424,7 +473,7 @@ napi_value Version(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
-      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"version", Version}};
+      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"batchNorm", BatchNorm}, {"version", Version}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

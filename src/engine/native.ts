@@ -20,6 +20,8 @@ export interface NativeConvModule {
   binary(op: 0 | 1 | 2 | 3, heap: ArrayBuffer, params: Int32Array): void;
   /** Gradient of a tiling 2x2 stride-2 max pool; params [xOffset, dyOffset, dxOffset, rows, outWidth, rowStride, channels]. */
   maxPoolGrad2x2(heap: ArrayBuffer, params: Int32Array): void;
+  /** Per-channel normalisation; params [x, mean, variance, offset (-1 none), scale (-1 none), out, total, channels, and the four inputs' sizes (channels or 1)]. */
+  batchNorm(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

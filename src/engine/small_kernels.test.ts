@@ -185,3 +185,26 @@ test('cast to bool is x != 0 like cpu; other casts unchanged', async () => {
     assert.equal(error, 0, `${from} -> ${to}: wasm ${wasm.values} vs cpu ${cpu.values}`);
   }
 });
+
+modeTest('batchNorm with and without offset and scale matches cpu', async () => {
+  const next = rng(61);
+  for (const shape of [[2, 16, 16, 8], [2, 64, 64, 16], [3, 5, 7]] as number[][]) {
+    const c = shape[shape.length - 1];
+    const x = randomValues(next, shape.reduce((a, b) => a * b));
+    const mean = randomValues(next, c);
+    const variance = randomValues(next, c).map((v) => Math.abs(v) + 0.1);
+    const offset = randomValues(next, c);
+    const scale = randomValues(next, c);
+    for (const [withOffset, withScale] of [[true, true], [false, true], [true, false], [false, false]]) {
+      const { error } = await compareBackends(() =>
+        tf.batchNorm(tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance),
+          withOffset ? tf.tensor1d(offset) : undefined, withScale ? tf.tensor1d(scale) : undefined, 1e-3));
+      assert.ok(error <= TOLERANCE, `${shape} offset=${withOffset} scale=${withScale}: relative error ${error}`);
+    }
+  }
+  // A single mean and variance for every channel (the shipped kernel reads them per channel).
+  const small = randomValues(next, 2 * 4 * 3);
+  const { error } = await compareBackends(() =>
+    tf.batchNorm(tf.tensor(small, [2, 4, 3]), tf.scalar(0.2), tf.scalar(1.5), undefined, undefined, 1e-3));
+  assert.ok(error <= TOLERANCE, `scalar mean: relative error ${error}`);
+});

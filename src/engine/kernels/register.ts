@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { broadcastBinaryConfigs } from './broadcast_binary.js';
+import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
 import { castConfig } from './cast.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
@@ -25,6 +26,7 @@ const replacements: readonly KernelConfig[] = [
   conv2DBackpropInputConfig,
   tileConfig,
   maxPoolGradConfig,
+  fusedBatchNormConfig,
   resizeNearestNeighborGradConfig,
   sumConfig,
   meanConfig,
