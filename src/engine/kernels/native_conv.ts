@@ -1,7 +1,8 @@
 // Convolutions on oneDNN (see ../native.ts) for the wasm backend, when the engine turned them on:
-// the forward Conv2D and both gradients run in place on the wasm heap, multi-threaded. Anything
-// outside their path (other dtypes or layouts, empty tensors) returns null and the caller goes on
-// with the WebAssembly kernels.
+// Conv2D, FusedConv2D (bias, ReLU) and both gradients run in place on the wasm heap, multi-threaded.
+// Anything outside their path (other dtypes or layouts, empty tensors, negative implied padding)
+// returns null and the caller goes on with the WebAssembly kernels. This module also holds the addon
+// for the other native kernels (sums, arithmetic, max-pool gradient, batch norm).
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { Conv2DAttrs, Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 import type { NativeConvModule } from '../native.js';
@@ -12,10 +13,6 @@ let native: NativeConvModule | null = null;
 /** Routes convolutions to `module` (null: back to WebAssembly only). */
 export function useNativeConv(module: NativeConvModule | null): void {
   native = module;
-}
-
-export function nativeConvInUse(): boolean {
-  return native !== null;
 }
 
 /** The addon while the engine uses it, for the other native kernels. */
@@ -70,7 +67,7 @@ function runNative(
     offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), fused.bias ? offsetOf(backend, fused.bias) : 0,
   ]);
   // Read the heap after makeOutput: an allocation may have grown (and replaced) its buffer.
-  const heap = (backend as unknown as HeapBackend).wasm.HEAPU8.buffer as ArrayBuffer;
+  const heap = heapOf(backend);
   try {
     native!.conv(kind as 0 | 1 | 2, heap, params);
   } catch (err) {
