@@ -1,7 +1,9 @@
-// leukoseg's optional native kernels: 2-D convolutions (forward, gradient of the input, gradient of the
-// filter) run by oneDNN, the CPU kernel library PyTorch uses, directly on the tensors that
-// tfjs-backend-wasm keeps in its WebAssembly heap. No copies: the caller passes the heap's
-// ArrayBuffer and byte offsets; layouts are tfjs's (activations NHWC, filters HWIO).
+// leukoseg's optional native kernels, run directly on the tensors that tfjs-backend-wasm keeps in its
+// WebAssembly heap (no copies: the caller passes the heap's ArrayBuffer and byte offsets; layouts are
+// tfjs's, activations NHWC and filters HWIO):
+// - conv: 2-D convolutions (forward with optional bias and ReLU, gradient of the input, gradient of
+//   the filter) by oneDNN, the CPU kernel library PyTorch uses;
+// - reduceLeading, binary, maxPoolGrad2x2, batchNorm: the element-wise work around them, with OpenMP.
 //
 // JS calls: conv(kind, heap: ArrayBuffer, params: Int32Array) -> undefined, with params
 //   [N, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight,
