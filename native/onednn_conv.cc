@@ -157,6 +157,45 @@ Primitive build(int kind, const Geometry& g) {
            argument(DNNL_ARG_DIFF_WEIGHTS, true, wei, pd.diff_weights_desc())}};
 }
 
+// ---- Reading the JS arguments: each reader throws a JS error and returns false on bad input ----
+
+bool inHeap(int64_t offset, int64_t floats, size_t heapBytes) {
+  return offset >= 0 && offset % 4 == 0 && floats >= 0 && static_cast<size_t>(offset) + static_cast<size_t>(floats) * 4 <= heapBytes;
+}
+
+bool readArgs(napi_env env, napi_callback_info info, size_t expected, napi_value* argv) {
+  size_t argc = expected;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != expected) {
+    napi_throw_type_error(env, nullptr, ("expected " + std::to_string(expected) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+bool readHeap(napi_env env, napi_value value, uint8_t** heap, size_t* bytes) {
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, value, &data, bytes) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "heap must be an ArrayBuffer");
+    return false;
+  }
+  *heap = static_cast<uint8_t*>(data);
+  return true;
+}
+
+bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
+      length != count) {
+    napi_throw_type_error(env, nullptr, ("params must be an Int32Array of " + std::to_string(count) + " values").c_str());
+    return false;
+  }
+  *ints = static_cast<const int32_t*>(data);
+  return true;
+}
+
 void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
   Geometry g;
   std::memcpy(g.data(), p, sizeof(g));
@@ -172,7 +211,7 @@ void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
   for (size_t i = 0; i < prim.args.size(); i++) {
     Argument& a = prim.args[i];
     const int64_t offset = p[kOffsets + i];
-    if (offset < 0 || offset % 4 != 0 || static_cast<size_t>(offset) + a.user.get_size() > heapBytes) {
+    if (!inHeap(offset, static_cast<int64_t>(a.user.get_size() / 4), heapBytes)) {
       throw std::runtime_error("tensor " + std::to_string(i) + " lies outside the wasm heap");
     }
     memory user(a.user, eng, heap + offset);
@@ -191,35 +230,21 @@ void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
 }
 
 napi_value Conv(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 3) {
-    napi_throw_type_error(env, nullptr, "conv(kind, heap, params) takes 3 arguments");
+  uint8_t* heap;
+  size_t heapBytes;
+  const int32_t* params;
+  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[1], &heap, &heapBytes) || !readInts(env, argv[2], kParams, &params)) {
     return nullptr;
   }
   int32_t kind = -1;
   napi_get_value_int32(env, argv[0], &kind);
-  void* heap = nullptr;
-  size_t heapBytes = 0;
-  if (napi_get_arraybuffer_info(env, argv[1], &heap, &heapBytes) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "conv: heap must be an ArrayBuffer");
-    return nullptr;
-  }
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
-      length != kParams) {
-    napi_throw_type_error(env, nullptr, "conv: params must be an Int32Array of 23 values");
-    return nullptr;
-  }
   if (kind < 0 || kind > 2) {
     napi_throw_range_error(env, nullptr, "conv: kind must be 0 (forward), 1 (input gradient) or 2 (filter gradient)");
     return nullptr;
   }
   try {
-    run(kind, static_cast<uint8_t*>(heap), heapBytes, static_cast<const int32_t*>(data));
+    run(kind, heap, heapBytes, params);
   } catch (const dnnl::error& e) {
     napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
   } catch (const std::exception& e) {
@@ -233,10 +258,6 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 
 // Below this many values the threads cost more than they save.
 constexpr int64_t kParallelMin = 1 << 15;
-
-bool inHeap(int64_t offset, int64_t floats, size_t heapBytes) {
-  return offset >= 0 && offset % 4 == 0 && floats >= 0 && static_cast<size_t>(offset) + static_cast<size_t>(floats) * 4 <= heapBytes;
-}
 
 /** out[j] = scale * sum over i < n of in[i * c + j]: Sum / Mean over leading axes (float64 accumulators). */
 void reduceLeading(const float* in, float* out, int64_t n, int64_t c, double scale) {
@@ -283,39 +304,6 @@ void binaryLoop(const float* a, const float* b, float* out, int64_t total, int64
       for (int64_t j = 0; j < blockA; j++) o[j] = op(a[j], br[j]);
     }
   }
-}
-
-bool readArgs(napi_env env, napi_callback_info info, size_t expected, napi_value* argv) {
-  size_t argc = expected;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != expected) {
-    napi_throw_type_error(env, nullptr, ("expected " + std::to_string(expected) + " arguments").c_str());
-    return false;
-  }
-  return true;
-}
-
-bool readHeap(napi_env env, napi_value value, uint8_t** heap, size_t* bytes) {
-  void* data = nullptr;
-  if (napi_get_arraybuffer_info(env, value, &data, bytes) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "heap must be an ArrayBuffer");
-    return false;
-  }
-  *heap = static_cast<uint8_t*>(data);
-  return true;
-}
-
-bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints) {
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_int32_array ||
-      length != count) {
-    napi_throw_type_error(env, nullptr, ("params must be an Int32Array of " + std::to_string(count) + " values").c_str());
-    return false;
-  }
-  *ints = static_cast<const int32_t*>(data);
-  return true;
 }
 
 // reduceLeading(heap, Int32Array [inOffset, outOffset, n, c], scale)

@@ -109,8 +109,7 @@ export function fitClassWeights(images: readonly CalibrationImage[], options: Fi
         if (Math.abs(a) > maxLog + 1e-9 || Math.abs(b) > maxLog + 1e-9) continue;
         const dice = diceWithLogWeights(r1, r2, truth, a, b);
         const score = mean(dice);
-        // Strictly better only: among equals the point nearer plain argmax (found first from the centre outwards is not
-        // guaranteed, so compare the size of the change) wins, so no change is made without a gain.
+        // Among equal scores the smaller change from plain argmax wins: no change is made without a gain.
         if (score > best.score + 1e-12 || (Math.abs(score - best.score) <= 1e-12 && Math.abs(a) + Math.abs(b) < Math.abs(best.a) + Math.abs(best.b))) {
           best = { a, b, score, dice };
         }

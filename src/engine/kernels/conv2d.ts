@@ -6,22 +6,11 @@ import { callOriginal } from './originals.js';
 import { conv2DNative, fusedConv2DNative } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
-export function conv2DWasm(args: WasmKernelArgs): Info {
-  return conv2DNative(args) ?? callOriginal(Conv2D, args, 'the native kernels are off or cannot take this input');
+function nativeOrShipped(kernelName: string, native: (args: WasmKernelArgs) => Info | null): KernelConfig {
+  const kernelFunc = (args: WasmKernelArgs): Info =>
+    native(args) ?? callOriginal(kernelName, args, 'the native kernels are off or cannot take this input');
+  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as KernelFunc };
 }
 
-export const conv2DConfig: KernelConfig = {
-  kernelName: Conv2D,
-  backendName: 'wasm',
-  kernelFunc: conv2DWasm as unknown as KernelFunc,
-};
-
-export function fusedConv2DWasm(args: WasmKernelArgs): Info {
-  return fusedConv2DNative(args) ?? callOriginal(FusedConv2D, args, 'the native kernels are off or cannot take this input');
-}
-
-export const fusedConv2DConfig: KernelConfig = {
-  kernelName: FusedConv2D,
-  backendName: 'wasm',
-  kernelFunc: fusedConv2DWasm as unknown as KernelFunc,
-};
+export const conv2DConfig = nativeOrShipped(Conv2D, conv2DNative);
+export const fusedConv2DConfig = nativeOrShipped(FusedConv2D, fusedConv2DNative);

@@ -87,16 +87,20 @@ function usable(infos: Info[], dataFormat: unknown): boolean {
   );
 }
 
-export function conv2DNative(args: WasmKernelArgs): Info | null {
+/** Geometry of a forward convolution the native kernel can take, else null. */
+function forwardInfo(args: WasmKernelArgs, attrs: Conv2DAttrs, extra: Info[] = []): backend_util.Conv2DInfo | null {
   const x = args.inputs.x as Info;
   const filter = args.inputs.filter as Info;
-  const attrs = args.attrs as unknown as Conv2DAttrs;
-  if (!usable([x, filter], attrs.dataFormat)) return null;
+  if (!usable([x, filter, ...extra], attrs.dataFormat)) return null;
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
     attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
-  return runNative(FORWARD, args.backend, info, x, filter, info.outShape);
+  return info.outHeight > 0 && info.outWidth > 0 ? info : null;
+}
+
+export function conv2DNative(args: WasmKernelArgs): Info | null {
+  const info = forwardInfo(args, args.attrs as unknown as Conv2DAttrs);
+  return info && runNative(FORWARD, args.backend, info, args.inputs.x as Info, args.inputs.filter as Info, info.outShape);
 }
 
 /**
@@ -104,20 +108,17 @@ export function conv2DNative(args: WasmKernelArgs): Info | null {
  * oneDNN adds the bias and applies the ReLU in the same pass. Other activations return null.
  */
 export function fusedConv2DNative(args: WasmKernelArgs): Info | null {
-  const x = args.inputs.x as Info;
-  const filter = args.inputs.filter as Info;
   const bias = args.inputs.bias as Info | undefined;
   const attrs = args.attrs as unknown as FusedConv2DAttrs;
   const activation = attrs.activation ?? 'linear';
   if ((activation !== 'linear' && activation !== 'relu') || args.inputs.preluActivationWeights != null) return null;
-  if (!usable(bias ? [x, filter, bias] : [x, filter], attrs.dataFormat)) return null;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
-    attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-  if (info.outHeight <= 0 || info.outWidth <= 0) return null;
+  const info = forwardInfo(args, attrs, bias ? [bias] : []);
   // A bias broadcast from fewer values than output channels stays with the shipped kernel.
-  if (bias && util.sizeFromShape(bias.shape) !== info.outChannels) return null;
-  return runNative(FORWARD, args.backend, info, x, filter, info.outShape, { bias, relu: activation === 'relu' });
+  if (info === null || (bias && util.sizeFromShape(bias.shape) !== info.outChannels)) return null;
+  return runNative(FORWARD, args.backend, info, args.inputs.x as Info, args.inputs.filter as Info, info.outShape, {
+    bias,
+    relu: activation === 'relu',
+  });
 }
 
 export function conv2DBackpropInputNative(args: WasmKernelArgs): Info | null {
