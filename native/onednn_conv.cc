@@ -3,7 +3,8 @@
 // tfjs's, activations NHWC and filters HWIO):
 // - conv: 2-D convolutions (forward with optional bias and ReLU, gradient of the input, gradient of
 //   the filter) by oneDNN, the CPU kernel library PyTorch uses;
-// - reduceLeading, binary, maxPoolGrad2x2, batchNorm: the element-wise work around them, with OpenMP.
+// - reduceLeading, binary, maxPoolGrad2x2, batchNorm: the element-wise work around them, with OpenMP;
+// - batchNormTraining, batchNormTrainingGrad: a BatchNormalization layer's training step, fused.
 //
 // JS calls: conv(kind, heap: ArrayBuffer, params: Int32Array) -> undefined, with params
 //   [N, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight,
@@ -453,6 +454,162 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- Batch normalisation in training: statistics, normalisation and gradient in one call each -----
+// tfjs-layers trains BatchNormalization through ~40 generic kernels per layer (moments, batchNorm,
+// their gradients, the moving averages); these two do the same work in two or three threaded passes.
+
+/** Rows [begin, end) of `rows` for thread t of nt. */
+inline void rowRange(int64_t rows, int t, int nt, int64_t* begin, int64_t* end) {
+  *begin = rows * t / nt;
+  *end = rows * (t + 1) / nt;
+}
+
+// batchNormTraining(heap, Int32Array [x, scale, offset, movingMean, movingVariance, y, mean, variance,
+// newMovingMean, newMovingVariance, rows, channels], epsilon, momentum): over x [rows, channels],
+// mean and (biased) variance per channel, y = (x - mean) / sqrt(variance + epsilon) * scale + offset,
+// and the moving statistics moved towards the batch's: m - (m - batch) * (1 - momentum).
+napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 4, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 12, &p)) return nullptr;
+  double epsilon = 0, momentum = 0;
+  napi_get_value_double(env, argv[2], &epsilon);
+  napi_get_value_double(env, argv[3], &momentum);
+  const int64_t rows = p[10], c = p[11];
+  bool ok = rows > 0 && c > 0 && inHeap(p[0], rows * c, bytes) && inHeap(p[5], rows * c, bytes);
+  for (int k : {1, 2, 3, 4, 6, 7, 8, 9}) ok = ok && inHeap(p[k], c, bytes);
+  if (!ok) {
+    napi_throw_range_error(env, nullptr, "batchNormTraining: bad sizes or a tensor outside the wasm heap");
+    return nullptr;
+  }
+  const auto f = [&](int k) { return reinterpret_cast<float*>(heap + p[k]); };
+  const float *x = f(0), *scale = f(1), *offset = f(2), *movingMean = f(3), *movingVariance = f(4);
+  float *y = f(5), *mean = f(6), *variance = f(7), *newMovingMean = f(8), *newMovingVariance = f(9);
+  const int threads = rows * c >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * c);
+  std::vector<double> mu(c);
+  std::vector<float> a(c), b(c);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t begin, end;
+    rowRange(rows, t, nt, &begin, &end);
+    double* acc = partial.data() + static_cast<size_t>(t) * c;
+    for (int64_t j = 0; j < c; j++) acc[j] = 0;
+    for (int64_t i = begin; i < end; i++) {
+      const float* row = x + i * c;
+      for (int64_t j = 0; j < c; j++) acc[j] += row[j];
+    }
+#pragma omp barrier
+#pragma omp single
+    for (int64_t j = 0; j < c; j++) {
+      double sum = 0;
+      for (int k = 0; k < nt; k++) sum += partial[static_cast<size_t>(k) * c + j];
+      mu[j] = sum / static_cast<double>(rows);
+    }
+    // Second pass over the deviations: E[x^2] - E[x]^2 loses digits when the mean is large.
+    for (int64_t j = 0; j < c; j++) acc[j] = 0;
+    for (int64_t i = begin; i < end; i++) {
+      const float* row = x + i * c;
+      for (int64_t j = 0; j < c; j++) {
+        const double d = row[j] - mu[j];
+        acc[j] += d * d;
+      }
+    }
+#pragma omp barrier
+#pragma omp single
+    for (int64_t j = 0; j < c; j++) {
+      double sum = 0;
+      for (int k = 0; k < nt; k++) sum += partial[static_cast<size_t>(k) * c + j];
+      const float m = static_cast<float>(mu[j]);
+      const float v = static_cast<float>(sum / static_cast<double>(rows));
+      mean[j] = m;
+      variance[j] = v;
+      const float decay = static_cast<float>(1 - momentum);
+      newMovingMean[j] = movingMean[j] - (movingMean[j] - m) * decay;
+      newMovingVariance[j] = movingVariance[j] - (movingVariance[j] - v) * decay;
+      a[j] = scale[j] / std::sqrt(v + static_cast<float>(epsilon));
+      b[j] = offset[j] - m * a[j];
+    }
+    for (int64_t i = begin; i < end; i++) {
+      const float* row = x + i * c;
+      float* out = y + i * c;
+      for (int64_t j = 0; j < c; j++) out[j] = row[j] * a[j] + b[j];
+    }
+  }
+  return nullptr;
+}
+
+// batchNormTrainingGrad(heap, Int32Array [dy, x, mean, variance, scale, dx, dScale, dOffset, rows,
+// channels], epsilon): the gradient of batchNormTraining's y through the batch statistics too:
+// dx = scale * r * (dy - sum(dy) / n - (x - mean) * r^2 * sum(dy * (x - mean)) / n), r = 1/sqrt(var + eps);
+// dScale = r * sum(dy * (x - mean)); dOffset = sum(dy).
+napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 10, &p)) return nullptr;
+  double epsilon = 0;
+  napi_get_value_double(env, argv[2], &epsilon);
+  const int64_t rows = p[8], c = p[9];
+  bool ok = rows > 0 && c > 0;
+  for (int k : {0, 1, 5}) ok = ok && inHeap(p[k], rows * c, bytes);
+  for (int k : {2, 3, 4, 6, 7}) ok = ok && inHeap(p[k], c, bytes);
+  if (!ok) {
+    napi_throw_range_error(env, nullptr, "batchNormTrainingGrad: bad sizes or a tensor outside the wasm heap");
+    return nullptr;
+  }
+  const auto f = [&](int k) { return reinterpret_cast<float*>(heap + p[k]); };
+  const float *dy = f(0), *x = f(1), *mean = f(2), *variance = f(3), *scale = f(4);
+  float *dx = f(5), *dScale = f(6), *dOffset = f(7);
+  const int threads = rows * c >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * c * 2);
+  std::vector<float> k1(c), k2(c), k3(c);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int64_t begin, end;
+    rowRange(rows, t, nt, &begin, &end);
+    double* sumDy = partial.data() + static_cast<size_t>(t) * c * 2;
+    double* sumDyX = sumDy + c;
+    for (int64_t j = 0; j < 2 * c; j++) sumDy[j] = 0;
+    for (int64_t i = begin; i < end; i++) {
+      const float* g = dy + i * c;
+      const float* row = x + i * c;
+      for (int64_t j = 0; j < c; j++) {
+        sumDy[j] += g[j];
+        sumDyX[j] += static_cast<double>(g[j]) * (row[j] - mean[j]);
+      }
+    }
+#pragma omp barrier
+#pragma omp single
+    for (int64_t j = 0; j < c; j++) {
+      double s1 = 0, s2 = 0;
+      for (int k = 0; k < nt; k++) {
+        s1 += partial[static_cast<size_t>(k) * c * 2 + j];
+        s2 += partial[static_cast<size_t>(k) * c * 2 + c + j];
+      }
+      const double r = 1 / std::sqrt(static_cast<double>(variance[j]) + static_cast<double>(static_cast<float>(epsilon)));
+      dScale[j] = static_cast<float>(r * s2);
+      dOffset[j] = static_cast<float>(s1);
+      // dx = k1 * dy + k2 * (x - mean) + k3
+      k1[j] = static_cast<float>(scale[j] * r);
+      k2[j] = static_cast<float>(-scale[j] * r * r * r * s2 / static_cast<double>(rows));
+      k3[j] = static_cast<float>(-scale[j] * r * s1 / static_cast<double>(rows));
+    }
+    for (int64_t i = begin; i < end; i++) {
+      const float* g = dy + i * c;
+      const float* row = x + i * c;
+      float* out = dx + i * c;
+      for (int64_t j = 0; j < c; j++) out[j] = k1[j] * g[j] + k2[j] * (row[j] - mean[j]) + k3[j];
+    }
+  }
+  return nullptr;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -463,7 +620,8 @@ napi_value Version(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
-      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"batchNorm", BatchNorm}, {"version", Version}};
+      {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"batchNorm", BatchNorm},
+      {"batchNormTraining", BatchNormTraining}, {"batchNormTrainingGrad", BatchNormTrainingGrad}, {"version", Version}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

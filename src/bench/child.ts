@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { availableParallelism } from 'node:os';
-import { engineInfo, initEngine } from '../engine/index.js';
+import { adam, engineInfo, initEngine } from '../engine/index.js';
 import { createModel } from '../models/registry.js';
 import { resolvePreset } from '../config/presets.js';
-import { diceCrossEntropy, softDice } from '../train/losses.js';
+import { lossFunction, softDice } from '../train/losses.js';
 import { findPairs, imagesToFloat32, loadSample } from '../data/dataset.js';
 import { oneHot } from '../data/masks.js';
 import { NUM_CLASSES, type Sample } from '../data/types.js';
@@ -59,8 +59,8 @@ function buildModel(name: BenchModel): tfl.LayersModel {
   const { name: arch, ...options } = config.model;
   const model = createModel(arch, { ...options, inputSize: SIZE, seed: 42 });
   model.compile({
-    optimizer: tf.train.adam(config.train.learningRate),
-    loss: config.train.loss === 'diceCrossEntropy' ? diceCrossEntropy : 'categoricalCrossentropy',
+    optimizer: adam(config.train.learningRate),
+    loss: lossFunction(config.train.loss),
     metrics: [softDice],
   });
   return model;

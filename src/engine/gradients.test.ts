@@ -1,8 +1,10 @@
 // End-to-end: gradients of a small conv net (conv2d, batchNorm, maxPool,
-// conv2dTranspose) and tfjs-layers training steps, cpu vs wasm.
+// conv2dTranspose) and tfjs-layers training steps, cpu vs wasm (where BatchNormalization, the loss
+// and Adam run as leukoseg's fused kernels).
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { adam, categoricalCrossentropy } from './index.js';
 import { randomValues, relativeError, rng, runOn, modeTest, TOLERANCE } from './testing.js';
 
 interface NetValues { x: Float32Array; w1: Float32Array; w2: Float32Array; w3: Float32Array; gamma: Float32Array; beta: Float32Array }
@@ -70,7 +72,8 @@ function smallModel(upsampling: 'nearest' | 'transpose'): tfl.LayersModel {
       conv(3, 1, 'softmax'),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  // leukoseg's Adam and loss: fused kernels on wasm, tfjs's own composition on cpu.
+  model.compile({ optimizer: adam(0.01), loss: categoricalCrossentropy });
   return model;
 }
 
@@ -91,7 +94,7 @@ async function gradientsAndSteps(backend: 'cpu' | 'wasm', upsampling: 'nearest' 
   const ys = tf.oneHot(labels, 3);
   const { value, grads } = tf.variableGrads(() => {
     const predicted = model.apply(xs, { training: true }) as tf.Tensor;
-    return tf.mean(tfl.metrics.categoricalCrossentropy(ys, predicted)) as tf.Scalar;
+    return tf.mean(categoricalCrossentropy(ys, predicted)) as tf.Scalar;
   }, model.trainableWeights.map((w) => w.read() as tf.Variable));
   const gradValues = Float32Array.from([value, ...Object.values(grads)].flatMap((g) => Array.from(g.dataSync())));
   tf.dispose([value, ...Object.values(grads)]);

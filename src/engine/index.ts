@@ -10,6 +10,11 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from './kernels/register.js';
 import { useNativeConv } from './kernels/native_conv.js';
 import { loadNativeConv } from './native.js';
+import { useFusedBatchNorm } from './batch_norm_layer.js';
+
+export { adam, FusedAdamOptimizer } from './adam.js';
+export { categoricalCrossentropy } from './ops.js';
+export { useFusedBatchNorm, useLayersBatchNorm } from './batch_norm_layer.js';
 
 export type EngineBackend = 'wasm' | 'cpu';
 
@@ -49,6 +54,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     throw new Error(`leukoseg engine: unknown backend '${String(backend)}', expected 'wasm' or 'cpu'`);
   }
   const replacedKernels = backend === 'wasm' ? registerWasmKernels() : [];
+  // Takes effect only where its kernel is registered (wasm): elsewhere the layer runs as tfjs wrote it.
+  useFusedBatchNorm();
   let failure: unknown = null;
   let ok = false;
   try {

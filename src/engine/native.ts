@@ -22,6 +22,13 @@ export interface NativeConvModule {
   maxPoolGrad2x2(heap: ArrayBuffer, params: Int32Array): void;
   /** Per-channel normalisation; params [x, mean, variance, offset (-1 none), scale (-1 none), out, total, channels, and the four inputs' sizes (channels or 1)]. */
   batchNorm(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
+  /**
+   * A BatchNormalization layer's training forward pass; params [x, scale, offset, movingMean,
+   * movingVariance, y, mean, variance, newMovingMean, newMovingVariance, rows, channels].
+   */
+  batchNormTraining(heap: ArrayBuffer, params: Int32Array, epsilon: number, momentum: number): void;
+  /** Its gradient; params [dy, x, mean, variance, scale, dx, dScale, dOffset, rows, channels]. */
+  batchNormTrainingGrad(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

@@ -2,8 +2,9 @@
 // prints ms per training image plus a per-kernel profile. Run after building:
 //   node dist/engine/profile.js [--backend wasm|cpu] [--kernels all|none|K1,K2]
 //                               [--steps 20] [--warmup 3] [--batch 2] [--size 128] [--model study-model-3|unet|...]
+//                               [--fused on|off]  (off: tfjs-layers' BatchNormalization and tfjs's Adam)
 import * as tf from '@tensorflow/tfjs-core';
-import { engineInfo, initEngine } from './index.js';
+import { adam, categoricalCrossentropy, engineInfo, initEngine, useLayersBatchNorm } from './index.js';
 import type { EngineBackend } from './index.js';
 import { cpuClock, KernelTimer, wallClock } from './kernel_timer.js';
 import { registerWasmKernels, replacedKernelNames } from './kernels/register.js';
@@ -21,10 +22,12 @@ interface Options {
   top: number;
   /** A registry name; default the study's Model 3 as built in model3.ts. */
   model?: string;
+  /** leukoseg's fused BatchNormalization training step and Adam update. */
+  fused: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { backend: 'wasm', kernels: replacedKernelNames, steps: 20, warmup: 3, batch: 2, size: 128, top: 15 };
+  const opts: Options = { backend: 'wasm', kernels: replacedKernelNames, steps: 20, warmup: 3, batch: 2, size: 128, top: 15, fused: true };
   for (let i = 0; i < argv.length; i += 2) {
     const [key, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`missing value for ${key}`);
@@ -42,6 +45,10 @@ function parseArgs(argv: string[]): Options {
       case '--size': opts.size = Number(value); break;
       case '--top': opts.top = Number(value); break;
       case '--model': opts.model = value; break;
+      case '--fused':
+        if (value !== 'on' && value !== 'off') throw new Error('--fused must be on or off');
+        opts.fused = value === 'on';
+        break;
       default: throw new Error(`unknown option ${key}`);
     }
   }
@@ -72,11 +79,14 @@ async function main(): Promise<void> {
     console.log(`engine ${JSON.stringify(engineInfo())}`);
   }
 
+  if (!opts.fused) useLayersBatchNorm();
+  const optimizer = opts.fused ? adam() : tf.train.adam();
+  console.log(`fused BatchNormalization and Adam: ${opts.fused ? 'on' : 'off'}`);
   let model: tfl.LayersModel;
-  if (opts.model === undefined) model = buildModel3(opts.size);
+  if (opts.model === undefined) model = buildModel3(opts.size, optimizer, opts.fused ? categoricalCrossentropy : 'categoricalCrossentropy');
   else {
     model = createModel(opts.model, { inputSize: opts.size, seed: 1 });
-    model.compile({ optimizer: tf.train.adam(), loss: 'categoricalCrossentropy' });
+    model.compile({ optimizer, loss: opts.fused ? categoricalCrossentropy : 'categoricalCrossentropy' });
   }
   const x = tf.randomNormal([opts.batch, opts.size, opts.size, 3]);
   const labels = tf.randomUniform([opts.batch, opts.size, opts.size], 0, 3, 'int32');

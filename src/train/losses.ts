@@ -1,6 +1,9 @@
 // Training-time metric of the study: Keras-style soft Dice over a batch, all pixels and classes.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { categoricalCrossentropy } from '../engine/ops.js';
+
+export { categoricalCrossentropy };
 
 /** 2·Σ(yTrue·yPred) / (Σ yTrue + Σ yPred): the number the study called MeanDice. */
 export function softDice(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
@@ -22,4 +25,9 @@ export function crossEntropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
 /** Cross-entropy plus (1 - soft Dice): the Dice term keeps the small classes from being outvoted by background. */
 export function diceCrossEntropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.add(crossEntropy(yTrue, yPred), tf.sub(1, softDice(yTrue, yPred))));
+}
+
+/** The loss a run's config names: the study's Keras cross-entropy, or cross-entropy plus Dice. */
+export function lossFunction(name: 'crossEntropy' | 'diceCrossEntropy'): (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor {
+  return name === 'diceCrossEntropy' ? diceCrossEntropy : categoricalCrossentropy;
 }

@@ -9,12 +9,13 @@ import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset, labelsOf } from '../data/dataset.js';
 import { trainTestSplit } from '../data/split.js';
 import type { Sample } from '../data/types.js';
+import { adam } from '../engine/adam.js';
 import { createModel } from '../models/registry.js';
 import { defaultMetadata, saveModel, type ModelMetadata } from '../models/io.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { renderCurves } from '../report/curves.js';
 import { renderReportHtml } from '../report/html.js';
-import { diceCrossEntropy, softDice } from './losses.js';
+import { lossFunction, softDice } from './losses.js';
 import { trainEpochs, type ArraySet, type BatchProgress } from './loop.js';
 import { loadCheckpointModel, readCheckpointState, restoreOptimizer, writeCheckpoint } from './checkpoint.js';
 import type { EpochRecord } from './types.js';
@@ -77,8 +78,8 @@ function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sa
 
 function compile(model: tfl.LayersModel, config: RunConfig): void {
   model.compile({
-    optimizer: tf.train.adam(config.train.learningRate),
-    loss: config.train.loss === 'diceCrossEntropy' ? diceCrossEntropy : 'categoricalCrossentropy',
+    optimizer: adam(config.train.learningRate),
+    loss: lossFunction(config.train.loss),
     metrics: [softDice],
   });
 }

@@ -3,9 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { broadcastBinaryConfigs } from './broadcast_binary.js';
+import { adamUpdateConfig } from './adam.js';
 import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
+import { batchNormTrainingConfig, batchNormTrainingGradConfig, batchNormTrainingGradient } from './batch_norm_training.js';
 import { castConfig } from './cast.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
+import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from './cross_entropy.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
@@ -33,7 +36,17 @@ const replacements: readonly KernelConfig[] = [
   ...broadcastBinaryConfigs,
   identityConfig,
   castConfig,
+  // Kernels of leukoseg's own, for a whole layer's or optimizer's step (see their files).
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
+  adamUpdateConfig,
+  crossEntropyConfig,
+  crossEntropyGradConfig,
 ];
+
+for (const gradient of [batchNormTrainingGradient, crossEntropyGradient]) {
+  if (tf.getGradient(gradient.kernelName) === undefined) tf.registerGradient(gradient);
+}
 
 for (const config of replacements) {
   Object.defineProperty(config.kernelFunc, OURS, { value: true, enumerable: true });

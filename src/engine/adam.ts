@@ -1,0 +1,75 @@
+// Adam for training on the engine: tfjs's AdamOptimizer (same state, weights, config and numbers),
+// whose step runs as one kernel per variable (kernels/adam.ts) where that kernel is registered for
+// the active backend, and as tfjs's own ~13 kernels per variable elsewhere.
+//
+//   model.compile({ optimizer: adam(0.001), loss: 'categoricalCrossentropy' });
+import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from './kernels/adam.js';
+
+/** AdamOptimizer's private state, which the fused step reads and extends like its own step does. */
+interface AdamState {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+}
+
+export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** Serialised as Keras's Adam: a saved model or optimizer reads back as plain Adam. */
+  static override get className(): string {
+    return 'Adam';
+  }
+
+  constructor(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
+    super(learningRate, beta1, beta2, epsilon);
+  }
+
+  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
+    const state = this as unknown as AdamState;
+    const t = this.iterations + 1;
+    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) === undefined) {
+      // tfjs's step reads the bias corrections from accBeta*, which the fused step leaves alone.
+      tf.tidy(() => {
+        state.accBeta1.assign(tf.scalar(this.beta1 ** t));
+        state.accBeta2.assign(tf.scalar(this.beta2 ** t));
+      });
+      super.applyGradients(variableGradients);
+      return;
+    }
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const attrs: AdamUpdateAttrs = {
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      correction1: 1 - this.beta1 ** t,
+      correction2: 1 - this.beta2 ** t,
+    };
+    tf.tidy(() => {
+      names.forEach((name, i) => {
+        const value = tf.engine().registeredVariables[name];
+        // Moments are created at a variable's first step, named as tfjs names them.
+        state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+        if (gradient == null) return;
+        const m = state.accumulatedFirstMoment[i]!.variable;
+        const v = state.accumulatedSecondMoment[i]!.variable;
+        const [newValue, newM, newV] = tf.engine().runKernel(
+          ADAM_UPDATE,
+          { value, m, v, gradient },
+          attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+        m.assign(newM);
+        v.assign(newV);
+        value.assign(newValue);
+      });
+    });
+    this.incrementIterations();
+  }
+}
+
+/** Adam with Keras's defaults except the learning rate; the fused step where the engine has it. */
+export function adam(learningRate = 0.001): tf.AdamOptimizer {
+  return new FusedAdamOptimizer(learningRate);
+}

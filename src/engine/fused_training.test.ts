@@ -1,0 +1,152 @@
+// The kernels of leukoseg's own that fuse a training step's pieces (BatchNormalization's training
+// pass and its gradient, Keras's cross-entropy and its gradient, Adam's update), each against the
+// tfjs composition it replaces, run on the cpu backend.
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { adam, categoricalCrossentropy, useFusedBatchNorm, useLayersBatchNorm } from './index.js';
+import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
+import { modeTest, randomValues, relativeError, rng, runOn, TOLERANCE } from './testing.js';
+
+const EPSILON = 1e-3;
+const MOMENTUM = 0.99;
+
+interface BnCase { shape: number[]; shift: number; seed: number }
+
+/**
+ * y, batch mean and variance, new moving statistics, and the gradients of sum(y * w) for x, scale and
+ * offset, flattened: by leukoseg's kernel (fused) or as tfjs-layers composes it (moments, batchNorm).
+ */
+function batchNormTrainingStep(c: BnCase, fused: boolean): tf.Tensor {
+  const next = rng(c.seed);
+  const channels = c.shape[c.shape.length - 1];
+  const size = c.shape.reduce((a, b) => a * b, 1);
+  // A shift far from 0 checks the variance is computed from deviations, not E[x^2] - E[x]^2.
+  const x = tf.tensor(randomValues(next, size).map((v) => v * 3 + c.shift), c.shape);
+  const w = tf.tensor(randomValues(next, size), c.shape);
+  const scale = tf.tensor1d(randomValues(next, channels).map((v) => 1 + v / 2));
+  const offset = tf.tensor1d(randomValues(next, channels));
+  const movingMean = tf.tensor1d(randomValues(next, channels));
+  const movingVariance = tf.tensor1d(randomValues(next, channels).map((v) => 1 + v / 2));
+  const stats: tf.Tensor[] = [];
+  const f = (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+    let y: tf.Tensor;
+    if (fused) {
+      const out = tf.engine().runKernel(BATCH_NORM_TRAINING, { x: xx, scale: s, offset: o, movingMean, movingVariance }, { epsilon: EPSILON, momentum: MOMENTUM }) as tf.Tensor[];
+      y = out[0];
+      stats.push(...out.slice(1).map((t) => tf.keep(t.clone())));
+    } else {
+      const axes = c.shape.slice(0, -1).map((_, i) => i);
+      const { mean, variance } = tf.moments(xx, axes);
+      y = tf.batchNorm(xx, mean, variance, o as tf.Tensor1D, s as tf.Tensor1D, EPSILON);
+      const decay = 1 - MOMENTUM;
+      stats.push(...[mean, variance, tf.sub(movingMean, tf.mul(tf.sub(movingMean, mean), decay)), tf.sub(movingVariance, tf.mul(tf.sub(movingVariance, variance), decay))].map((t) => tf.keep(t.clone())));
+    }
+    return tf.sum(tf.mul(y, w)) as tf.Scalar;
+  };
+  const { value, grads } = tf.valueAndGrads(f)([x, scale, offset]);
+  const out = tf.concat([tf.reshape(value, [1]), ...stats.map((t) => tf.reshape(t, [-1])), ...grads.map((g) => tf.reshape(g, [-1]))]);
+  tf.dispose(stats);
+  return out;
+}
+
+modeTest('fused BatchNormalization training pass and gradient match tfjs-layers on cpu', async () => {
+  const cases: BnCase[] = [
+    { shape: [2, 5, 5, 3], shift: 0, seed: 1 },
+    { shape: [1, 1, 1, 4], shift: 0.5, seed: 2 },
+    { shape: [7, 6], shift: -2, seed: 3 },
+    // Enough values for the addon to split the work over threads.
+    { shape: [2, 32, 32, 16], shift: 40, seed: 4 },
+  ];
+  for (const c of cases) {
+    const cpu = await runOn('cpu', () => batchNormTrainingStep(c, false));
+    const wasm = await runOn('wasm', () => batchNormTrainingStep(c, true));
+    const error = relativeError(wasm.values, cpu.values);
+    assert.ok(error <= TOLERANCE, `shape ${c.shape} shift ${c.shift}: relative error ${error}`);
+  }
+});
+
+/** Mean cross-entropy and its gradient for the outputs, flattened. */
+function crossEntropyAndGradient(target: Float32Array, output: Float32Array, shape: number[], fused: boolean): tf.Tensor {
+  const t = tf.tensor(target, shape);
+  const f = (o: tf.Tensor) => tf.mean(fused ? categoricalCrossentropy(t, o) : tfl.metrics.categoricalCrossentropy(t, o)) as tf.Scalar;
+  const { value, grad } = tf.valueAndGrad(f)(tf.tensor(output, shape));
+  return tf.concat([tf.reshape(value, [1]), tf.reshape(grad, [-1])]);
+}
+
+modeTest('fused categorical cross-entropy and its gradient match tfjs-layers on cpu', async () => {
+  const next = rng(5);
+  const shape = [2, 9, 7, 3];
+  const pixels = 2 * 9 * 7;
+  const target = new Float32Array(pixels * 3);
+  for (let p = 0; p < pixels; p++) target[p * 3 + Math.floor(next() * 3)] = 1;
+  // Softmax-like outputs, unnormalised ones (rescaled by the loss) and ones at the clipping bounds.
+  const output = Float32Array.from(randomValues(next, pixels * 3), (v) => (v + 1) / 2 + 0.01);
+  output.set([1, 0, 0, 0, 1, 0, 0.5, 0.5, 0], 0);
+  for (const fused of [false, true]) {
+    const cpu = await runOn('cpu', () => crossEntropyAndGradient(target, output, shape, false));
+    const wasm = await runOn('wasm', () => crossEntropyAndGradient(target, output, shape, fused));
+    const error = relativeError(wasm.values, cpu.values);
+    assert.ok(error <= TOLERANCE, `${fused ? 'fused' : 'composed'} on wasm: relative error ${error}`);
+  }
+});
+
+/** Three Adam steps of two variables with fixed gradients, then the weights and moments. */
+async function adamSteps(optimizer: tf.Optimizer, seed: number, steps = 3, resumeAfter?: number): Promise<Float32Array> {
+  const next = rng(seed);
+  const a = tf.variable(tf.tensor2d(randomValues(next, 12), [3, 4]), true, `a${seed}`);
+  const b = tf.variable(tf.tensor1d(randomValues(next, 5)), true, `b${seed}`);
+  const grads = Array.from({ length: steps }, () => ({ [a.name]: tf.tensor2d(randomValues(next, 12), [3, 4]), [b.name]: tf.tensor1d(randomValues(next, 5)) }));
+  let opt = optimizer;
+  for (let s = 0; s < steps; s++) {
+    if (s === resumeAfter) {
+      // A checkpoint's round trip: the state of one optimizer into a fresh plain Adam.
+      const state = await opt.getWeights();
+      const fresh = tf.train.adam(0.01);
+      await fresh.setWeights(state.map((w) => ({ name: w.name, tensor: w.tensor.clone() })));
+      opt.dispose();
+      opt = fresh;
+    }
+    opt.applyGradients(grads[s]);
+  }
+  const state = await opt.getWeights();
+  const values = Float32Array.from([a, b, ...state.map((w) => w.tensor)].flatMap((t) => Array.from(t.dataSync())));
+  tf.dispose([a, b, ...grads.flatMap((g) => Object.values(g))]);
+  opt.dispose();
+  return values;
+}
+
+modeTest('fused Adam steps and state match tfjs Adam, across a checkpoint to plain Adam', async () => {
+  await tf.setBackend('cpu');
+  const reference = await adamSteps(tf.train.adam(0.01), 6);
+  await tf.setBackend('wasm');
+  const fused = await adamSteps(adam(0.01), 6);
+  assert.ok(relativeError(fused, reference) <= 1e-6, `fused Adam: relative error ${relativeError(fused, reference)}`);
+  const resumed = await adamSteps(adam(0.01), 6, 3, 2);
+  assert.ok(relativeError(resumed, reference) <= 1e-6, `resumed from fused Adam's state: relative error ${relativeError(resumed, reference)}`);
+  // And on a backend without the kernel, the same optimizer runs tfjs's step.
+  await tf.setBackend('cpu');
+  const fallback = await adamSteps(adam(0.01), 6);
+  assert.ok(relativeError(fallback, reference) <= 1e-6, `fused Adam on cpu: relative error ${relativeError(fallback, reference)}`);
+});
+
+modeTest('BatchNormalization trains through the fused kernel on wasm, and can be put back', async () => {
+  await tf.setBackend('wasm');
+  const kernelsOfOneStep = async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [4, 4, 2] })] });
+    model.compile({ optimizer: adam(), loss: 'meanSquaredError' });
+    const x = tf.randomNormal([2, 4, 4, 2]);
+    const info = await tf.profile(() => model.trainOnBatch(x, x));
+    x.dispose();
+    model.dispose();
+    return info.kernelNames;
+  };
+  try {
+    useLayersBatchNorm();
+    assert.ok(!(await kernelsOfOneStep()).includes(BATCH_NORM_TRAINING), 'tfjs-layers path');
+    useFusedBatchNorm();
+    assert.ok((await kernelsOfOneStep()).includes(BATCH_NORM_TRAINING), 'fused path');
+  } finally {
+    useFusedBatchNorm();
+  }
+});
