@@ -150,3 +150,25 @@ modeTest('BatchNormalization trains through the fused kernel on wasm, and can be
     useFusedBatchNorm();
   }
 });
+
+modeTest('softmax and its gradient match cpu, the gradient through one kernel on wasm', async () => {
+  const next = rng(7);
+  for (const shape of [[2, 9, 7, 3], [5, 11], [2, 128, 128, 3]]) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const logits = randomValues(next, size).map((v) => v * 8);
+    const weights = randomValues(next, size);
+    const compute = () => {
+      const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.sum(tf.mul(tf.softmax(x), tf.tensor(weights, shape))) as tf.Scalar)(tf.tensor(logits, shape));
+      return tf.concat([tf.reshape(value, [1]), tf.reshape(tf.softmax(tf.tensor(logits, shape)), [-1]), tf.reshape(grad, [-1])]);
+    };
+    const cpu = await runOn('cpu', compute);
+    const wasm = await runOn('wasm', compute);
+    const error = relativeError(wasm.values, cpu.values);
+    assert.ok(error <= TOLERANCE, `shape ${shape}: relative error ${error}`);
+  }
+  await tf.setBackend('wasm');
+  const x = tf.randomNormal([2, 4, 3]);
+  const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.softmax(t)))(x));
+  x.dispose();
+  assert.ok(info.kernelNames.includes('LeukosegSoftmaxGrad'), `kernels: ${info.kernelNames.join(', ')}`);
+});

@@ -29,6 +29,14 @@ export interface NativeConvModule {
   batchNormTraining(heap: ArrayBuffer, params: Int32Array, epsilon: number, momentum: number): void;
   /** Its gradient; params [dy, x, mean, variance, scale, dx, dScale, dOffset, rows, channels]. */
   batchNormTrainingGrad(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
+  /** Softmax over the last axis; params [logits, out, rows, classes]. */
+  softmax(heap: ArrayBuffer, params: Int32Array): void;
+  /** dx = y (dy - sum(dy y)) per row; params [dy, y, dx, rows, classes]. */
+  softmaxGrad(heap: ArrayBuffer, params: Int32Array): void;
+  /** Keras's categorical cross-entropy per pixel; params [target, output, loss, pixels, classes]. */
+  crossEntropy(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
+  /** Its gradient for the output; params [dy, target, output, dOutput, pixels, classes]. */
+  crossEntropyGrad(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

@@ -1,10 +1,12 @@
 // Keras's categorical cross-entropy of probabilities (tfjs-layers' categoricalCrossentropy: outputs
 // rescaled to sum to 1 over the last axis, clipped to [epsilon, 1 - epsilon], -sum(target * log))
 // and its gradient, each as one wasm kernel of leukoseg's own. tfjs runs it as 8 kernels forward and
-// ~14 backward, over every pixel of the batch; here it is one pass each way.
+// ~14 backward, over every pixel of the batch; here it is one pass each way, native on both cores
+// when the addon is in use.
 import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 export const CATEGORICAL_CROSSENTROPY = 'LeukosegCategoricalCrossentropy';
@@ -70,8 +72,15 @@ export function crossEntropyWasm(args: WasmKernelArgs): Info {
   const { target, output } = args.inputs as Record<string, Info>;
   const classes = checkPair(CATEGORICAL_CROSSENTROPY, target, output);
   const loss = backend.makeOutput(output.shape.slice(0, -1), 'float32');
+  const { epsilon } = args.attrs as unknown as CrossEntropyAttrs;
+  const native = nativeModule();
+  if (native !== null) {
+    const at = (t: Info) => offsetOf(backend, t);
+    native.crossEntropy(heapOf(backend), Int32Array.from([at(target), at(output), at(loss), util.sizeFromShape(loss.shape), classes]), epsilon);
+    return loss;
+  }
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  crossEntropyLoop(view(target), view(output), view(loss), classes, (args.attrs as unknown as CrossEntropyAttrs).epsilon);
+  crossEntropyLoop(view(target), view(output), view(loss), classes, epsilon);
   return loss;
 }
 
@@ -83,8 +92,15 @@ export function crossEntropyGradWasm(args: WasmKernelArgs): Info {
     throw new Error(`${CATEGORICAL_CROSSENTROPY_GRAD}: dy ${JSON.stringify(dy.shape)} must be float32 of the output's shape without its last axis`);
   }
   const dOutput = backend.makeOutput(output.shape, 'float32');
+  const { epsilon } = args.attrs as unknown as CrossEntropyAttrs;
+  const native = nativeModule();
+  if (native !== null && classes <= 64) {
+    const at = (t: Info) => offsetOf(backend, t);
+    native.crossEntropyGrad(heapOf(backend), Int32Array.from([at(dy), at(target), at(output), at(dOutput), util.sizeFromShape(dy.shape), classes]), epsilon);
+    return dOutput;
+  }
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  crossEntropyGradLoop(view(dy), view(target), view(output), view(dOutput), classes, (args.attrs as unknown as CrossEntropyAttrs).epsilon);
+  crossEntropyGradLoop(view(dy), view(target), view(output), view(dOutput), classes, epsilon);
   return dOutput;
 }
 

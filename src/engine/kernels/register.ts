@@ -16,6 +16,7 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { keepOriginal } from './originals.js';
 import { meanConfig, sumConfig } from './reduce_leading.js';
 import { resizeNearestNeighborGradConfig } from './resize_nearest_neighbor_grad.js';
+import { softmaxConfig, softmaxGradConfig, softmaxGradient } from './softmax.js';
 import { tileConfig } from './tile.js';
 
 // A global symbol, so a second copy of this module still recognises the
@@ -42,11 +43,15 @@ const replacements: readonly KernelConfig[] = [
   adamUpdateConfig,
   crossEntropyConfig,
   crossEntropyGradConfig,
+  softmaxConfig,
+  softmaxGradConfig,
 ];
 
 for (const gradient of [batchNormTrainingGradient, crossEntropyGradient]) {
   if (tf.getGradient(gradient.kernelName) === undefined) tf.registerGradient(gradient);
 }
+// Replaces tfjs-core's Softmax gradient (same formula where the fused kernel is absent).
+if (tf.getGradient(softmaxGradient.kernelName)?.gradFunc !== softmaxGradient.gradFunc) tf.registerGradient(softmaxGradient);
 
 for (const config of replacements) {
   Object.defineProperty(config.kernelFunc, OURS, { value: true, enumerable: true });
