@@ -327,7 +327,7 @@ napi_value ReduceLeading(napi_env env, napi_callback_info info) {
 }
 
 // binary(op, heap, Int32Array [aOffset, bOffset, outOffset, total, blockA, blockB]): out[i] =
-// a[i mod blockA] op b[i mod blockB], op 0 add, 1 sub, 2 mul, 3 div; a block is the total (same
+// a[i mod blockA] op b[i mod blockB], op 0 add, 1 sub, 2 mul, 3 div, 4 relu gradient (a where b > 0, else 0); a block is the total (same
 // shape) or, for one operand only, a divisor of it (repeated along leading axes; 1 = scalar).
 napi_value Binary(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -340,8 +340,8 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   const int64_t total = p[3], blockA = p[4], blockB = p[5];
   const bool shapesOk = total >= 0 && blockA > 0 && blockB > 0 && (blockA == total || blockB == total) && total % blockA == 0 &&
                         total % blockB == 0;
-  if (!shapesOk || op < 0 || op > 3) {
-    napi_throw_range_error(env, nullptr, "binary: op must be 0-3 and one operand as large as the output, the other dividing it");
+  if (!shapesOk || op < 0 || op > 4) {
+    napi_throw_range_error(env, nullptr, "binary: op must be 0-4 and one operand as large as the output, the other dividing it");
     return nullptr;
   }
   if (!inHeap(p[0], blockA, bytes) || !inHeap(p[1], blockB, bytes) || !inHeap(p[2], total, bytes)) {
@@ -355,7 +355,8 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     case 0: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x + y; }); break;
     case 1: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x - y; }); break;
     case 2: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x * y; }); break;
-    default: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x / y; }); break;
+    case 3: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return x / y; }); break;
+    default: binaryLoop(a, b, out, total, blockA, blockB, [](float x, float y) { return y > 0 ? x : 0.f; }); break;
   }
   return nullptr;
 }

@@ -1,11 +1,12 @@
 // The kernels of leukoseg's own that fuse a training step's pieces (BatchNormalization's training
-// pass and its gradient, Keras's cross-entropy and its gradient, Adam's update), each against the
-// tfjs composition it replaces, run on the cpu backend.
+// pass and its gradient, Keras's cross-entropy, the L2 penalty, softmax and Relu gradients, Adam's
+// update), each against the tfjs composition it replaces, run on the cpu backend.
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { adam, categoricalCrossentropy, useFusedBatchNorm, useLayersBatchNorm } from './index.js';
+import { adam, categoricalCrossentropy, useFusedLayers, useLayersAsShipped } from './index.js';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
+import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { modeTest, randomValues, relativeError, rng, runOn, TOLERANCE } from './testing.js';
 
 const EPSILON = 1e-3;
@@ -130,10 +131,15 @@ modeTest('fused Adam steps and state match tfjs Adam, across a checkpoint to pla
   assert.ok(relativeError(fallback, reference) <= 1e-6, `fused Adam on cpu: relative error ${relativeError(fallback, reference)}`);
 });
 
-modeTest('BatchNormalization trains through the fused kernel on wasm, and can be put back', async () => {
+modeTest('BatchNormalization and the L2 penalty train through fused kernels on wasm, and can be put back', async () => {
   await tf.setBackend('wasm');
   const kernelsOfOneStep = async () => {
-    const model = tfl.sequential({ layers: [tfl.layers.batchNormalization({ inputShape: [4, 4, 2] })] });
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [4, 4, 2], filters: 2, kernelSize: 3, padding: 'same', kernelRegularizer: tfl.regularizers.l2({ l2: 0.001 }) }),
+        tfl.layers.batchNormalization(),
+      ],
+    });
     model.compile({ optimizer: adam(), loss: 'meanSquaredError' });
     const x = tf.randomNormal([2, 4, 4, 2]);
     const info = await tf.profile(() => model.trainOnBatch(x, x));
@@ -142,13 +148,32 @@ modeTest('BatchNormalization trains through the fused kernel on wasm, and can be
     return info.kernelNames;
   };
   try {
-    useLayersBatchNorm();
-    assert.ok(!(await kernelsOfOneStep()).includes(BATCH_NORM_TRAINING), 'tfjs-layers path');
-    useFusedBatchNorm();
-    assert.ok((await kernelsOfOneStep()).includes(BATCH_NORM_TRAINING), 'fused path');
+    useLayersAsShipped();
+    const shipped = await kernelsOfOneStep();
+    assert.ok(!shipped.includes(BATCH_NORM_TRAINING) && !shipped.includes(L2_PENALTY), `as shipped: ${shipped.join(', ')}`);
+    useFusedLayers();
+    const fused = await kernelsOfOneStep();
+    assert.ok(fused.includes(BATCH_NORM_TRAINING) && fused.includes(L2_PENALTY), `fused: ${fused.join(', ')}`);
   } finally {
-    useFusedBatchNorm();
+    useFusedLayers();
   }
+});
+
+modeTest('L2 penalty and Relu gradient match tfjs on cpu', async () => {
+  const next = rng(11);
+  const w = randomValues(next, 5 * 5 * 3 * 8);
+  const x = randomValues(next, 2 * 16 * 16 * 8).map((v) => (Math.abs(v) < 0.1 ? 0 : v));
+  const weights = randomValues(next, x.length);
+  const compute = () => {
+    const regularizer = tfl.regularizers.l2({ l2: 0.003 });
+    const penalty = tf.valueAndGrad((t: tf.Tensor) => tf.mul(regularizer.apply(t), 3) as tf.Scalar)(tf.tensor(w, [5, 5, 3, 8]));
+    const relu = tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor(weights, [2, 16, 16, 8]))) as tf.Scalar)(tf.tensor(x, [2, 16, 16, 8]));
+    return tf.concat([tf.reshape(penalty.value, [1]), tf.reshape(penalty.grad, [-1]), tf.reshape(relu.value, [1]), tf.reshape(relu.grad, [-1])]);
+  };
+  const cpu = await runOn('cpu', compute);
+  const wasm = await runOn('wasm', compute);
+  const error = relativeError(wasm.values, cpu.values);
+  assert.ok(error <= TOLERANCE, `relative error ${error}`);
 });
 
 modeTest('softmax and its gradient match cpu, the gradient through one kernel on wasm', async () => {

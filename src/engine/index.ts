@@ -10,11 +10,11 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from './kernels/register.js';
 import { useNativeConv } from './kernels/native_conv.js';
 import { loadNativeConv } from './native.js';
-import { useFusedBatchNorm } from './batch_norm_layer.js';
+import { useFusedLayers } from './fused_layers.js';
 
 export { adam, FusedAdamOptimizer } from './adam.js';
 export { categoricalCrossentropy } from './ops.js';
-export { useFusedBatchNorm, useLayersBatchNorm } from './batch_norm_layer.js';
+export { useFusedLayers, useLayersAsShipped } from './fused_layers.js';
 
 export type EngineBackend = 'wasm' | 'cpu';
 
@@ -55,7 +55,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
   }
   const replacedKernels = backend === 'wasm' ? registerWasmKernels() : [];
   // Takes effect only where its kernel is registered (wasm): elsewhere the layer runs as tfjs wrote it.
-  useFusedBatchNorm();
+  useFusedLayers();
   let failure: unknown = null;
   let ok = false;
   try {

@@ -14,10 +14,10 @@ export interface NativeConvModule {
   /** out[j] = scale * sum over i < n of in[i * c + j]; params [inOffset, outOffset, n, c]. */
   reduceLeading(heap: ArrayBuffer, params: Int32Array, scale: number): void;
   /**
-   * out[i] = a[i mod blockA] op b[i mod blockB] (op 0 add, 1 sub, 2 mul, 3 div);
+   * out[i] = a[i mod blockA] op b[i mod blockB] (op 0 add, 1 sub, 2 mul, 3 div, 4 a where b > 0 else 0);
    * params [aOffset, bOffset, outOffset, total, blockA, blockB].
    */
-  binary(op: 0 | 1 | 2 | 3, heap: ArrayBuffer, params: Int32Array): void;
+  binary(op: 0 | 1 | 2 | 3 | 4, heap: ArrayBuffer, params: Int32Array): void;
   /** Gradient of a tiling 2x2 stride-2 max pool; params [xOffset, dyOffset, dxOffset, rows, outWidth, rowStride, channels]. */
   maxPoolGrad2x2(heap: ArrayBuffer, params: Int32Array): void;
   /** Per-channel normalisation; params [x, mean, variance, offset (-1 none), scale (-1 none), out, total, channels, and the four inputs' sizes (channels or 1)]. */

@@ -4,7 +4,7 @@
 //                               [--steps 20] [--warmup 3] [--batch 2] [--size 128] [--model study-model-3|unet|...]
 //                               [--fused on|off]  (off: tfjs-layers' BatchNormalization and tfjs's Adam)
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, categoricalCrossentropy, engineInfo, initEngine, useLayersBatchNorm } from './index.js';
+import { adam, categoricalCrossentropy, engineInfo, initEngine, useLayersAsShipped } from './index.js';
 import type { EngineBackend } from './index.js';
 import { cpuClock, KernelTimer, wallClock } from './kernel_timer.js';
 import { registerWasmKernels, replacedKernelNames } from './kernels/register.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     console.log(`engine ${JSON.stringify(engineInfo())}`);
   }
 
-  if (!opts.fused) useLayersBatchNorm();
+  if (!opts.fused) useLayersAsShipped();
   const optimizer = opts.fused ? adam() : tf.train.adam();
   console.log(`fused BatchNormalization and Adam: ${opts.fused ? 'on' : 'off'}`);
   let model: tfl.LayersModel;

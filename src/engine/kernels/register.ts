@@ -12,9 +12,11 @@ import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
+import { l2PenaltyConfig, l2PenaltyGradConfig, l2PenaltyGradient } from './l2_penalty.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { keepOriginal } from './originals.js';
 import { meanConfig, sumConfig } from './reduce_leading.js';
+import { reluGradConfig, reluGradient } from './relu_grad.js';
 import { resizeNearestNeighborGradConfig } from './resize_nearest_neighbor_grad.js';
 import { softmaxConfig, softmaxGradConfig, softmaxGradient } from './softmax.js';
 import { tileConfig } from './tile.js';
@@ -45,13 +47,16 @@ const replacements: readonly KernelConfig[] = [
   crossEntropyGradConfig,
   softmaxConfig,
   softmaxGradConfig,
+  l2PenaltyConfig,
+  l2PenaltyGradConfig,
+  reluGradConfig,
 ];
 
-for (const gradient of [batchNormTrainingGradient, crossEntropyGradient]) {
-  if (tf.getGradient(gradient.kernelName) === undefined) tf.registerGradient(gradient);
+// Gradients of the kernels above, and leukoseg's for Softmax and Relu in place of tfjs-core's (which
+// they compute themselves where the fused kernel is absent).
+for (const gradient of [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient, softmaxGradient, reluGradient]) {
+  if (tf.getGradient(gradient.kernelName)?.gradFunc !== gradient.gradFunc) tf.registerGradient(gradient);
 }
-// Replaces tfjs-core's Softmax gradient (same formula where the fused kernel is absent).
-if (tf.getGradient(softmaxGradient.kernelName)?.gradFunc !== softmaxGradient.gradFunc) tf.registerGradient(softmaxGradient);
 
 for (const config of replacements) {
   Object.defineProperty(config.kernelFunc, OURS, { value: true, enumerable: true });

@@ -1,0 +1,112 @@
+// Routes two pieces of tfjs-layers through leukoseg's fused kernels wherever those are registered for
+// the active backend: BatchNormalization in training (kernels/batch_norm_training.ts) and the L2
+// weight penalty of the L1L2 regularizer (kernels/l2_penalty.ts). Done on the classes themselves
+// rather than with classes of our own, so every model (built here, loaded from a file, the study's or
+// the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
+// do not take (another axis, no centre or scale, an L1 term, other dtypes) run tfjs-layers' own code.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
+import { L2_PENALTY } from './kernels/l2_penalty.js';
+
+/** The parts of tfjs-layers' BatchNormalization that the fused path reads. */
+interface BatchNormLayer {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Variable } | null;
+  beta: { read(): tf.Variable } | null;
+  movingMean: { read(): tf.Variable; write(value: tf.Tensor): void };
+  movingVariance: { read(): tf.Variable; write(value: tf.Tensor): void };
+}
+
+/** The parts of tfjs-layers' L1L2 regularizer that the fused path reads. */
+interface L1L2Regularizer {
+  hasL1: boolean;
+  l2: number;
+}
+
+type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
+type Apply = (this: L1L2Regularizer, x: tf.Tensor) => tf.Tensor;
+const ORIGINAL = Symbol.for('leukoseg.engine.originalMethod');
+
+// tfjs-layers exports factories, not these classes: an instance's prototype is the class's.
+const batchNormPrototype = (): object => Object.getPrototypeOf(tfl.layers.batchNormalization({}));
+const l1l2Prototype = (): object => Object.getPrototypeOf(tfl.regularizers.l2({ l2: 0.01 }));
+
+const registered = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
+
+function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
+  const lastAxis = layer.axis === -1 || layer.axis === input.rank - 1;
+  return (
+    kwargs.training === true &&
+    lastAxis &&
+    layer.center && layer.scale &&
+    input.dtype === 'float32' && input.size > 0 &&
+    registered(BATCH_NORM_TRAINING)
+  );
+}
+
+function fusedTrainingCall(this: BatchNormLayer, input: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const [y, , , newMovingMean, newMovingVariance] = tf.engine().runKernel(
+      BATCH_NORM_TRAINING,
+      {
+        x: input,
+        scale: this.gamma!.read(),
+        offset: this.beta!.read(),
+        movingMean: this.movingMean.read(),
+        movingVariance: this.movingVariance.read(),
+      },
+      { epsilon: this.epsilon, momentum: this.momentum },
+    ) as tf.Tensor[];
+    this.movingMean.write(newMovingMean);
+    this.movingVariance.write(newMovingVariance);
+    return y;
+  });
+}
+
+function l2Penalty(this: L1L2Regularizer, x: tf.Tensor, original: Apply): tf.Tensor {
+  if (this.hasL1 || x.dtype !== 'float32' || !registered(L2_PENALTY)) return original.call(this, x);
+  return tf.engine().runKernel(L2_PENALTY, { x }, { l2: this.l2 }) as tf.Tensor;
+}
+
+type Method = (this: never, ...args: never[]) => unknown;
+type Prototype = Record<string | symbol, unknown>;
+
+function patch<F extends Method>(proto: object, key: string, make: (original: F) => F): void {
+  const p = proto as Prototype;
+  if (p[ORIGINAL] !== undefined) return;
+  p[ORIGINAL] = p[key];
+  p[key] = make(p[key] as F);
+}
+
+function unpatch(proto: object, key: string): void {
+  const p = proto as Prototype;
+  if (p[ORIGINAL] === undefined) return;
+  p[key] = p[ORIGINAL];
+  delete p[ORIGINAL];
+}
+
+/** Installs the fused paths (idempotent). */
+export function useFusedLayers(): void {
+  patch<Call>(batchNormPrototype(), 'call', (original) =>
+    function (this: BatchNormLayer, inputs, kwargs) {
+      const input = Array.isArray(inputs) ? inputs[0] : inputs;
+      const single = !Array.isArray(inputs) || inputs.length === 1;
+      if (single && fusedApplies(this, input, kwargs ?? {})) return fusedTrainingCall.call(this, input);
+      return original.call(this, inputs, kwargs);
+    });
+  patch<Apply>(l1l2Prototype(), 'apply', (original) =>
+    function (this: L1L2Regularizer, x: tf.Tensor) {
+      return l2Penalty.call(this, x, original);
+    });
+}
+
+/** Puts tfjs-layers' own methods back (for comparisons). */
+export function useLayersAsShipped(): void {
+  unpatch(batchNormPrototype(), 'call');
+  unpatch(l1l2Prototype(), 'apply');
+}

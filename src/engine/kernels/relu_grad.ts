@@ -1,0 +1,47 @@
+// The gradient of Relu as one wasm kernel: dy where x > 0, else 0. tfjs-core's is three kernels
+// (Step, Cast, Multiply) over the whole activation, and tfjs-layers' convolutions run Relu unfused
+// whenever a gradient is being recorded. Registered for every backend, it keeps tfjs-core's formula
+// where this kernel is absent. Native on both cores when the addon is in use.
+import * as tf from '@tensorflow/tfjs-core';
+import { Relu, util } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import type { Info, WasmKernelArgs } from './scratch.js';
+
+export const RELU_GRAD = 'LeukosegReluGrad';
+
+export function reluGradWasm(args: WasmKernelArgs): Info {
+  const { backend } = args;
+  const { dy, x } = args.inputs as Record<string, Info>;
+  if (!util.arraysEqual(dy.shape, x.shape) || dy.dtype !== 'float32' || x.dtype !== 'float32') {
+    throw new Error(`${RELU_GRAD}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} must be float32 of one shape`);
+  }
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const native = nativeModule();
+  const total = util.sizeFromShape(x.shape);
+  if (native !== null && total > 0) {
+    native.binary(4, heapOf(backend), Int32Array.from([offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, dx), total, total, total]));
+    return dx;
+  }
+  const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
+  const [g, values, out] = [view(dy), view(x), view(dx)];
+  for (let i = 0; i < out.length; i++) out[i] = values[i] > 0 ? g[i] : 0;
+  return dx;
+}
+
+export const reluGradConfig: KernelConfig = { kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: reluGradWasm as unknown as KernelFunc };
+
+export const reluGradient: GradConfig = {
+  kernelName: Relu,
+  inputsToSave: ['x'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [x] = saved;
+    const g = dy as tf.Tensor;
+    return {
+      x: () =>
+        tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && x.dtype === 'float32'
+          ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
+          : tf.mul(g, tf.cast(tf.step(x), 'float32')),
+    };
+  },
+};
