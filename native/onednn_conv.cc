@@ -5,7 +5,8 @@
 //   the filter) by oneDNN, the CPU kernel library PyTorch uses;
 // - reduceLeading, binary, maxPoolGrad2x2, batchNorm: the element-wise work around them, with OpenMP;
 // - batchNormTraining, batchNormTrainingGrad: a BatchNormalization layer's training step, fused;
-// - softmax, softmaxGrad, crossEntropy, crossEntropyGrad: the network's head and Keras's loss.
+// - softmax, softmaxGrad, crossEntropy, crossEntropyGrad: the network's head and Keras's loss;
+// - upsampleNearest: UpSampling2D by whole factors, and its gradient.
 //
 // JS calls: conv(kind, heap: ArrayBuffer, params: Int32Array) -> undefined, with params
 //   [N, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight,
@@ -743,6 +744,50 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- Nearest-neighbour up-sampling by whole factors (UpSampling2D) and its gradient ---------------
+
+// upsampleNearest(heap, Int32Array [x, y, batch, height, width, channels, fh, fw, backward]):
+// forward (backward = 0): y[b, i, j, c] = x[b, i / fh, j / fw, c] for y of height*fh x width*fw;
+// backward (1): x[b, i, j, c] = sum of y over its fh x fw block (y is then the gradient dy).
+napi_value UpsampleNearest(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readHeapCall(env, info, 2, 9, argv, &heap, &bytes, &p)) return nullptr;
+  const int64_t batch = p[2], h = p[3], w = p[4], c = p[5], fh = p[6], fw = p[7];
+  const bool backward = p[8] != 0;
+  const int64_t small = batch * h * w * c, large = small * fh * fw;
+  if (batch < 0 || h < 0 || w < 0 || c <= 0 || fh <= 0 || fw <= 0 || !inHeap(p[0], small, bytes) || !inHeap(p[1], large, bytes)) {
+    napi_throw_range_error(env, nullptr, "upsampleNearest: bad sizes or a tensor outside the wasm heap");
+    return nullptr;
+  }
+  float* x = reinterpret_cast<float*>(heap + p[0]);
+  float* y = reinterpret_cast<float*>(heap + p[1]);
+  const int64_t rowsIn = batch * h, outW = w * fw;
+#pragma omp parallel for if (large >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rowsIn; r++) {
+    float* xr = x + r * w * c;
+    float* yr = y + r * fh * outW * c;
+    if (!backward) {
+      for (int64_t j = 0; j < w; j++)
+        for (int64_t k = 0; k < fw; k++) std::memcpy(yr + (j * fw + k) * c, xr + j * c, c * sizeof(float));
+      for (int64_t q = 1; q < fh; q++) std::memcpy(yr + q * outW * c, yr, outW * c * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < w; j++) {
+        float* out = xr + j * c;
+        for (int64_t ch = 0; ch < c; ch++) out[ch] = 0;
+        for (int64_t q = 0; q < fh; q++)
+          for (int64_t k = 0; k < fw; k++) {
+            const float* g = yr + (q * outW + j * fw + k) * c;
+            for (int64_t ch = 0; ch < c; ch++) out[ch] += g[ch];
+          }
+      }
+    }
+  }
+  return nullptr;
+}
+
 napi_value Version(napi_env env, napi_callback_info) {
   const dnnl_version_t* v = dnnl_version();
   std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
@@ -756,7 +801,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", Conv}, {"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"batchNorm", BatchNorm},
       {"batchNormTraining", BatchNormTraining}, {"batchNormTrainingGrad", BatchNormTrainingGrad},
       {"softmax", Softmax}, {"softmaxGrad", SoftmaxGrad}, {"crossEntropy", CrossEntropy}, {"crossEntropyGrad", CrossEntropyGrad},
-      {"version", Version}};
+      {"upsampleNearest", UpsampleNearest}, {"version", Version}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

@@ -37,6 +37,11 @@ export interface NativeConvModule {
   crossEntropy(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
   /** Its gradient for the output; params [dy, target, output, dOutput, pixels, classes]. */
   crossEntropyGrad(heap: ArrayBuffer, params: Int32Array, epsilon: number): void;
+  /**
+   * Nearest up-sampling of NHWC x by whole factors into y (backward 0), or y's block sums into x
+   * (backward 1); params [x, y, batch, height, width, channels, fh, fw, backward] (sizes of x).
+   */
+  upsampleNearest(heap: ArrayBuffer, params: Int32Array): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
 }

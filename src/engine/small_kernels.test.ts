@@ -1,5 +1,5 @@
 // Checks leukoseg's smaller wasm kernels (Tile, MaxPoolGrad, the nearest-
-// neighbour resize gradient, reductions, broadcasting arithmetic) against cpu.
+// neighbour resize and its gradient, reductions, broadcasting arithmetic) against cpu.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -93,7 +93,7 @@ function resizeGradReference(dy: Float32Array, shape: number[], outHeight: numbe
   return dx;
 }
 
-test('nearest-neighbour resize gradient matches cpu (batch 1) and a direct sum (any batch)', async () => {
+modeTest('nearest-neighbour resize and its gradient match cpu (the gradient: batch 1) and a direct sum (any batch)', async () => {
   // tfjs-backend-cpu 4.22 offsets dy by the images' batch stride, so its
   // result is wrong for batch > 1; those cases are checked against a plain
   // loop instead (the shipped wasm kernel agrees with that loop).
@@ -106,6 +106,8 @@ test('nearest-neighbour resize gradient matches cpu (batch 1) and a direct sum (
     { shape: [1, 4, 4, 3], size: [8, 8], align: true, half: false },
     { shape: [1, 4, 6, 1], size: [7, 9], align: false, half: false },
     { shape: [2, 3, 3, 2], size: [3, 3], align: false, half: false },
+    // UpSampling2D in Model 3, large enough for the addon's threads.
+    { shape: [2, 32, 32, 32], size: [64, 64], align: false, half: false },
   ];
   for (const c of cases) {
     const xValues = randomValues(next, c.shape.reduce((a, b) => a * b));
@@ -115,6 +117,8 @@ test('nearest-neighbour resize gradient matches cpu (batch 1) and a direct sum (
       const dy = tf.tensor4d(dyValues, [c.shape[0], ...c.size, c.shape[3]]);
       return tf.grad((t) => tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, c.size, c.align, c.half), dy))(x);
     };
+    const forward = await compareBackends(() => tf.image.resizeNearestNeighbor(tf.tensor4d(xValues, c.shape), c.size, c.align, c.half));
+    assert.equal(forward.error, 0, `${JSON.stringify(c)}: forward differs from cpu`);
     if (c.shape[0] === 1) {
       const { error } = await compareBackends(compute);
       assert.ok(error <= TOLERANCE, `${JSON.stringify(c)}: relative error vs cpu ${error}`);

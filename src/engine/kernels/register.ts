@@ -17,7 +17,7 @@ import { maxPoolGradConfig } from './max_pool_grad.js';
 import { keepOriginal } from './originals.js';
 import { meanConfig, sumConfig } from './reduce_leading.js';
 import { reluGradConfig, reluGradient } from './relu_grad.js';
-import { resizeNearestNeighborGradConfig } from './resize_nearest_neighbor_grad.js';
+import { resizeNearestNeighborConfig, resizeNearestNeighborGradConfig } from './resize_nearest_neighbor.js';
 import { softmaxConfig, softmaxGradConfig, softmaxGradient } from './softmax.js';
 import { tileConfig } from './tile.js';
 
@@ -33,6 +33,7 @@ const replacements: readonly KernelConfig[] = [
   tileConfig,
   maxPoolGradConfig,
   fusedBatchNormConfig,
+  resizeNearestNeighborConfig,
   resizeNearestNeighborGradConfig,
   sumConfig,
   meanConfig,
