@@ -1,7 +1,7 @@
 // The gradient of Relu as one wasm kernel: dy where x > 0, else 0. tfjs-core's is three kernels
 // (Step, Cast, Multiply) over the whole activation, and tfjs-layers' convolutions run Relu unfused
 // whenever a gradient is being recorded. Registered for every backend, it keeps tfjs-core's formula
-// where this kernel is absent. Native on both cores when the addon is in use.
+// where the addon is not in use.
 import * as tf from '@tensorflow/tfjs-core';
 import { Relu, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
@@ -39,7 +39,8 @@ export const reluGradient: GradConfig = {
     const g = dy as tf.Tensor;
     return {
       x: () =>
-        tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && x.dtype === 'float32'
+        // Without the addon, tfjs's three WebAssembly kernels beat a JS loop (Model 3: 4.1 ms per image).
+        tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && nativeModule() !== null && x.dtype === 'float32'
           ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
           : tf.mul(g, tf.cast(tf.step(x), 'float32')),
     };
