@@ -2,7 +2,8 @@
 // prints ms per training image plus a per-kernel profile. Run after building:
 //   node dist/engine/profile.js [--backend wasm|cpu] [--kernels all|none|K1,K2]
 //                               [--steps 20] [--warmup 3] [--batch 2] [--size 128] [--model study-model-3|unet|...]
-//                               [--fused on|off]  (off: tfjs-layers' BatchNormalization and tfjs's Adam)
+//                               [--fused on|off]  (off: tfjs-layers' BatchNormalization, L2 penalty and
+//                               cross-entropy and tfjs's Adam; the Softmax and Relu gradients stay fused)
 import * as tf from '@tensorflow/tfjs-core';
 import { adam, categoricalCrossentropy, engineInfo, initEngine, useLayersAsShipped } from './index.js';
 import type { EngineBackend } from './index.js';
@@ -22,7 +23,7 @@ interface Options {
   top: number;
   /** A registry name; default the study's Model 3 as built in model3.ts. */
   model?: string;
-  /** leukoseg's fused BatchNormalization training step and Adam update. */
+  /** leukoseg's fused BatchNormalization, L2 penalty, cross-entropy and Adam. */
   fused: boolean;
 }
 
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
 
   if (!opts.fused) useLayersAsShipped();
   const optimizer = opts.fused ? adam() : tf.train.adam();
-  console.log(`fused BatchNormalization and Adam: ${opts.fused ? 'on' : 'off'}`);
+  console.log(`fused BatchNormalization, L2 penalty, cross-entropy and Adam: ${opts.fused ? 'on' : 'off'}`);
   let model: tfl.LayersModel;
   if (opts.model === undefined) model = buildModel3(opts.size, optimizer, opts.fused ? categoricalCrossentropy : 'categoricalCrossentropy');
   else {
