@@ -163,7 +163,7 @@ export function buildProgram(): Command {
         console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${tta ? ', flip TTA' : ''}${weights}`);
         console.log(`\nat the model's input size, ${size}x${size}:`);
         console.log(formatMetricsTable(m));
-        console.log(`\nat each image's own size (probabilities resized back, original masks):`);
+        console.log(`\nat each image's own size (probabilities brought back to it, original masks):`);
         console.log(formatMetricsTable(result.native));
       }
     });

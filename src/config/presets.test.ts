@@ -11,7 +11,7 @@ test("study presets carry the study's protocol", () => {
   assert.equal(m3.train.epochs, 20);
   assert.equal(m3.train.batchSize, 2);
   assert.equal(m3.train.learningRate, 0.001);
-  assert.deepEqual(m3.data, { dataset: 1, size: 128, testFraction: 0.3, splitSeed: 42 });
+  assert.deepEqual(m3.data, { dataset: 1, size: 128, fit: 'stretch', testFraction: 0.3, splitSeed: 42 });
   assert.equal(resolvePreset('study-model-1').train.epochs, 5);
   assert.equal(resolvePreset('study-model-2').train.epochs, 5);
   for (const name of PRESET_NAMES) assert.equal(resolvePreset(name).preset, name);
@@ -57,4 +57,16 @@ test('a JSON config file overrides the preset by section, and flags win over the
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('unet-small-pad is unet-small with images padded into the square and no early stopping; every other preset stretches', () => {
+  const pad = resolvePreset('unet-small-pad');
+  const small = resolvePreset('unet-small');
+  assert.equal(pad.data.fit, 'pad');
+  assert.equal(pad.train.earlyStopPatience, 0);
+  assert.ok(small.train.earlyStopPatience > 0);
+  const asSmall = { ...pad, preset: small.preset, description: small.description, data: small.data, train: { ...pad.train, earlyStopPatience: small.train.earlyStopPatience } };
+  assert.deepEqual(asSmall, small);
+  for (const name of PRESET_NAMES.filter((n) => n !== 'unet-small-pad')) assert.equal(resolvePreset(name).data.fit, 'stretch', name);
+  assert.throws(() => resolvePreset('unet-small', { data: { fit: 'crop' } }), /data\.fit/);
 });

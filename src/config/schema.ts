@@ -3,12 +3,19 @@
 import { z } from 'zod';
 import { MODEL_NAMES } from '../models/registry.js';
 import { AugmentConfigSchema } from '../data/augment.js';
+import { SQUARE_FITS, type SquareFit } from '../data/fit-square.js';
 
 export const DataConfigSchema = z.object({
   /** Which `Dataset N/` folder of the collection root to use. */
   dataset: z.number().int().min(1).default(1),
-  /** Model input side; images and masks are resized to it with nearest-neighbour. */
+  /** Model input side; images and masks are fitted into a square of this side (see `fit`). */
   size: z.number().int().min(8).max(1024).default(128),
+  /**
+   * 'stretch' resizes to size x size with nearest-neighbour (the study's protocol); 'pad' centres the
+   * image unstretched with reflected margins (shrunk only when larger), so no row or column of the
+   * image or its mask is duplicated (src/data/fit-square.ts).
+   */
+  fit: z.enum(SQUARE_FITS as [SquareFit, ...SquareFit[]]).default('stretch'),
   /** Fraction of the images held out as the test split (sklearn `test_size`). */
   testFraction: z.number().gt(0).lt(1).default(0.3),
   /** Seed of the train/test permutation (numpy `RandomState(seed).permutation`, as sklearn does). */

@@ -30,6 +30,21 @@ test('good pairs load, resized with NEAREST, masks mapped to classes', async () 
   assert.deepEqual([...s.image.data.slice(0, 9)], [0, 0, 200, 0, 0, 200, 40, 0, 200]);
 });
 
+test("fit 'pad' centres image and mask unstretched in the square, with reflected margins", async () => {
+  const dir = await makeTempDir();
+  await writePair(dir, '001', { width: 6, height: 5 }); // pixel (x, y) = (40x, 50y, 200); mask class x % 3
+  const { samples } = await loadDataset({ dir, size: 8, fit: 'pad' });
+  const [s] = samples;
+  assert.deepEqual([s.originalWidth, s.originalHeight, s.image.width, s.image.height, s.mask.width, s.mask.height], [6, 5, 8, 8, 8, 8]);
+  // Content at x 1..6, y 1..5; columns read 1,0,1,..,5,4 and rows 1,0,1,2,3,4,3,2 of the file.
+  assert.deepEqual([...s.mask.data.slice(0, 8)], [1, 0, 1, 2, 0, 1, 2, 1]);
+  const red = (row: number) => Array.from({ length: 8 }, (_, x) => s.image.data[(row * 8 + x) * 3]);
+  const green = (row: number) => s.image.data[row * 8 * 3 + 1];
+  assert.deepEqual(red(0), [40, 0, 40, 80, 120, 160, 200, 160]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(green), [50, 0, 50, 100, 150, 200, 150, 100]);
+  assert.deepEqual(s.originalMask.data.length, 30, 'the file-size mask is kept for native scoring');
+});
+
 test('each bad pair is skipped with the file and the problem; stray levels are counted', async () => {
   const dir = await makeTempDir();
   await writePair(dir, '001');

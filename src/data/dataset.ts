@@ -1,5 +1,6 @@
 // Loads a folder of image/mask pairs the way the Keras study did (NEAREST resize to size x size, mask
-// 0/128/255 -> class 0/1/2), skipping and reporting each bad pair instead of failing the whole run.
+// 0/128/255 -> class 0/1/2), or padded into that square instead (`fit: 'pad'`, see fit-square.ts),
+// skipping and reporting each bad pair instead of failing the whole run.
 //
 //   const { samples, issues } = await loadDataset({ dir: resolveDataDir({ data: opts.data }) });
 //   const x = imagesToFloat32(samples, trainIdx); // NHWC / 255
@@ -7,7 +8,7 @@ import { decodeImage, decodeMaskLevels } from './decode.js';
 import { DataFileError, messageOf } from './errors.js';
 import { formatLevels, labelsFromGray } from './masks.js';
 import { EXPECTED_LAYOUT, findPairs, type FoundPairs, type ImageMaskPair } from './pairs.js';
-import { resizeNearest } from './resize.js';
+import { fitToSquare, type SquareFit } from './fit-square.js';
 import { MASK_LEVELS, type DataIssue, type Sample } from './types.js';
 
 export { findPairs, type ImageMaskPair, type FoundPairs } from './pairs.js';
@@ -21,6 +22,8 @@ const PARALLEL_DECODES = 8;
 export interface LoadSampleOptions {
   /** Output side length in pixels (default 128). */
   size?: number;
+  /** How images and masks are fitted into that square (default 'stretch', the study's protocol). */
+  fit?: SquareFit;
   /** Mask gray levels within this distance of 0/128/255 are moved to that class (default 32). */
   maxMaskDistance?: number;
   /** Pixel limit per file (default DEFAULT_MAX_PIXELS in decode.ts). */
@@ -60,6 +63,7 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDa
 /** Decodes, checks and resizes one pair; throws DataFileError naming the bad file. */
 export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions = {}): Promise<Sample> {
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
+  const fit = options.fit ?? 'stretch';
   const decodeOptions = { maxPixels: options.maxPixels };
   const image = await decodeImage(pair.imagePath, pair.imagePath, decodeOptions);
   const gray = await decodeMaskLevels(pair.maskPath, pair.maskPath, decodeOptions);
@@ -69,8 +73,8 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
       `size ${gray.width}x${gray.height} does not match image ${image.width}x${image.height} (${pair.imagePath})`,
     );
   }
-  // Mapping before resizing gives the same classes (NEAREST only copies pixels) and counts stray
-  // pixels as they are in the file.
+  // Mapping before resizing gives the same classes (NEAREST and padding only copy pixels) and counts
+  // stray pixels as they are in the file.
   const { mask, strayPixels, farLevels, farPixels } = labelsFromGray(gray, { maxDistance: options.maxMaskDistance });
   if (farLevels.length > 0) {
     throw new DataFileError(
@@ -83,8 +87,8 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
     id: pair.id,
     imagePath: pair.imagePath,
     maskPath: pair.maskPath,
-    image: resizeNearest({ width: image.width, height: image.height, data: image.data }, size, size, 3),
-    mask: resizeNearest(mask, size, size, 1),
+    image: fitToSquare({ width: image.width, height: image.height, data: image.data }, size, 3, fit),
+    mask: fitToSquare(mask, size, 1, fit),
     originalWidth: image.width,
     originalHeight: image.height,
     originalImage: { width: image.width, height: image.height, data: image.data },

@@ -23,7 +23,7 @@ export interface LabelMask {
   data: Uint8Array;
 }
 
-/** One image/mask pair, resized to the model's input size. */
+/** One image/mask pair, fitted into the model's input square (stretched or padded: data/fit-square.ts). */
 export interface Sample {
   id: string;
   imagePath: string;

@@ -7,10 +7,12 @@ import { loadModel, MODEL_JSON, type LoadedModel } from '../models/io.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import type { DataIssue } from '../data/types.js';
-import { argmaxLabels, predictBatches, probsToSize } from './predict.js';
+import { argmaxLabels, predictBatches, probsToImageSize } from './predict.js';
 import { NUM_CLASSES, type Sample } from '../data/types.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { fitClassWeights, type CalibrationResult } from './calibrate.js';
+import type { SquareFit } from '../data/fit-square.js';
+import { squareFitOf } from '../models/preprocessing.js';
 
 /** A model folder holds model.json; a run folder holds its best model in `model/`. */
 export async function resolveModelDir(dir: string): Promise<string> {
@@ -23,7 +25,7 @@ export async function resolveModelDir(dir: string): Promise<string> {
 export interface EvaluationResult {
   /** Scored at the model's input size, against masks resized as for training. */
   metrics: SegmentationMetrics;
-  /** Scored at each image's own size: probabilities resized back, against the original mask. */
+  /** Scored at each image's own size: probabilities brought back (probsToImageSize), against the original mask. */
   native: SegmentationMetrics;
   /** Which images were scored: the model's recorded test split, or all of them. */
   scope: 'test-split' | 'all-images';
@@ -43,20 +45,25 @@ export interface EvaluateOptions {
 
 /**
  * The model's probabilities for `samples`: at its input size (one NHWC block), and per image brought
- * back to the image's own size. All tensors are freed.
+ * back to the image's own size, undoing `fit` (the one the samples were loaded with). All tensors are freed.
  */
 export async function predictSamples(
   model: LoadedModel['model'],
   samples: readonly Sample[],
   size: number,
-  options: { tta?: boolean } = {},
+  options: { tta?: boolean; fit: SquareFit },
 ): Promise<{ atSize: Float32Array; native: Float32Array[] }> {
   const indices = samples.map((_, i) => i);
   const predictions = await predictBatches(model, imagesToFloat32(samples, indices), samples.length, size, { tta: options.tta });
   const perImage = size * size * NUM_CLASSES;
   const native = samples.map((s, i) => {
     const probs = tf.tidy(() =>
-      probsToSize(tf.tensor3d(predictions.probs.subarray(i * perImage, (i + 1) * perImage), [size, size, NUM_CLASSES]), s.originalWidth, s.originalHeight),
+      probsToImageSize(
+        tf.tensor3d(predictions.probs.subarray(i * perImage, (i + 1) * perImage), [size, size, NUM_CLASSES]),
+        s.originalWidth,
+        s.originalHeight,
+        options.fit,
+      ),
     );
     const data = probs.dataSync() as Float32Array;
     probs.dispose();
@@ -65,12 +72,15 @@ export async function predictSamples(
   return { atSize: predictions.probs, native };
 }
 
-/** Scores samples at the model's size and at native size, with the argmax weighted by `classWeights` when given. */
+/**
+ * Scores samples (loaded with `fit`) at the model's size and at native size, with the argmax weighted
+ * by `classWeights` when given.
+ */
 export async function scoreSamples(
   model: LoadedModel['model'],
   samples: Sample[],
   size: number,
-  options: { tta?: boolean; classWeights?: readonly number[] } = {},
+  options: { tta?: boolean; classWeights?: readonly number[]; fit: SquareFit },
 ): Promise<{ metrics: SegmentationMetrics; native: SegmentationMetrics }> {
   const { atSize, native } = await predictSamples(model, samples, size, options);
   const meter = new SegmentationMeter();
@@ -82,8 +92,8 @@ export async function scoreSamples(
 }
 
 /** The samples with these ids, in that order; ids absent from the folder are left out, unless all are. */
-async function samplesById(dataDir: string, size: number, ids: readonly string[] | undefined, what: string) {
-  const dataset = await loadDataset({ dir: dataDir, size });
+async function samplesById(dataDir: string, size: number, fit: SquareFit, ids: readonly string[] | undefined, what: string) {
+  const dataset = await loadDataset({ dir: dataDir, size, fit });
   if (!ids) return { samples: dataset.samples, issues: dataset.issues };
   const byId = new Map(dataset.samples.map((s) => [s.id, s]));
   const missing = ids.filter((id) => !byId.has(id));
@@ -95,10 +105,11 @@ async function samplesById(dataDir: string, size: number, ids: readonly string[]
 
 export async function evaluateModel(loaded: LoadedModel, dataDir: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const size = loaded.metadata.preprocessing.inputSize;
+  const fit = squareFitOf(loaded.metadata.preprocessing);
   const testIds = options.ids ?? loaded.metadata.split?.testIds;
-  const { samples, issues } = await samplesById(dataDir, size, testIds, 'test');
+  const { samples, issues } = await samplesById(dataDir, size, fit, testIds, 'test');
   const classWeights = options.calibrated === false ? undefined : loaded.metadata.inference?.classWeights;
-  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false, classWeights });
+  const scores = await scoreSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false, classWeights, fit });
   return { ...scores, scope: testIds ? 'test-split' : 'all-images', issues, classWeights: classWeights ?? null };
 }
 
@@ -130,8 +141,9 @@ export async function calibrateModel(
     throw new Error(`${loaded.dir}: ${onTest.length} calibration image(s) are in the model's test split (e.g. ${onTest[0]}); calibrate on validation images only`);
   }
   const size = loaded.metadata.preprocessing.inputSize;
-  const { samples, issues } = await samplesById(dataDir, size, ids, 'validation');
-  const { native } = await predictSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false });
+  const squareFit = squareFitOf(loaded.metadata.preprocessing);
+  const { samples, issues } = await samplesById(dataDir, size, squareFit, ids, 'validation');
+  const { native } = await predictSamples(loaded.model, samples, size, { tta: options.tta ?? loaded.metadata.inference?.tta ?? false, fit: squareFit });
   const fit = fitClassWeights(samples.map((s, i) => ({ probs: native[i], truth: s.originalMask.data })));
   return { ...fit, images: samples.length, issues };
 }

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { NUM_CLASSES } from '../data/types.js';
+import { isResampled, placement, type SquareFit } from '../data/fit-square.js';
 
 export interface Predictions {
   /** Softmax output, NHWC: probs[((i * size + y) * size + x) * 3 + c]. */
@@ -54,12 +55,23 @@ export function predictProbs(model: tfl.LayersModel, x: tf.Tensor4D, tta = false
 }
 
 /**
- * Class probabilities of one image brought from the model's `size` x `size` to `width` x `height`
- * bilinearly (half-pixel centres), then the argmax: smoother borders than enlarging the label map.
+ * Class probabilities of one image brought from the model's `size` x `size` square back to the image's
+ * own `width` x `height`, undoing how `fit` put it there (see src/data/fit-square.ts). 'stretch': the
+ * whole square resized bilinearly (half-pixel centres): smoother borders than enlarging the label map.
+ * 'pad': the image's rectangle cut out of the square, an exact crop unless the image was shrunk to fit,
+ * in which case the crop is resized bilinearly the same way. Every caller that maps predictions back
+ * (segmenter, evaluation, calibration, the page) goes through here, so they all agree.
  * @param probs HWC softmax of one image at size x size.
  */
-export function probsToSize(probs: tf.Tensor3D, width: number, height: number): tf.Tensor3D {
-  return tf.tidy(() => tf.image.resizeBilinear(probs, [height, width], false, true));
+export function probsToImageSize(probs: tf.Tensor3D, width: number, height: number, fit: SquareFit): tf.Tensor3D {
+  const [size, columns] = probs.shape;
+  if (size !== columns) throw new Error(`probsToImageSize: probabilities must be square, got ${columns}x${size}`);
+  return tf.tidy(() => {
+    if (fit === 'stretch') return tf.image.resizeBilinear(probs, [height, width], false, true);
+    const where = placement(width, height, size, fit);
+    const crop = tf.slice(probs, [where.y, where.x, 0], [where.height, where.width, -1]);
+    return isResampled(where, width, height) ? tf.image.resizeBilinear(crop, [height, width], false, true) : crop;
+  });
 }
 
 export interface PredictOptions {

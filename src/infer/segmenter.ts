@@ -11,7 +11,8 @@ import { loadModel, type ModelMetadata } from '../models/io.js';
 import { resolveModelDir } from './evaluate.js';
 import type { PostprocessOptions } from './postprocess.js';
 import type { CellStats } from './morphometrics.js';
-import { predictProbs, probsToSize } from './predict.js';
+import { predictProbs, probsToImageSize } from './predict.js';
+import { squareFitOf } from '../models/preprocessing.js';
 import { finishSegmentation, prepareInput } from './pipeline.js';
 import { loadOnnxRuntime, OnnxPredictor } from '../onnx/runtime.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -46,7 +47,7 @@ export interface SegmenterOptions {
   /**
    * Default 'onnx' when onnxruntime-node loads and the model exports (several times faster on CPU),
    * else 'tfjs'. Asking for 'onnx' explicitly throws when it cannot be used. Masks agree with tfjs's
-   * (probabilities within 1e-4). The tfjs backend still resizes the probabilities to the image's size.
+   * (probabilities within 1e-4). The tfjs backend still brings the probabilities back to the image's size.
    */
   runtime?: SegmenterRuntime;
   /** Apply the class weights fitted by `leukoseg calibrate`, when the model has them (default true). */
@@ -119,15 +120,16 @@ class ModelSegmenter implements Segmenter {
   /** Probabilities at the image's own size (HWC) from the prepared model input. */
   private async probsAtSize(input: Float32Array, width: number, height: number): Promise<tf.Tensor3D> {
     const { inputSize } = this.metadata.preprocessing;
+    const fit = squareFitOf(this.metadata.preprocessing);
     const tta = this.options.tta ?? this.metadata.inference?.tta ?? false;
     const model = this.model;
     if (model instanceof OnnxPredictor) {
       const p = await model.predictTta(input, 1, inputSize, tta);
-      return tf.tidy(() => probsToSize(tf.tensor3d(p, [inputSize, inputSize, p.length / inputSize ** 2]), width, height));
+      return tf.tidy(() => probsToImageSize(tf.tensor3d(p, [inputSize, inputSize, p.length / inputSize ** 2]), width, height, fit));
     }
     return tf.tidy(() => {
       const p = predictProbs(model, tf.tensor4d(input, [1, inputSize, inputSize, 3]), tta);
-      return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
+      return probsToImageSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height, fit);
     });
   }
 

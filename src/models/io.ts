@@ -7,19 +7,13 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CLASS_NAMES } from '../data/types.js';
+import type { SquareFit } from '../data/fit-square.js';
+import { preprocessingFor, squareFitOf, type Preprocessing } from './preprocessing.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
-/** How an image becomes the model's input; stored with the model and applied in this order. */
-export interface Preprocessing {
-  /** Square side the image is resized to. */
-  inputSize: number;
-  resize: 'nearest';
-  /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
-  scale: number;
-  channels: 'rgb';
-}
+export type { Preprocessing } from './preprocessing.js';
 
 export interface InferenceMetadata {
   /** Average the predictions of the image and its flips. */
@@ -50,14 +44,15 @@ export interface ModelMetadata {
   inference?: InferenceMetadata;
 }
 
-export function defaultMetadata(architecture: string, inputSize: number): ModelMetadata {
+/** Metadata of a model trained on images fitted into its inputSize square by `fit` (default: stretched, as the study did). */
+export function defaultMetadata(architecture: string, inputSize: number, fit: SquareFit = 'stretch'): ModelMetadata {
   return {
     format: 'leukoseg-model',
     version: 1,
     architecture,
     classNames: [...CLASS_NAMES],
     maskLevels: [0, 128, 255],
-    preprocessing: { inputSize, resize: 'nearest', scale: 1 / 255, channels: 'rgb' },
+    preprocessing: preprocessingFor(inputSize, fit),
   };
 }
 
@@ -131,6 +126,14 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   }
   if (!parsed.modelTopology || !parsed.weightsManifest) {
     throw new Error(`${jsonPath}: not a TensorFlow.js layers model (no modelTopology/weightsManifest)`);
+  }
+  const recordedPreprocessing = parsed.userDefinedMetadata?.leukoseg?.preprocessing;
+  if (recordedPreprocessing) {
+    try {
+      squareFitOf(recordedPreprocessing); // refused before loading, not when an image is prepared the wrong way
+    } catch (err) {
+      throw new Error(`${jsonPath}: ${(err as Error).message}`);
+    }
   }
   const specs = parsed.weightsManifest.flatMap((g) => g.weights);
   const buffers = await Promise.all(

@@ -34,7 +34,7 @@ function summarize(folds: CvFold[], pick: (f: CvFold) => SegmentationMetrics): C
 
 export async function crossValidate(config: RunConfig, options: CrossValidateOptions): Promise<CvSummary> {
   const log = options.log ?? ((l: string) => console.log(l));
-  const { samples } = await loadDataset({ dir: options.dataDir, size: config.data.size });
+  const { samples } = await loadDataset({ dir: options.dataDir, size: config.data.size, fit: config.data.fit });
   const ids = samples.map((s) => s.id).sort();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const cvDir = resolve(options.outDir, `cv-${config.preset}-${stamp}`);

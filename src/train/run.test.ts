@@ -12,6 +12,7 @@ import { sharedDataset1 } from '../testing/paths.js';
 import { trainRun } from './run.js';
 import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import type { EpochRecord } from './types.js';
+import { loadDataset } from '../data/dataset.js';
 
 async function dozenPairs(): Promise<string> {
   const source = sharedDataset1();
@@ -120,6 +121,38 @@ test('a run with a validation part records its ids; calibrate fits on them only,
       assert.equal(predictedForeground, 0, 'a foreground pixel was predicted despite the weights');
       const plain = await evaluateModel(biased, dataDir, { calibrated: false });
       assert.equal(plain.classWeights, null);
+    } finally {
+      loaded.model.dispose();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(outDir, { recursive: true, force: true });
+  }
+});
+
+test('unet-small-pad trains on padded images, records pad in its model, and evaluate scores it the same way', async () => {
+  await initEngine();
+  const dataDir = await dozenPairs();
+  const outDir = await mkdtemp(join(tmpdir(), 'leukoseg-runs-'));
+  try {
+    // 32 px: Dataset 1's 104..120 px images are shrunk into the square, then cut out and resized back.
+    const config = resolvePreset('unet-small-pad', { data: { size: 32 }, train: { epochs: 1 }, report: { predictionImages: 1 } });
+    assert.equal(config.data.fit, 'pad');
+    const { runDir, best } = await trainRun(config, { dataDir, outDir, log: () => {} });
+    const saved = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8'));
+    assert.equal(saved.data.fit, 'pad');
+    const loaded = await loadModelForEvaluation(runDir);
+    try {
+      assert.equal(loaded.metadata.preprocessing.resize, 'pad');
+      assert.equal(loaded.metadata.preset, 'unet-small-pad');
+      const evaluation = await evaluateModel(loaded, dataDir, { tta: config.train.tta, calibrated: false });
+      // Same padded inputs as training scored: the same confusion matrix at the model's size.
+      assert.deepEqual(evaluation.metrics.confusion, best.test.confusion);
+      assert.equal(evaluation.native.images, 4);
+      const { samples } = await loadDataset({ dir: dataDir, size: 32, fit: 'pad' });
+      const testIds = new Set(loaded.metadata.split!.testIds);
+      const ownPixels = samples.filter((s) => testIds.has(s.id)).reduce((n, s) => n + s.originalWidth * s.originalHeight, 0);
+      assert.equal(evaluation.native.pixels, ownPixels, 'native scoring covers each test image at its own size');
     } finally {
       loaded.model.dispose();
     }

@@ -116,8 +116,8 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     await mkdir(runDir, { recursive: true });
   }
 
-  const { size } = config.data;
-  const dataset = await loadDataset({ dir: options.dataDir, size });
+  const { size, fit } = config.data;
+  const dataset = await loadDataset({ dir: options.dataDir, size, fit });
   for (const issue of dataset.issues) log(`skipped ${issue.file}: ${issue.problem}`);
   if (dataset.strayPixels > 0) log(`${dataset.strayPixels} mask pixel(s) had stray gray levels and were moved to the nearest class`);
   const byId = new Map(dataset.samples.map((s) => [s.id, s]));
@@ -140,7 +140,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   const testSamples = pickByIds(byId, split.test, 'split.json');
   await writeJsonAtomic(join(runDir, 'config.json'), config);
   await writeJsonAtomic(join(runDir, 'split.json'), split);
-  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${valSamples.length} validation / ${testSamples.length} test images at ${size}x${size}; run folder ${runDir}`);
+  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${valSamples.length} validation / ${testSamples.length} test images ${fit === 'pad' ? 'padded into' : 'at'} ${size}x${size}; run folder ${runDir}`);
 
   let model: tfl.LayersModel;
   if (state) {
@@ -154,7 +154,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   }
 
   const metadata: ModelMetadata = {
-    ...defaultMetadata(config.model.name, size),
+    ...defaultMetadata(config.model.name, size, fit),
     preset: config.preset,
     inference: { tta: config.inference.tta },
     split: {

@@ -5,10 +5,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelMask, RgbImage } from '../../src/data/types.js';
-import { predictProbs, probsToSize } from '../../src/infer/predict.js';
+import { predictProbs, probsToImageSize } from '../../src/infer/predict.js';
 import { finishSegmentation, prepareInput } from '../../src/infer/pipeline.js';
 import type { CellStats } from '../../src/infer/morphometrics.js';
-import type { ModelMetadata, Preprocessing } from '../../src/models/io.js';
+import type { ModelMetadata } from '../../src/models/io.js';
+import { squareFitOf, type Preprocessing } from '../../src/models/preprocessing.js';
 import type { ModelInfo } from '../../src/server/api-types.js';
 
 export interface BrowserResult {
@@ -60,7 +61,7 @@ export class BrowserSegmenter {
     const started = performance.now();
     const probsTensor = tf.tidy(() => {
       const p = predictProbs(this.model, tf.tensor4d(input, [1, inputSize, inputSize, 3]), this.tta);
-      return probsToSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height);
+      return probsToImageSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height, squareFitOf(this.preprocessing));
     });
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();

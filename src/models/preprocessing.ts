@@ -1,0 +1,34 @@
+// How an image becomes the model's input, as recorded in model.json, and the square fit that record
+// names. Pure (no Node imports): the page imports it as well as the Node segmenter.
+import { SQUARE_FITS, type SquareFit } from '../data/fit-square.js';
+
+/** How an image becomes the model's input; stored with the model and applied in this order. */
+export interface Preprocessing {
+  /** Square side the image is fitted into. */
+  inputSize: number;
+  /**
+   * How the image is fitted into that square (see src/data/fit-square.ts): 'nearest' stretches it
+   * with nearest-neighbour (the study's protocol; the name older model.json files carry), 'pad'
+   * centres it unstretched with reflected margins, shrinking only images larger than the square.
+   */
+  resize: 'nearest' | 'pad';
+  /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
+  scale: number;
+  channels: 'rgb';
+}
+
+/** The preprocessing a model trained with `fit` at `inputSize` records. */
+export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch'): Preprocessing {
+  if (!SQUARE_FITS.includes(fit)) throw new Error(`preprocessing: fit must be ${SQUARE_FITS.join(' or ')}, got '${String(fit)}'`);
+  return { inputSize, resize: fit === 'pad' ? 'pad' : 'nearest', scale: 1 / 255, channels: 'rgb' };
+}
+
+/**
+ * The square fit a model's preprocessing asks for. An unknown value is refused rather than read as
+ * 'stretch': a model trained on padded inputs gives poor masks on stretched ones without any error.
+ */
+export function squareFitOf(pre: Pick<Preprocessing, 'resize'>): SquareFit {
+  if (pre.resize === 'nearest') return 'stretch';
+  if (pre.resize === 'pad') return 'pad';
+  throw new Error(`model preprocessing: unknown resize '${String(pre.resize)}' (this leukoseg knows 'nearest' and 'pad')`);
+}
