@@ -55,9 +55,9 @@ test('the bundled model segments its test split well, and its N:C ratios agree w
     console.log(`N:C: median relative error ${median(relErrors).toFixed(3)}, Pearson r ${pearson(truthNc, predNc).toFixed(3)}`);
     // Floors a little under what the bundled model measures (README, "Bundled model"): a regression
     // in decoding, resizing, post-processing or the weights shows up here.
-    assert.ok(m.dice.nucleus >= 0.955, `nucleus Dice ${m.dice.nucleus}`);
-    assert.ok(m.dice.cytoplasm >= 0.93, `cytoplasm Dice ${m.dice.cytoplasm}`);
-    assert.ok(m.dice.wholeCell >= 0.975, `whole-cell Dice ${m.dice.wholeCell}`);
+    assert.ok(m.dice.nucleus >= 0.965, `nucleus Dice ${m.dice.nucleus}`);
+    assert.ok(m.dice.cytoplasm >= 0.945, `cytoplasm Dice ${m.dice.cytoplasm}`);
+    assert.ok(m.dice.wholeCell >= 0.98, `whole-cell Dice ${m.dice.wholeCell}`);
     assert.ok(predNc.every(Number.isFinite), 'every test image yields an N:C ratio');
     // N:C divides two areas, so it carries both areas' errors: with per-class Dice near 0.95 a typical
     // image's nucleus and cytoplasm areas are each off by a few per cent, and the ratio by up to ~10 %.
