@@ -47,8 +47,8 @@ function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<st
     layer.center && layer.scale &&
     input.dtype === 'float32' && input.size > 0 &&
     registered(BATCH_NORM_TRAINING) &&
-    // Without the addon the kernel's JS loops cost more than tfjs's WebAssembly kernels they replace
-    // (Model 3: 10.6 against ~4 ms per image).
+    // Without the addon the kernel's JS loops took 10.6 ms per Model 3 training image and the step
+    // gained nothing over tfjs's WebAssembly kernels (71.0 against 70.4 ms per image).
     nativeModule() !== null
   );
 }

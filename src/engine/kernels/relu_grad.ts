@@ -39,7 +39,8 @@ export const reluGradient: GradConfig = {
     const g = dy as tf.Tensor;
     return {
       x: () =>
-        // Without the addon, tfjs's three WebAssembly kernels beat a JS loop (Model 3: 4.1 ms per image).
+        // Without the addon a JS loop took 4.1 ms per Model 3 training image, tfjs's three WebAssembly
+        // kernels (Step, Cast, Multiply) under 1 ms.
         tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && nativeModule() !== null && x.dtype === 'float32'
           ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
           : tf.mul(g, tf.cast(tf.step(x), 'float32')),
