@@ -199,6 +199,15 @@ bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints
   return true;
 }
 
+/**
+ * The arguments of the element-wise entry points: (heap, Int32Array of `ints` values, then any numbers
+ * the caller reads itself from argv). Throws a JS error and returns false on bad input.
+ */
+bool readHeapCall(napi_env env, napi_callback_info info, size_t argc, size_t ints, napi_value* argv, uint8_t** heap,
+                  size_t* bytes, const int32_t** p) {
+  return readArgs(env, info, argc, argv) && readHeap(env, argv[0], heap, bytes) && readInts(env, argv[1], ints, p);
+}
+
 void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
   Geometry g;
   std::memcpy(g.data(), p, sizeof(g));
@@ -315,7 +324,7 @@ napi_value ReduceLeading(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const int32_t* p;
-  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 4, &p)) return nullptr;
+  if (!readHeapCall(env, info, 3, 4, argv, &heap, &bytes, &p)) return nullptr;
   double scale = 1;
   napi_get_value_double(env, argv[2], &scale);
   const int64_t n = p[2], c = p[3];
@@ -371,7 +380,7 @@ napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const int32_t* p;
-  if (!readArgs(env, info, 2, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 7, &p)) return nullptr;
+  if (!readHeapCall(env, info, 2, 7, argv, &heap, &bytes, &p)) return nullptr;
   const int64_t rows = p[3], outWidth = p[4], rowStride = p[5], channels = p[6];
   const int64_t inSize = rows * 2 * rowStride, outSize = rows * outWidth * channels;
   if (rows < 0 || outWidth < 0 || channels <= 0 || rowStride != outWidth * 2 * channels || !inHeap(p[0], inSize, bytes) ||
@@ -419,7 +428,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const int32_t* p;
-  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 12, &p)) return nullptr;
+  if (!readHeapCall(env, info, 3, 12, argv, &heap, &bytes, &p)) return nullptr;
   double epsilon = 0;
   napi_get_value_double(env, argv[2], &epsilon);
   const int64_t total = p[6], c = p[7];
@@ -476,7 +485,7 @@ napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const int32_t* p;
-  if (!readArgs(env, info, 4, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 12, &p)) return nullptr;
+  if (!readHeapCall(env, info, 4, 12, argv, &heap, &bytes, &p)) return nullptr;
   double epsilon = 0, momentum = 0;
   napi_get_value_double(env, argv[2], &epsilon);
   napi_get_value_double(env, argv[3], &momentum);
@@ -554,7 +563,7 @@ napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
   uint8_t* heap;
   size_t bytes;
   const int32_t* p;
-  if (!readArgs(env, info, 3, argv) || !readHeap(env, argv[0], &heap, &bytes) || !readInts(env, argv[1], 10, &p)) return nullptr;
+  if (!readHeapCall(env, info, 3, 10, argv, &heap, &bytes, &p)) return nullptr;
   double epsilon = 0;
   napi_get_value_double(env, argv[2], &epsilon);
   const int64_t rows = p[8], c = p[9];
@@ -615,12 +624,6 @@ napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
 
 // ---- The network's head: softmax over classes and Keras's cross-entropy, per pixel --------------
 // Few classes per pixel, many pixels: tfjs runs each step of these as its own pass over the batch.
-
-/** Reads the arguments (heap, Int32Array of `ints` values, then any numbers the caller reads itself). */
-bool readHeapCall(napi_env env, napi_callback_info info, size_t argc, size_t ints, napi_value* argv, uint8_t** heap,
-                  size_t* bytes, const int32_t** p) {
-  return readArgs(env, info, argc, argv) && readHeap(env, argv[0], heap, bytes) && readInts(env, argv[1], ints, p);
-}
 
 // softmax(heap, Int32Array [logits, out, rows, classes]): out = exp(x - max) / sum(exp(x - max)) per row.
 napi_value Softmax(napi_env env, napi_callback_info info) {
