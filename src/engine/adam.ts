@@ -5,6 +5,7 @@
 //   model.compile({ optimizer: adam(0.001), loss: 'categoricalCrossentropy' });
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './kernels/adam.js';
+import { activeBackendHas } from './kernels/scratch.js';
 
 /** AdamOptimizer's private state, which the fused step reads and extends like its own step does. */
 interface AdamState {
@@ -27,7 +28,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     const state = this as unknown as AdamState;
     const t = this.iterations + 1;
-    if (tf.getKernel(ADAM_UPDATE, tf.getBackend()) === undefined) {
+    if (!activeBackendHas(ADAM_UPDATE)) {
       // tfjs's step reads the bias corrections from accBeta*, which the fused step leaves alone.
       tf.tidy(() => {
         state.accBeta1.assign(tf.scalar(this.beta1 ** t));

@@ -9,6 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
+import { activeBackendHas } from './kernels/scratch.js';
 
 /** The parts of tfjs-layers' BatchNormalization that the fused path reads. */
 interface BatchNormLayer {
@@ -37,8 +38,6 @@ const ORIGINAL = Symbol.for('leukoseg.engine.originalMethod');
 const batchNormPrototype = (): object => Object.getPrototypeOf(tfl.layers.batchNormalization({}));
 const l1l2Prototype = (): object => Object.getPrototypeOf(tfl.regularizers.l2({ l2: 0.01 }));
 
-const registered = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
-
 function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
   const lastAxis = layer.axis === -1 || layer.axis === input.rank - 1;
   return (
@@ -46,7 +45,7 @@ function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<st
     lastAxis &&
     layer.center && layer.scale &&
     input.dtype === 'float32' && input.size > 0 &&
-    registered(BATCH_NORM_TRAINING) &&
+    activeBackendHas(BATCH_NORM_TRAINING) &&
     // Without the addon the kernel's JS loops took 10.6 ms per Model 3 training image and the step
     // gained nothing over tfjs's WebAssembly kernels (71.0 against 70.4 ms per image).
     nativeModule() !== null
@@ -73,7 +72,7 @@ function fusedTrainingCall(this: BatchNormLayer, input: tf.Tensor): tf.Tensor {
 }
 
 function l2Penalty(this: L1L2Regularizer, x: tf.Tensor, original: Apply): tf.Tensor {
-  if (this.hasL1 || x.dtype !== 'float32' || !registered(L2_PENALTY)) return original.call(this, x);
+  if (this.hasL1 || x.dtype !== 'float32' || !activeBackendHas(L2_PENALTY)) return original.call(this, x);
   return tf.engine().runKernel(L2_PENALTY, { x }, { l2: this.l2 }) as tf.Tensor;
 }
 

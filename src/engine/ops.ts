@@ -2,6 +2,7 @@
 // (wasm, after initEngine) and as tfjs composes them elsewhere, with the same result either way.
 import * as tf from '@tensorflow/tfjs-core';
 import { CATEGORICAL_CROSSENTROPY } from './kernels/cross_entropy.js';
+import { activeBackendHas } from './kernels/scratch.js';
 
 /**
  * Keras's categorical cross-entropy per pixel (tfjs-layers' 'categoricalCrossentropy' loss): outputs
@@ -11,7 +12,7 @@ export function categoricalCrossentropy(target: tf.Tensor, output: tf.Tensor): t
   const epsilon = tf.backend().epsilon();
   return tf.tidy(() => {
     const t = tf.cast(target, 'float32');
-    if (tf.getKernel(CATEGORICAL_CROSSENTROPY, tf.getBackend()) !== undefined && output.dtype === 'float32') {
+    if (activeBackendHas(CATEGORICAL_CROSSENTROPY) && output.dtype === 'float32') {
       return tf.engine().runKernel(CATEGORICAL_CROSSENTROPY, { target: t, output }, { epsilon }) as tf.Tensor;
     }
     const q = tf.clipByValue(tf.div(output, tf.sum(output, -1, true)), epsilon, 1 - epsilon);

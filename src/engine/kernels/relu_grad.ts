@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Relu, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import type { Info, WasmKernelArgs } from './scratch.js';
+import { activeBackendHas, type Info, type WasmKernelArgs } from './scratch.js';
 
 export const RELU_GRAD = 'LeukosegReluGrad';
 
@@ -41,7 +41,7 @@ export const reluGradient: GradConfig = {
       x: () =>
         // Without the addon a JS loop took 4.1 ms per Model 3 training image, tfjs's three WebAssembly
         // kernels (Step, Cast, Multiply) under 1 ms.
-        tf.getKernel(RELU_GRAD, tf.getBackend()) !== undefined && nativeModule() !== null && x.dtype === 'float32'
+        activeBackendHas(RELU_GRAD) && nativeModule() !== null && x.dtype === 'float32'
           ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor)
           : tf.mul(g, tf.cast(tf.step(x), 'float32')),
     };

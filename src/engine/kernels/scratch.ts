@@ -38,6 +38,14 @@ export function axisWindow(size: number, start: number, length: number): AxisWin
   };
 }
 
+/**
+ * Whether the active backend serves `kernelName`: the ops and gradients that have a fused kernel of
+ * leukoseg's own ask this, and compose tfjs's ops where it is false (any backend but the engine's wasm).
+ */
+export function activeBackendHas(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
 export function assertNHWC(dataFormat: unknown, kernelName: string): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC') {
     throw new Error(`leukoseg wasm ${kernelName}: only dataFormat 'NHWC' is supported, got '${String(dataFormat)}'`);

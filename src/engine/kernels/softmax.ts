@@ -7,7 +7,7 @@ import { Softmax, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, SoftmaxAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import type { Info, WasmKernelArgs } from './scratch.js';
+import { activeBackendHas, type Info, type WasmKernelArgs } from './scratch.js';
 
 export const SOFTMAX_GRAD = 'LeukosegSoftmaxGrad';
 
@@ -68,7 +68,7 @@ export const softmaxGradient: GradConfig = {
     const { dim } = attrs as unknown as SoftmaxAttrs;
     return {
       logits: () => {
-        if (tf.getKernel(SOFTMAX_GRAD, tf.getBackend()) !== undefined && lastAxis(y.shape, dim)) {
+        if (activeBackendHas(SOFTMAX_GRAD) && lastAxis(y.shape, dim)) {
           return tf.engine().runKernel(SOFTMAX_GRAD, { dy: g, y }) as tf.Tensor;
         }
         // tfjs-core's own Softmax gradient.
