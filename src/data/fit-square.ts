@@ -11,7 +11,7 @@
 // which is not repeated), so the network sees cells and background continue rather than a black band.
 // Reflection needs a margin of at most n - 1 pixels on an axis of n; a wider margin makes that axis
 // replicate its edge pixels instead (numpy's 'edge').
-import { resizeNearest, type PixelGrid } from './resize.js';
+import { checkGridBytes, gatherPixels, resizeNearest, type PixelGrid } from './resize.js';
 
 /** How an image is fitted into the model's square input; see the file comment. */
 export type SquareFit = 'stretch' | 'pad';
@@ -79,24 +79,11 @@ export function fitToSquare<T extends PixelGrid>(grid: T, size: number, channels
   const where = placement(grid.width, grid.height, size, fit);
   if (fit === 'stretch') return resizeNearest(grid, size, size, channels);
   checkPositiveInteger('fitToSquare', 'channel count', channels);
-  if (grid.data.length !== grid.width * grid.height * channels) {
-    throw new Error(
-      `fitToSquare: a ${grid.width}x${grid.height} grid with ${channels} channel(s) needs ${grid.width * grid.height * channels} bytes, got ${grid.data.length}`,
-    );
-  }
+  checkGridBytes('fitToSquare', grid, channels, 'grid');
   const content = isResampled(where, grid.width, grid.height) ? resizeNearest(grid, where.width, where.height, channels) : grid;
   const columns = paddingIndexTable(where.width, where.x, size);
   const rows = paddingIndexTable(where.height, where.y, size);
-  const src = content.data;
-  const out = new Uint8Array(size * size * channels);
-  for (let y = 0; y < size; y++) {
-    const srcRow = rows[y] * where.width;
-    for (let x = 0; x < size; x++) {
-      const s = (srcRow + columns[x]) * channels;
-      const d = (y * size + x) * channels;
-      for (let c = 0; c < channels; c++) out[d + c] = src[s + c];
-    }
-  }
+  const out = gatherPixels(content, columns, rows, channels);
   return { ...grid, width: size, height: size, data: out };
 }
 

@@ -34,26 +34,36 @@ export function nearestIndexTable(srcSize: number, dstSize: number): Int32Array 
 /** Resizes with PIL's NEAREST rule; returns a copy of `img` with the new size and pixels. */
 export function resizeNearest<T extends PixelGrid>(img: T, width: number, height: number, channels: number): T {
   checkSize('channel count', channels);
-  const expected = img.width * img.height * channels;
-  if (img.data.length !== expected) {
-    throw new Error(
-      `resizeNearest: a ${img.width}x${img.height} image with ${channels} channel(s) needs ${expected} bytes, got ${img.data.length}`,
-    );
+  checkGridBytes('resizeNearest', img, channels);
+  const data = gatherPixels(img, nearestIndexTable(img.width, width), nearestIndexTable(img.height, height), channels);
+  return { ...img, width, height, data };
+}
+
+/** Throws, naming `caller` and calling the buffer `what`, unless `grid` holds width x height pixels of `channels` bytes. */
+export function checkGridBytes(caller: string, grid: PixelGrid, channels: number, what = 'image'): void {
+  const expected = grid.width * grid.height * channels;
+  if (grid.data.length !== expected) {
+    throw new Error(`${caller}: a ${grid.width}x${grid.height} ${what} with ${channels} channel(s) needs ${expected} bytes, got ${grid.data.length}`);
   }
-  const columns = nearestIndexTable(img.width, width);
-  const rows = nearestIndexTable(img.height, height);
-  const out = new Uint8Array(width * height * channels);
-  const src = img.data;
-  for (let y = 0; y < height; y++) {
-    const srcRow = rows[y] * img.width;
+}
+
+/**
+ * A columns.length x rows.length grid whose pixel (x, y) is `src`'s pixel (columns[x], rows[y]): the
+ * copy behind both resizing and padding, each of which only chooses the source positions.
+ */
+export function gatherPixels(src: PixelGrid, columns: Int32Array, rows: Int32Array, channels: number): Uint8Array {
+  const width = columns.length;
+  const out = new Uint8Array(width * rows.length * channels);
+  for (let y = 0; y < rows.length; y++) {
+    const srcRow = rows[y] * src.width;
     const dstRow = y * width;
     for (let x = 0; x < width; x++) {
       const s = (srcRow + columns[x]) * channels;
       const d = (dstRow + x) * channels;
-      for (let c = 0; c < channels; c++) out[d + c] = src[s + c];
+      for (let c = 0; c < channels; c++) out[d + c] = src.data[s + c];
     }
   }
-  return { ...img, width, height, data: out };
+  return out;
 }
 
 function checkSize(what: string, value: number): void {
