@@ -1,7 +1,7 @@
-// The gradient of Relu as one wasm kernel: dy where x > 0, else 0. tfjs-core's is three kernels
-// (Step, Cast, Multiply) over the whole activation, and tfjs-layers' convolutions run Relu unfused
-// whenever a gradient is being recorded. Registered for every backend, it keeps tfjs-core's formula
-// where the addon is not in use.
+// The gradient of Relu as one threaded native pass: dy where x > 0, else 0. tfjs-core's is three
+// kernels (Step, Cast, Multiply) over the whole activation, and tfjs-layers' convolutions run Relu
+// unfused whenever a gradient is being recorded. Registered for every backend, the gradient keeps
+// tfjs-core's formula where the addon is not in use.
 import * as tf from '@tensorflow/tfjs-core';
 import { Relu, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
@@ -16,16 +16,14 @@ export function reluGradWasm(args: WasmKernelArgs): Info {
   if (!util.arraysEqual(dy.shape, x.shape) || dy.dtype !== 'float32' || x.dtype !== 'float32') {
     throw new Error(`${RELU_GRAD}: dy ${JSON.stringify(dy.shape)} and x ${JSON.stringify(x.shape)} must be float32 of one shape`);
   }
-  const dx = backend.makeOutput(x.shape, 'float32');
   const native = nativeModule();
+  // The gradient below only comes here with the addon; a JS loop lost to tfjs's own kernels.
+  if (native === null) throw new Error(`${RELU_GRAD}: needs the native addon (leukoseg's engine with native kernels)`);
+  const dx = backend.makeOutput(x.shape, 'float32');
   const total = util.sizeFromShape(x.shape);
-  if (native !== null && total > 0) {
+  if (total > 0) {
     native.binary(4, heapOf(backend), Int32Array.from([offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, dx), total, total, total]));
-    return dx;
   }
-  const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  const [g, values, out] = [view(dy), view(x), view(dx)];
-  for (let i = 0; i < out.length; i++) out[i] = values[i] > 0 ? g[i] : 0;
   return dx;
 }
 
