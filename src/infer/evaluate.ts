@@ -7,9 +7,8 @@ import { loadModel, MODEL_JSON, type LoadedModel } from '../models/io.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import type { DataIssue } from '../data/types.js';
-import { argmaxLabels, predictBatches, probsToImageSize } from './predict.js';
+import { argmaxLabels, predictBatches, probsAtImageSizes } from './predict.js';
 import { NUM_CLASSES, type Sample } from '../data/types.js';
-import * as tf from '@tensorflow/tfjs-core';
 import { fitClassWeights, type CalibrationResult } from './calibrate.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { squareFitOf } from '../models/preprocessing.js';
@@ -55,20 +54,8 @@ export async function predictSamples(
 ): Promise<{ atSize: Float32Array; native: Float32Array[] }> {
   const indices = samples.map((_, i) => i);
   const predictions = await predictBatches(model, imagesToFloat32(samples, indices), samples.length, size, { tta: options.tta });
-  const perImage = size * size * NUM_CLASSES;
-  const native = samples.map((s, i) => {
-    const probs = tf.tidy(() =>
-      probsToImageSize(
-        tf.tensor3d(predictions.probs.subarray(i * perImage, (i + 1) * perImage), [size, size, NUM_CLASSES]),
-        s.originalWidth,
-        s.originalHeight,
-        options.fit,
-      ),
-    );
-    const data = probs.dataSync() as Float32Array;
-    probs.dispose();
-    return data;
-  });
+  const sizes = samples.map((s) => ({ width: s.originalWidth, height: s.originalHeight }));
+  const native = probsAtImageSizes(predictions.probs, size, sizes, options.fit);
   return { atSize: predictions.probs, native };
 }
 

@@ -74,6 +74,27 @@ export function probsToImageSize(probs: tf.Tensor3D, width: number, height: numb
   });
 }
 
+/**
+ * Each image's probabilities at its own size, from one NHWC block of `sizes.length` images at `size`
+ * (see probsToImageSize); every tensor is freed.
+ */
+export function probsAtImageSizes(
+  probs: Float32Array,
+  size: number,
+  sizes: ReadonlyArray<{ width: number; height: number }>,
+  fit: SquareFit,
+): Float32Array[] {
+  const perImage = size * size * NUM_CLASSES;
+  return sizes.map(({ width, height }, i) => {
+    const native = tf.tidy(() =>
+      probsToImageSize(tf.tensor3d(probs.subarray(i * perImage, (i + 1) * perImage), [size, size, NUM_CLASSES]), width, height, fit),
+    );
+    const data = native.dataSync() as Float32Array;
+    native.dispose();
+    return data;
+  });
+}
+
 export interface PredictOptions {
   batchSize?: number;
   /** Flip test-time augmentation (4 passes per image). */

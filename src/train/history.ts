@@ -1,7 +1,8 @@
 // Per-epoch records as CSV: one row per epoch, flat columns for spreadsheets and plotting tools.
 import type { EpochRecord } from './types.js';
 
-const COLUMNS: Array<[string, (r: EpochRecord) => number]> = [
+// Columns a record may lack (no validation part, or a run from before native scoring) are left empty.
+const COLUMNS: Array<[string, (r: EpochRecord) => number | undefined]> = [
   ['epoch', (r) => r.epoch],
   ['trainLoss', (r) => r.trainLoss],
   ['trainDice', (r) => r.trainDice],
@@ -12,6 +13,11 @@ const COLUMNS: Array<[string, (r: EpochRecord) => number]> = [
   ['testDiceNucleus', (r) => r.testDicePerClass.nucleus],
   ['testDiceWholeCell', (r) => r.test.dice.wholeCell],
   ['testPixelAccuracy', (r) => r.test.pixelAccuracy],
+  ['testNativeMeanDice', (r) => r.testNative?.dice.mean],
+  ['testNativeDiceWholeCell', (r) => r.testNative?.dice.wholeCell],
+  ['valMeanDice', (r) => r.valMeanDice],
+  ['valNativeMeanDice', (r) => r.valNative?.dice.mean],
+  ['valNativeDiceWholeCell', (r) => r.valNative?.dice.wholeCell],
   ['trainSeconds', (r) => r.trainSeconds],
   ['evalSeconds', (r) => r.evalSeconds],
   ['imagesPerSecond', (r) => r.imagesPerSecond],
@@ -21,6 +27,6 @@ const COLUMNS: Array<[string, (r: EpochRecord) => number]> = [
 
 export function historyCsv(history: EpochRecord[]): string {
   const header = COLUMNS.map(([name]) => name).join(',');
-  const rows = history.map((r) => COLUMNS.map(([, get]) => String(get(r))).join(','));
+  const rows = history.map((r) => COLUMNS.map(([, get]) => String(get(r) ?? '')).join(','));
   return [header, ...rows].join('\n') + '\n';
 }

@@ -5,10 +5,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { numpyPermutation } from '../data/split.js';
 import { oneHot } from '../data/masks.js';
 import { augmentPair, createRng, type AugmentConfig } from '../data/augment.js';
-import { NUM_CLASSES } from '../data/types.js';
+import { NUM_CLASSES, type LabelMask } from '../data/types.js';
+import type { SquareFit } from '../data/fit-square.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
-import { predictBatches } from '../infer/predict.js';
+import { argmaxLabels, predictBatches, probsAtImageSizes } from '../infer/predict.js';
 import type { EpochRecord } from './types.js';
 import { learningRateAt, type ScheduleOptions } from './schedule.js';
 
@@ -17,6 +18,12 @@ export interface ArraySet {
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+  /**
+   * Each image's mask at the file's own size and how the image was fitted into the square: with it,
+   * the set is also scored at native size, as `evaluate` scores (padded margins and stretched
+   * duplicates of rows are not pixels of the image, so they should not pick the best epoch).
+   */
+  native?: { fit: SquareFit; masks: LabelMask[] };
 }
 
 export interface BatchProgress {
@@ -88,12 +95,24 @@ export function toFloatImages(images: Uint8Array): Float32Array {
   return out;
 }
 
-/** Scores a model on a set: confusion-matrix metrics plus the soft Dice from its probabilities. */
+/**
+ * Scores a model on a set: confusion-matrix metrics plus the soft Dice from its probabilities, at the
+ * model's size and, when the set carries its native masks, at each image's own size.
+ */
 export async function scoreSet(model: tfl.LayersModel, set: ArraySet, size: number, tta = false) {
   const predictions = await predictBatches(model, toFloatImages(set.images), set.count, size, { tta });
   const meter = new SegmentationMeter();
   meter.add(predictions.labels, set.labels, { probs: predictions.probs, images: set.count });
-  return { metrics: meter.aggregate(), predictions };
+  let native: SegmentationMetrics | undefined;
+  if (set.native) {
+    const { fit, masks } = set.native;
+    const nativeMeter = new SegmentationMeter();
+    probsAtImageSizes(predictions.probs, size, masks, fit).forEach((probs, i) =>
+      nativeMeter.add(argmaxLabels(probs, NUM_CLASSES), masks[i].data, { probs }),
+    );
+    native = nativeMeter.aggregate();
+  }
+  return { metrics: meter.aggregate(), native, predictions };
 }
 
 function perClass(m: SegmentationMetrics) {
@@ -122,8 +141,8 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
     }
     const trainSeconds = (performance.now() - started) / 1000;
     const evalStarted = performance.now();
-    const val = options.validation ? (await scoreSet(model, options.validation, size, options.tta)).metrics : undefined;
-    const { metrics, predictions } = await scoreSet(model, test, size, options.tta);
+    const val = options.validation ? await scoreSet(model, options.validation, size, options.tta) : undefined;
+    const { metrics, native, predictions } = await scoreSet(model, test, size, options.tta);
     const record: EpochRecord = {
       epoch,
       learningRate: optimizer.learningRate,
@@ -133,8 +152,15 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
       testDicePerClass: perClass(metrics),
       testMeanDice: metrics.dice.mean,
       test: metrics,
+      ...(native ? { testNative: native } : {}),
       ...(val
-        ? { valDice: val.globalSoftDice ?? Number.NaN, valMeanDice: val.dice.mean, valDicePerClass: perClass(val), val }
+        ? {
+            valDice: val.metrics.globalSoftDice ?? Number.NaN,
+            valMeanDice: val.metrics.dice.mean,
+            valDicePerClass: perClass(val.metrics),
+            val: val.metrics,
+            ...(val.native ? { valNative: val.native } : {}),
+          }
         : {}),
       trainSeconds,
       evalSeconds: (performance.now() - evalStarted) / 1000,

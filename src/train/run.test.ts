@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/index.js';
 import { resolvePreset } from '../config/presets.js';
 import { sharedDataset1 } from '../testing/paths.js';
-import { trainRun } from './run.js';
+import { selectionScore, trainRun } from './run.js';
 import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import type { EpochRecord } from './types.js';
 import { loadDataset } from '../data/dataset.js';
@@ -153,6 +153,15 @@ test('unet-small-pad trains on padded images, records pad in its model, and eval
       const testIds = new Set(loaded.metadata.split!.testIds);
       const ownPixels = samples.filter((s) => testIds.has(s.id)).reduce((n, s) => n + s.originalWidth * s.originalHeight, 0);
       assert.equal(evaluation.native.pixels, ownPixels, 'native scoring covers each test image at its own size');
+      // Training scored the test split at native size exactly as evaluate does, and validation too.
+      assert.deepEqual(best.testNative?.confusion, evaluation.native.confusion);
+      const validationIds = new Set(loaded.metadata.split!.validationIds);
+      const validationPixels = samples.filter((s) => validationIds.has(s.id)).reduce((n, s) => n + s.originalWidth * s.originalHeight, 0);
+      assert.equal(best.valNative?.pixels, validationPixels, 'validation scored at each image\'s own size');
+      const csv = (await readFile(join(runDir, 'metrics.csv'), 'utf8')).trim().split('\n');
+      const column = csv[0].split(',').indexOf('valNativeMeanDice');
+      assert.ok(column >= 0, 'metrics.csv has no valNativeMeanDice column');
+      assert.equal(Number(csv[1].split(',')[column]), best.valNative!.dice.mean);
     } finally {
       loaded.model.dispose();
     }
@@ -160,4 +169,18 @@ test('unet-small-pad trains on padded images, records pad in its model, and eval
     await rm(dataDir, { recursive: true, force: true });
     await rm(outDir, { recursive: true, force: true });
   }
+});
+
+test('the best epoch is picked by mean Dice at native size when the record has it, else at the model size', () => {
+  const config = resolvePreset('unet-small');
+  const at = (mean: number) => ({ dice: { mean } }) as EpochRecord['test'];
+  const base = { val: at(0.5), valMeanDice: 0.5, testMeanDice: 0.4, test: at(0.4) } as EpochRecord;
+  assert.equal(selectionScore(base, config), 0.5);
+  assert.equal(selectionScore({ ...base, valNative: at(0.9) }, config), 0.9);
+  // No validation part: the test split picks (the study's way), also at native size when scored so.
+  const noVal = { test: at(0.4), testMeanDice: 0.4, testNative: at(0.7) } as EpochRecord;
+  assert.equal(selectionScore(noVal, config), 0.7);
+  // The study's global soft Dice stays at the model's size.
+  const study = resolvePreset('study-model-3');
+  assert.equal(selectionScore({ ...noVal, testDice: 0.3 }, study), 0.3);
 });

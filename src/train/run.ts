@@ -9,6 +9,7 @@ import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset, labelsOf } from '../data/dataset.js';
 import { trainTestSplit } from '../data/split.js';
 import type { Sample } from '../data/types.js';
+import type { SquareFit } from '../data/fit-square.js';
 import { adam } from '../engine/adam.js';
 import { createModel } from '../models/registry.js';
 import { defaultMetadata, saveModel, type ModelMetadata } from '../models/io.js';
@@ -60,12 +61,13 @@ function runId(config: RunConfig): string {
   return `${config.preset}-${stamp}`;
 }
 
-function toArraySet(samples: Sample[]): ArraySet {
+function toArraySet(samples: Sample[], fit?: SquareFit): ArraySet {
   const indices = samples.map((_, i) => i);
   const pixels = samples.length > 0 ? samples[0].image.data.length : 0;
   const images = new Uint8Array(samples.length * pixels);
   samples.forEach((s, i) => images.set(s.image.data, i * pixels));
-  return { images, labels: labelsOf(samples, indices), count: samples.length };
+  const set: ArraySet = { images, labels: labelsOf(samples, indices), count: samples.length };
+  return fit ? { ...set, native: { fit, masks: samples.map((s) => s.originalMask) } } : set;
 }
 
 function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sample[] {
@@ -84,15 +86,22 @@ function compile(model: tfl.LayersModel, config: RunConfig): void {
   });
 }
 
-/** The number that picks the best epoch: on validation when there is one, else on test (as the study did). */
+/**
+ * The number that picks the best epoch: on validation when there is one, else on test (as the study
+ * did). Mean Dice is taken at each image's own size when the record has it, the size results are
+ * used and reported at; the study's global soft Dice stays at the model's size, as the study measured it.
+ */
 export function selectionScore(record: EpochRecord, config: RunConfig): number {
   const onVal = record.val !== undefined;
-  if (config.train.selectBy === 'meanDice') return (onVal ? record.valMeanDice : record.testMeanDice) ?? Number.NaN;
+  if (config.train.selectBy === 'meanDice') {
+    const native = onVal ? record.valNative : record.testNative;
+    return native?.dice.mean ?? (onVal ? record.valMeanDice : record.testMeanDice) ?? Number.NaN;
+  }
   return (onVal ? record.valDice : record.testDice) ?? Number.NaN;
 }
 
 function selectionLabel(config: RunConfig): string {
-  const metric = config.train.selectBy === 'meanDice' ? 'mean Dice' : 'global soft Dice';
+  const metric = config.train.selectBy === 'meanDice' ? "mean Dice at each image's own size" : 'global soft Dice';
   return config.train.valFraction > 0
     ? `Best epoch chosen by ${metric} on a validation part carved from the training images; the test split played no part in it.`
     : `Best epoch chosen by test-split ${metric}, as the study did: optimistic, since no separate validation split picks it.`;
@@ -178,8 +187,8 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     await trainEpochs({
       model,
       train: toArraySet(trainSamples),
-      validation: valSamples.length > 0 ? toArraySet(valSamples) : undefined,
-      test: toArraySet(testSamples),
+      validation: valSamples.length > 0 ? toArraySet(valSamples, fit) : undefined,
+      test: toArraySet(testSamples, fit),
       augment: config.augment,
       tta: config.train.tta,
       schedule: {
@@ -252,7 +261,8 @@ function predictionFileName(epoch: number): string {
 
 export function formatEpochLine(r: EpochRecord, epochs: number): string {
   const d = r.testDicePerClass;
-  const val = r.valMeanDice !== undefined ? `val mean Dice ${r.valMeanDice.toFixed(4)}  ` : '';
+  const native = r.valNative ? ` (own size ${r.valNative.dice.mean.toFixed(4)})` : '';
+  const val = r.valMeanDice !== undefined ? `val mean Dice ${r.valMeanDice.toFixed(4)}${native}  ` : '';
   return (
     `epoch ${r.epoch}/${epochs}  loss ${r.trainLoss.toFixed(4)}  train Dice ${r.trainDice.toFixed(4)}  ${val}` +
     `test Dice ${r.testDice.toFixed(4)} (bg ${d.background.toFixed(3)} cyto ${d.cytoplasm.toFixed(3)} nuc ${d.nucleus.toFixed(3)})  ` +

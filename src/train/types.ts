@@ -15,11 +15,15 @@ export interface EpochRecord {
   testMeanDice: number;
   /** Everything measured on the test split. */
   test: SegmentationMetrics;
+  /** The test split scored at each image's own size (predictions brought back as `evaluate` does). */
+  testNative?: SegmentationMetrics;
   /** The same on the validation part carved from the training images, when there is one. */
   valDice?: number;
   valMeanDice?: number;
   valDicePerClass?: { background: number; cytoplasm: number; nucleus: number };
   val?: SegmentationMetrics;
+  /** Validation at each image's own size; when present, it is what picks the best epoch by mean Dice. */
+  valNative?: SegmentationMetrics;
   /** Adam's rate at the epoch's last batch. */
   learningRate: number;
   /** Wall time of the training pass alone (no evaluation, no writing). */
