@@ -8,7 +8,7 @@ import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import type { DataIssue } from '../data/types.js';
 import { argmaxLabels, predictBatches, probsAtImageSizes } from './predict.js';
-import { NUM_CLASSES, type Sample } from '../data/types.js';
+import { NUM_CLASSES, type LabelMask, type Sample } from '../data/types.js';
 import { fitClassWeights, type CalibrationResult } from './calibrate.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { squareFitOf } from '../models/preprocessing.js';
@@ -60,6 +60,20 @@ export async function predictSamples(
 }
 
 /**
+ * Metrics of per-image probabilities at each image's own size against its original mask: the one
+ * definition of "native-size" scores, shared by `evaluate` and training's per-epoch scoring.
+ */
+export function scoreAtImageSizes(
+  probs: readonly Float32Array[],
+  masks: readonly LabelMask[],
+  classWeights?: readonly number[],
+): SegmentationMetrics {
+  const meter = new SegmentationMeter();
+  probs.forEach((p, i) => meter.add(argmaxLabels(p, NUM_CLASSES, classWeights), masks[i].data, { probs: p }));
+  return meter.aggregate();
+}
+
+/**
  * Scores samples (loaded with `fit`) at the model's size and at native size, with the argmax weighted
  * by `classWeights` when given.
  */
@@ -73,9 +87,8 @@ export async function scoreSamples(
   const meter = new SegmentationMeter();
   const indices = samples.map((_, i) => i);
   meter.add(argmaxLabels(atSize, NUM_CLASSES, options.classWeights), labelsOf(samples, indices), { probs: atSize, images: samples.length });
-  const nativeMeter = new SegmentationMeter();
-  samples.forEach((s, i) => nativeMeter.add(argmaxLabels(native[i], NUM_CLASSES, options.classWeights), s.originalMask.data, { probs: native[i] }));
-  return { metrics: meter.aggregate(), native: nativeMeter.aggregate() };
+  const masks = samples.map((s) => s.originalMask);
+  return { metrics: meter.aggregate(), native: scoreAtImageSizes(native, masks, options.classWeights) };
 }
 
 /** The samples with these ids, in that order; ids absent from the folder are left out, unless all are. */

@@ -9,7 +9,8 @@ import { NUM_CLASSES, type LabelMask } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
-import { argmaxLabels, predictBatches, probsAtImageSizes } from '../infer/predict.js';
+import { predictBatches, probsAtImageSizes } from '../infer/predict.js';
+import { scoreAtImageSizes } from '../infer/evaluate.js';
 import type { EpochRecord } from './types.js';
 import { learningRateAt, type ScheduleOptions } from './schedule.js';
 
@@ -103,15 +104,9 @@ export async function scoreSet(model: tfl.LayersModel, set: ArraySet, size: numb
   const predictions = await predictBatches(model, toFloatImages(set.images), set.count, size, { tta });
   const meter = new SegmentationMeter();
   meter.add(predictions.labels, set.labels, { probs: predictions.probs, images: set.count });
-  let native: SegmentationMetrics | undefined;
-  if (set.native) {
-    const { fit, masks } = set.native;
-    const nativeMeter = new SegmentationMeter();
-    probsAtImageSizes(predictions.probs, size, masks, fit).forEach((probs, i) =>
-      nativeMeter.add(argmaxLabels(probs, NUM_CLASSES), masks[i].data, { probs }),
-    );
-    native = nativeMeter.aggregate();
-  }
+  const native = set.native
+    ? scoreAtImageSizes(probsAtImageSizes(predictions.probs, size, set.native.masks, set.native.fit), set.native.masks)
+    : undefined;
   return { metrics: meter.aggregate(), native, predictions };
 }
 
