@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import type { LabelMask, RgbImage } from '../data/types.js';
+import type { RgbImage } from '../data/types.js';
 import { OVERLAY_COLORS, renderOverlay } from './overlay.js';
 import { maskFromRows as mask } from '../testing/masks.js';
 

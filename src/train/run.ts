@@ -1,6 +1,5 @@
 // A training run end to end: data, split, model, the loop, and the run folder (config, split,
 // per-epoch metrics, checkpoints, best model, curves, prediction pictures, report.html).
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
