@@ -3,13 +3,14 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
-import { resolveDataDir } from '../data/dataset.js';
+import { parseDatasetSelection, resolveSources, type DataSource } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
-import { crossValidate } from '../train/cv.js';
+import { collectCv, crossValidate } from '../train/cv.js';
 import { formatCvTable } from '../report/cv.js';
 import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
-import { saveModel } from '../models/io.js';
+import { recordedSplits, saveModel } from '../models/io.js';
+import { existsSync } from 'node:fs';
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
@@ -28,6 +29,38 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
+}
+
+function datasetSelection(value: string): number | number[] | 'all' {
+  try {
+    return parseDatasetSelection(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Repeated --data flags, in order. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const DATA_HELP = 'data-set root or folder of image/mask pairs; repeat for several sources (default: $LEUKOSEG_DATA, then the download cache)';
+const DATASET_HELP = 'which "Dataset N" of a collection root: N, a list such as 1,2, or all';
+
+/** The sources a model was trained on, as it records them (for evaluate/calibrate without --data). */
+function recordedSources(splits: ReturnType<typeof recordedSplits>): DataSource[] | undefined {
+  const withDir = splits.filter((s) => s.dir !== undefined && existsSync(s.dir));
+  return withDir.length > 0 && withDir.length === splits.length ? withDir.map((s) => ({ name: s.dataset, dir: s.dir! })) : undefined;
+}
+
+/** Data sources for scoring a model: --data/--dataset when given, else the folders it records, else Dataset 1 of the usual places. */
+function sourcesForModel(opts: { data?: string[]; dataset?: number | number[] | 'all' }, splits: ReturnType<typeof recordedSplits>): DataSource[] {
+  if (opts.data === undefined && opts.dataset === undefined) {
+    const recorded = recordedSources(splits);
+    if (recorded) return recorded;
+  }
+  const names = splits.map((s) => Number(/^Dataset (\d+)$/.exec(s.dataset)?.[1])).filter((n) => Number.isInteger(n) && n > 0);
+  return resolveSources({ data: opts.data, dataset: opts.dataset ?? (names.length > 0 ? names : 1) });
 }
 
 function nonNegativeInt(value: string): number {
@@ -55,8 +88,9 @@ export function buildProgram(): Command {
     .command('train')
     .description('train a model from a preset; writes a run folder with metrics, checkpoints, pictures and report.html')
     .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'study-model-3')
-    .option('--data <dir>', 'data-set root or folder of image/mask pairs (default: $LEUKOSEG_DATA, then the download cache)')
-    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--data <dir>', DATA_HELP, collect)
+    .option('--dataset <n>', DATASET_HELP, datasetSelection)
+    .option('--init [modelDir]', 'start from the weights of a trained model (fine-tuning; default: the bundled model)')
     .option('--epochs <n>', 'number of epochs (default: the preset\'s)', positiveInt)
     .option('--batch-size <n>', 'images per batch (default: the preset\'s)', positiveInt)
     .option('--seed <n>', 'seed of initialisation and shuffling', nonNegativeInt)
@@ -67,7 +101,7 @@ export function buildProgram(): Command {
     .option('--config <file.json>', 'JSON overrides of the preset, by section (e.g. {"train": {"loss": "crossEntropy"}}); flags win over it')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
     .action(async (opts: {
-      preset: string; data?: string; dataset?: number; epochs?: number; batchSize?: number; seed?: number;
+      preset: string; data?: string[]; dataset?: number | number[] | 'all'; init?: string | true; epochs?: number; batchSize?: number; seed?: number;
       splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: string;
     }) => {
       const config = resolvePreset(opts.preset, mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, {
@@ -75,12 +109,14 @@ export function buildProgram(): Command {
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
       }));
       const backend = await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
-      const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
+      // A resumed run reads the folders its split.json records unless --data says otherwise.
+      const sources = opts.resume && opts.data === undefined ? undefined : resolveSources({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
       const started = performance.now();
       console.log(`leukoseg train: preset ${config.preset} on ${backend}`);
       const result = await trainRun(config, {
-        dataDir,
+        sources,
+        initModelDir: opts.init === true ? DEFAULT_MODEL_DIR : opts.init,
         outDir: opts.out,
         resumeDir: opts.resume,
         resumeEpochs: opts.resume ? opts.epochs : undefined,
@@ -102,24 +138,40 @@ export function buildProgram(): Command {
     .description('k-fold cross-validation of a preset over every image; writes cv.json and cv.html')
     .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'study-model-3')
     .option('--folds <k>', 'number of folds', positiveInt, 5)
-    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
-    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--fold <k>', 'run only fold K (1..folds) into the CV folder, e.g. as one job of a batch array; then cv --collect', positiveInt)
+    .option('--collect <cvDir>', 'merge the finished folds of a CV folder into cv.json and cv.html (trains nothing)')
+    .option('--allow-missing', 'with --collect: report the folds that finished even if some have not')
+    .option('--cv-dir <dir>', 'the CV folder (default: <out>/cv-<preset>-<time>; with --fold: <out>/cv-<preset>-<k>fold, shared by every fold job)')
+    .option('--data <dir>', DATA_HELP, collect)
+    .option('--dataset <n>', DATASET_HELP, datasetSelection)
     .option('--epochs <n>', "number of epochs per fold (default: the preset's)", positiveInt)
     .option('--out <dir>', 'parent folder of the cross-validation folder', 'runs')
     .option('--config <file.json>', 'JSON overrides of the preset, by section; flags win over it')
-    .action(async (opts: { preset: string; folds: number; data?: string; dataset?: number; epochs?: number; out: string; config?: string }) => {
+    .action(async (opts: {
+      preset: string; folds: number; fold?: number; collect?: string; allowMissing?: boolean; cvDir?: string;
+      data?: string[]; dataset?: number | number[] | 'all'; epochs?: number; out: string; config?: string;
+    }) => {
+      if (opts.collect) {
+        const summary = await collectCv(opts.collect, { allowMissing: opts.allowMissing });
+        console.log(`\n${summary.folds}-fold cross-validation of ${summary.preset}, Dice mean ± sd:`);
+        console.log(formatCvTable(summary));
+        return;
+      }
       if (opts.folds < 2) throw new Error(`--folds must be at least 2, got ${opts.folds}`);
       const config = resolvePreset(
         opts.preset,
         mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
       );
       await initEngine();
-      const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
+      const sources = resolveSources({ data: opts.data, dataset: config.data.dataset });
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const cvDir = resolve(opts.cvDir ?? join(opts.out, opts.fold ? `cv-${config.preset}-${opts.folds}fold` : `cv-${config.preset}-${stamp}`));
       const bar = batchProgressBar();
       const summary = await crossValidate(config, {
-        dataDir,
-        outDir: opts.out,
+        sources,
+        cvDir,
         folds: opts.folds,
+        fold: opts.fold,
         onBatch: bar.update,
         log: (line) => {
           bar.stop();
@@ -127,43 +179,60 @@ export function buildProgram(): Command {
         },
       });
       bar.stop();
+      if (!summary) {
+        console.log(`fold ${opts.fold} of ${opts.folds} written to ${join(cvDir, `fold-${opts.fold}`)}; when all folds are done: leukoseg cv --collect ${cvDir}`);
+        return;
+      }
       console.log(`\n${opts.folds}-fold cross-validation of ${config.preset}, Dice mean ± sd:`);
       console.log(formatCvTable(summary));
     });
 
   program
     .command('evaluate')
-    .description("score a model on the test split recorded with it; per-class Dice and IoU")
+    .description("score a model on each data set's test split recorded with it (or every image with --all); per-class Dice and IoU")
     .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
-    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
-    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--data <dir>', `${DATA_HELP}; default: the folders the model records`, collect)
+    .option('--dataset <n>', `${DATASET_HELP} (default: the data sets the model records)`, datasetSelection)
+    .option('--all', "score every image/mask pair of the data, not the model's recorded test split (e.g. another lab's annotated images)")
     .option('--json', 'print one JSON object instead of the table')
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
+    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
-      const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
+      let result;
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
-      const result = await evaluateModel(loaded, dataDir, { tta, calibrated: opts.calibration });
-      loaded.model.dispose();
+      try {
+        const sources = sourcesForModel(opts, recordedSplits(loaded.metadata));
+        result = await evaluateModel(loaded, sources, { tta, calibrated: opts.calibration, all: opts.all });
+      } finally {
+        loaded.model.dispose();
+      }
       for (const issue of result.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
-      const m = result.metrics;
+      const summary = (x: SegmentationMetrics) => {
+        const { confusion: _confusion, pixels: _pixels, ...rest } = x;
+        return rest;
+      };
       if (opts.json) {
-        const summary = (x: SegmentationMetrics) => {
-          const { confusion: _confusion, pixels: _pixels, ...rest } = x;
-          return rest;
-        };
-        console.log(JSON.stringify({ ...summary(m), native: summary(result.native), tta, classWeights: result.classWeights }));
-      } else {
-        const size = loaded.metadata.preprocessing.inputSize;
-        const weights = result.classWeights ? `, calibrated class weights ${result.classWeights.map((w) => w.toFixed(3)).join('/')}` : '';
-        console.log(`${loaded.dir}: ${m.images} images (${result.scope === 'test-split' ? 'the test split recorded with the model' : 'all images: the model records no split'})${tta ? ', flip TTA' : ''}${weights}`);
-        console.log(`\nat the model's input size, ${size}x${size}:`);
-        console.log(formatMetricsTable(m));
-        console.log(`\nat each image's own size (probabilities brought back to it, original masks):`);
+        const datasets = result.sources.map((s) => ({ dataset: s.dataset, dir: s.dir, scope: s.scope, ...summary(s.metrics), native: summary(s.native) }));
+        console.log(JSON.stringify({ ...summary(result.metrics), native: summary(result.native), datasets, scope: result.scope, tta, classWeights: result.classWeights }));
+        return;
+      }
+      const size = loaded.metadata.preprocessing.inputSize;
+      const weights = result.classWeights ? `, calibrated class weights ${result.classWeights.map((w) => w.toFixed(3)).join('/')}` : '';
+      console.log(`${loaded.dir}${tta ? ', flip TTA' : ''}${weights}`);
+      for (const s of result.sources) {
+        const scope = s.scope === 'test-split' ? 'the test split recorded with the model' : 'all images';
+        console.log(`\n${s.dataset} (${s.dir}): ${s.native.images} images, ${scope}`);
+        console.log(`at the model's input size, ${size}x${size}:`);
+        console.log(formatMetricsTable(s.metrics));
+        console.log(`at each image's own size (probabilities brought back to it, original masks):`);
+        console.log(formatMetricsTable(s.native));
+      }
+      if (result.sources.length > 1) {
+        console.log(`\nall ${result.native.images} images pooled, at each image's own size:`);
         console.log(formatMetricsTable(result.native));
       }
     });
@@ -172,16 +241,15 @@ export function buildProgram(): Command {
     .command('calibrate')
     .description("fit per-class decision weights on the model's validation images and store them in its model.json")
     .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
-    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
-    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
+    .option('--data <dir>', `${DATA_HELP}; default: the folders the model records`, collect)
+    .option('--dataset <n>', `${DATASET_HELP} (default: the data sets the model records)`, datasetSelection)
     .option('--dry-run', 'print the fit without writing it')
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string; dataset?: number; dryRun?: boolean; backend: string }) => {
+    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; dryRun?: boolean; backend: string }) => {
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       try {
-        const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
-        const fit = await calibrateModel(loaded, dataDir);
+        const fit = await calibrateModel(loaded, sourcesForModel(opts, recordedSplits(loaded.metadata)));
         for (const issue of fit.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
         const row = (d: number[]) => d.map((x) => x.toFixed(4)).join(' / ');
         console.log(`${loaded.dir}: fitted on ${fit.images} validation images at their own size (${fit.pixels} pixels)`);

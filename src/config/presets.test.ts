@@ -11,7 +11,9 @@ test("study presets carry the study's protocol", () => {
   assert.equal(m3.train.epochs, 20);
   assert.equal(m3.train.batchSize, 2);
   assert.equal(m3.train.learningRate, 0.001);
-  assert.deepEqual(m3.data, { dataset: 1, size: 128, fit: 'stretch', testFraction: 0.3, splitSeed: 42 });
+  assert.deepEqual(m3.data, { dataset: 1, size: 128, fit: 'stretch', testFraction: 0.3, splitSeed: 42, normalize: 'scale' });
+  assert.equal(m3.augment.enabled, false);
+  assert.equal(m3.train.sourceBalance, 0);
   assert.equal(resolvePreset('study-model-1').train.epochs, 5);
   assert.equal(resolvePreset('study-model-2').train.epochs, 5);
   for (const name of PRESET_NAMES) assert.equal(resolvePreset(name).preset, name);
@@ -67,6 +69,28 @@ test('unet-small-pad is unet-small with images padded into the square and no ear
   assert.ok(small.train.earlyStopPatience > 0);
   const asSmall = { ...pad, preset: small.preset, description: small.description, data: small.data, train: { ...pad.train, earlyStopPatience: small.train.earlyStopPatience } };
   assert.deepEqual(asSmall, small);
-  for (const name of PRESET_NAMES.filter((n) => n !== 'unet-small-pad')) assert.equal(resolvePreset(name).data.fit, 'stretch', name);
+  for (const name of PRESET_NAMES.filter((n) => n !== 'unet-small-pad' && n !== 'unet-small-multi')) assert.equal(resolvePreset(name).data.fit, 'stretch', name);
+});
+
+test('unet-small-multi trains on every data set present, balanced, with stain and camera augmentation, padded like unet-small-pad', () => {
+  const multi = resolvePreset('unet-small-multi');
+  const pad = resolvePreset('unet-small-pad');
+  assert.equal(multi.data.dataset, 'all');
+  assert.equal(multi.data.fit, 'pad');
+  assert.equal(multi.train.sourceBalance, 1);
+  assert.ok(multi.augment.stain > 0 && multi.augment.gamma > 0 && multi.augment.whiteBalance > 0);
+  assert.deepEqual({ ...multi.train, sourceBalance: 0 }, pad.train);
+  assert.equal(multi.model.name, pad.model.name);
+});
+
+test('misspelt keys are refused with their path in every section, not dropped', () => {
+  assert.throws(() => resolvePreset('study-model-3', { train: { epoch: 2 } }), /train: Unrecognized key: "epoch"/);
+  assert.throws(() => resolvePreset('study-model-3', { data: { datset: 2 } }), /data: Unrecognized key: "datset"/);
+  assert.throws(() => resolvePreset('study-model-3', { augment: { stian: 0.2 } }), /augment: Unrecognized key: "stian"/);
+  assert.throws(() => resolvePreset('study-model-3', { model: { dept: 3 } }), /model: Unrecognized key: "dept"/);
+  assert.throws(() => parseRunConfig({ preset: 'x', model: { name: 'unet' }, extra: 1 }), /\(root\): Unrecognized key: "extra"/);
+  assert.equal(resolvePreset('study-model-3', { data: { dataset: [1, 2] } }).data.dataset.toString(), '1,2');
+  assert.equal(resolvePreset('study-model-3', { data: { dataset: 'all' } }).data.dataset, 'all');
+  assert.throws(() => resolvePreset('study-model-3', { data: { dataset: 0 } }), /data\.dataset/);
   assert.throws(() => resolvePreset('unet-small', { data: { fit: 'crop' } }), /data\.fit/);
 });

@@ -71,6 +71,32 @@ export const PRESETS = Object.freeze({
     data: { fit: 'pad' },
     train: { ...UNET_RECIPE.train, epochs: 80, learningRate: 0.003, minLearningRate: 0.00003, earlyStopPatience: 0 },
   },
+  // Every lab's cells: each data set present is a source, split 70/30 on its own (Dataset 1 keeps its
+  // 90 test images), its validation part carved from its own training images, and every epoch draws the
+  // same number of images from each source. Augmentation adds what labs differ in: stain amounts (HED
+  // optical density), gamma and white balance of the camera, magnification, focus and sensor noise;
+  // hue jitter stays small, since a strong hue shift turns pink red cells into nothing a lab stains.
+  'unet-small-multi': {
+    preset: 'unet-small-multi',
+    description: 'unet-small-pad trained on every data set present (per-source splits, sources balanced per epoch) with stain, camera and scale augmentation',
+    model: { name: 'unet-small' },
+    ...UNET_RECIPE,
+    data: { fit: 'pad', dataset: 'all' },
+    augment: {
+      enabled: true,
+      stain: 0.3,
+      gamma: 0.25,
+      whiteBalance: 0.1,
+      hue: 0.03,
+      saturation: 0.2,
+      brightness: 0.15,
+      contrast: 0.15,
+      scale: [0.7, 1.4],
+      blur: 0.6,
+      noise: 0.02,
+    },
+    train: { ...UNET_RECIPE.train, epochs: 80, learningRate: 0.003, minLearningRate: 0.00003, earlyStopPatience: 0, sourceBalance: 1 },
+  },
 } satisfies Record<string, RunConfigInput>);
 
 /** Sections to lay over a preset; fields left undefined keep the preset's value. */

@@ -5,9 +5,20 @@ import { MODEL_NAMES } from '../models/registry.js';
 import { AugmentConfigSchema } from '../data/augment.js';
 import { SQUARE_FITS, type SquareFit } from '../data/fit-square.js';
 
-export const DataConfigSchema = z.object({
-  /** Which `Dataset N/` folder of the collection root to use. */
-  dataset: z.number().int().min(1).default(1),
+/** Which `Dataset N/` folders of a collection root to use: one, several, or every one present. */
+export const DatasetSelectionSchema = z.union([
+  z.number().int().min(1),
+  z.array(z.number().int().min(1)).min(1),
+  z.literal('all'),
+]);
+export type DatasetSelection = z.infer<typeof DatasetSelectionSchema>;
+
+export const DataConfigSchema = z.strictObject({
+  /**
+   * Which `Dataset N/` folder(s) of the collection root to use (a number, a list, or 'all'); ignored
+   * for a folder of pairs. Each dataset is its own source: split on its own, recorded on its own.
+   */
+  dataset: DatasetSelectionSchema.default(1),
   /** Model input side; images and masks are fitted into a square of this side (see `fit`). */
   size: z.number().int().min(8).max(1024).default(128),
   /**
@@ -20,9 +31,21 @@ export const DataConfigSchema = z.object({
   testFraction: z.number().gt(0).lt(1).default(0.3),
   /** Seed of the train/test permutation (numpy `RandomState(seed).permutation`, as sklearn does). */
   splitSeed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+  /**
+   * Pixel values into the network: 'scale' is the study's image / 255; 'percentile' stretches each
+   * channel of each image from its 1st to its 99th percentile to [0, 1] (Cellpose's normalisation), so
+   * a lab's brighter or paler stain enters the network closer to the training images' range.
+   */
+  normalize: z.enum(['scale', 'percentile']).default('scale'),
+  /**
+   * Train on only the first N images of each source's training part (after its validation part is
+   * carved out, so validation and test stay as without it): learning curves, and measuring fine-tuning
+   * on a lab's few annotated images.
+   */
+  trainLimit: z.number().int().min(1).optional(),
 });
 
-export const TrainConfigSchema = z.object({
+export const TrainConfigSchema = z.strictObject({
   epochs: z.number().int().min(1).default(20),
   batchSize: z.number().int().min(1).default(2),
   /** Adam's learning rate; 0.001 is Keras's default, which the study used. */
@@ -46,25 +69,31 @@ export const TrainConfigSchema = z.object({
   earlyStopPatience: z.number().int().min(0).default(0),
   /** Flip test-time augmentation when scoring validation/test after each epoch (4x the scoring time). */
   tta: z.boolean().default(false),
+  /**
+   * How an epoch draws from several sources: 0 takes every training image once (a 300-image source
+   * outweighs a 100-image one 3:1); 1 gives each source the same share of the epoch (the smaller one's
+   * images repeat); in between, a source's share is proportional to its size to the power 1 - balance.
+   */
+  sourceBalance: z.number().min(0).max(1).default(0),
 });
 
 /** How the trained model is meant to be used; saved with it, so segment/evaluate/serve follow it. */
-export const InferenceConfigSchema = z.object({
+export const InferenceConfigSchema = z.strictObject({
   /** Average the predictions of the image and its flips (4 model passes). */
   tta: z.boolean().default(false),
 });
 
-export const ReportConfigSchema = z.object({
+export const ReportConfigSchema = z.strictObject({
   /** Write `predictions-epoch-NN.png` every this many epochs (and after the last one). */
   predictionEvery: z.number().int().min(1).default(2),
   /** How many fixed test images those pictures show. */
   predictionImages: z.number().int().min(1).max(32).default(4),
 });
 
-export const RunConfigSchema = z.object({
+export const RunConfigSchema = z.strictObject({
   preset: z.string(),
   description: z.string().default(''),
-  model: z.object({
+  model: z.strictObject({
     name: z.enum(MODEL_NAMES as [string, ...string[]]),
     l2: z.number().min(0).optional(),
     /** U-Net only: poolings, filters of the first level, upsampling kind, bottleneck dropout. */

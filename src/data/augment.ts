@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { affine, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
 import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
+import { isNeutralStain, NEUTRAL_STAIN, stainJitter, type StainJitter } from './augment-stain.js';
 import { createRng, randomInt, uniform, type Rng } from './random.js';
 import type { LabelMask, RgbImage } from './types.js';
 
@@ -15,7 +16,7 @@ export { createRng, type Rng } from './random.js';
 const strength = (max: number) => z.number().min(0).max(max);
 
 export const AugmentConfigSchema = z
-  .object({
+  .strictObject({
     /** Master switch; off by default so a preset's results do not change unless it asks for augmentation. */
     enabled: z.boolean().default(false),
     /** Mirror left-right and top-bottom, each with probability 1/2 (cells have no preferred orientation). */
@@ -40,6 +41,15 @@ export const AugmentConfigSchema = z
     blur: strength(1).default(0),
     /** Gaussian noise with standard deviation uniform in [0, noise] x 255 gray levels per image; 0 = none. */
     noise: strength(0.5).default(0),
+    /**
+     * Stain jitter in haematoxylin/eosin optical-density space (augment-stain.ts): each stain's density
+     * times U[1 - stain, 1 + stain] plus U[-stain, stain] x 0.1; 0 = none.
+     */
+    stain: strength(1).default(0),
+    /** Gamma exp(U[-gamma, gamma]) on intensities; 0 = none. */
+    gamma: strength(1).default(0),
+    /** White balance: R, G and B each times U[1 - whiteBalance, 1 + whiteBalance]; 0 = none. */
+    whiteBalance: strength(0.5).default(0),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] });
 
@@ -50,7 +60,7 @@ export type AugmentConfigInput = z.input<typeof AugmentConfigSchema>;
 export const DEFAULT_AUGMENT_CONFIG: AugmentConfig = AugmentConfigSchema.parse({});
 
 /** One concrete draw of every random choice for one pair; `applyAugmentation` is deterministic given it. */
-export interface AugmentParams extends AffineParams, Dihedral, ColorJitter {
+export interface AugmentParams extends AffineParams, Dihedral, ColorJitter, StainJitter {
   /** Blur sigma in pixels, 0..1. */
   blurSigma: number;
   /** Noise standard deviation in gray levels. */
@@ -83,7 +93,19 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
   // A quarter turn would swap the sides of a non-square image; only half turns keep its size.
   const turns = width === height ? draws.turns : draws.turns & 2;
   const [scaleMin, scaleMax] = config.scale;
+  // Drawn only when asked for: recipes without them keep the random stream (and results) they had.
+  const stainOn = config.stain > 0 || config.gamma > 0 || config.whiteBalance > 0;
+  const three = (f: () => number) => [f(), f(), f()] as const;
+  const stain: StainJitter = stainOn
+    ? {
+        stainScale: three(() => 1 + uniform(rng, -1, 1) * config.stain),
+        stainShift: three(() => uniform(rng, -1, 1) * config.stain * 0.1),
+        gamma: Math.exp(uniform(rng, -1, 1) * config.gamma),
+        channelGain: three(() => 1 + uniform(rng, -1, 1) * config.whiteBalance),
+      }
+    : NEUTRAL_STAIN;
   return {
+    ...stain,
     flipHorizontal: config.flip && draws.flipH,
     flipVertical: config.flip && draws.flipV,
     quarterTurns: config.rotate90 ? turns : 0,
@@ -117,6 +139,7 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   blurSigma: 0,
   noiseSigma: 0,
   noiseSeed: 0,
+  ...NEUTRAL_STAIN,
 });
 
 export interface AugmentedPair {
@@ -155,6 +178,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     }
   }
   if (!isNeutralJitter(p)) img = colorJitter(img, p);
+  if (!isNeutralStain(p)) img = stainJitter(img, p);
   if (p.blurSigma > 0) img = gaussianBlur3(img, p.blurSigma);
   if (p.noiseSigma > 0) img = gaussianNoise(img, p.noiseSigma, createRng(p.noiseSeed));
   // Copy what no step replaced, so callers may always mutate the result.

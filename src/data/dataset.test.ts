@@ -147,3 +147,26 @@ test('real Dataset 1: 300 samples of 128x128, no issues, pixels identical to PIL
   assert.deepEqual(testIds, NUMPY_PERM300_SEED42_FIRST90.map((i) => ids[i]));
   assert.deepEqual(testIds.slice(0, 5), ['204', '267', '153', '010', '234']);
 });
+
+test('a few far gray levels are moved to the nearest class and counted; a meaningful share still skips the pair', async () => {
+  const dir = await makeTempDir();
+  // 6x5 masks (30 pixels): one pixel at 64 is 3.3 %; allow up to 5 % and it is used, at 2 % it is not.
+  await writePair(dir, '001', { maskLevel: (x, y) => (x === 0 && y === 0 ? 64 : 128) });
+  const { samples, strayMasks } = await loadDataset({ dir, maxFarFraction: 0.05 });
+  assert.equal(samples[0].strayPixels, 1);
+  assert.equal(samples[0].mask.data[0], 0, '64 is nearer 0 than 128');
+  assert.deepEqual(strayMasks.map((m) => [m.pixels, m.levels]), [[1, [64]]]);
+  await assert.rejects(loadDataset({ dir, maxFarFraction: 0.02 }), /unknown gray levels 64 .*1 pixel\(s\) \(3\.33 %, more than 2\.00 %\)/);
+});
+
+test('real Dataset 2: every one of the 100 pairs loads, 034 and 076 with their stray border pixels moved', async () => {
+  const { samples, issues, strayMasks } = await loadDataset({ dir: join(REAL_DATASET_1, '..', 'Dataset 2') });
+  assert.deepEqual(issues, []);
+  assert.equal(samples.length, 100);
+  const stray: Record<string, (typeof strayMasks)[number]> = Object.fromEntries(strayMasks.map((m) => [m.file.split('/').pop()!, m]));
+  for (const name of ['034.png', '076.png']) {
+    assert.ok(stray[name], `${name} has stray pixels`);
+    assert.ok(stray[name].levels.some((l) => l >= 37 && l <= 50), `${name}: ${stray[name].levels}`);
+    assert.ok(stray[name].pixels < 0.001 * 300 * 300 * 2, `${name}: ${stray[name].pixels}`);
+  }
+});

@@ -10,9 +10,17 @@ import { formatLevels, labelsFromGray } from './masks.js';
 import { EXPECTED_LAYOUT, findPairs, type FoundPairs, type ImageMaskPair } from './pairs.js';
 import { fitToSquare, type SquareFit } from './fit-square.js';
 import { MASK_LEVELS, type DataIssue, type Sample } from './types.js';
+import { pixelsToInput, type PixelNormalization } from './pixels.js';
 
 export { findPairs, type ImageMaskPair, type FoundPairs } from './pairs.js';
-export { resolveDataDir, defaultCacheDir, type ResolveDataDirOptions } from './locate.js';
+export {
+  resolveDataDir,
+  resolveSources,
+  parseDatasetSelection,
+  defaultCacheDir,
+  type ResolveDataDirOptions,
+  type DataSource,
+} from './locate.js';
 
 /** The study's input size. */
 export const DEFAULT_IMAGE_SIZE = 128;
@@ -26,6 +34,12 @@ export interface LoadSampleOptions {
   fit?: SquareFit;
   /** Mask gray levels within this distance of 0/128/255 are moved to that class (default 32). */
   maxMaskDistance?: number;
+  /**
+   * Pixels farther than that from every level are moved to the nearest class too (and counted) while
+   * they are at most this fraction of the mask (default 0.001: a few anti-aliased border pixels); a
+   * mask with more is skipped, since a meaningful share of it cannot be read.
+   */
+  maxFarFraction?: number;
   /** Pixel limit per file (default DEFAULT_MAX_PIXELS in decode.ts). */
   maxPixels?: number;
 }
@@ -41,7 +55,12 @@ export interface LoadedDataset {
   issues: DataIssue[];
   /** Mask pixels moved to the nearest class level, over all samples. */
   strayPixels: number;
+  /** The masks that had such pixels, with how many and which gray levels, for the log. */
+  strayMasks: Array<{ file: string; pixels: number; levels: number[] }>;
 }
+
+/** Default of LoadSampleOptions.maxFarFraction. */
+export const DEFAULT_MAX_FAR_FRACTION = 0.001;
 
 /** Loads every valid pair in `dir`; throws (listing the problems) only if none is valid. */
 export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDataset> {
@@ -57,7 +76,10 @@ export async function loadDataset(options: LoadDatasetOptions): Promise<LoadedDa
   const issues = [...found.issues, ...results.filter((r): r is DataIssue => !('image' in r))];
   if (samples.length === 0) throw new Error(noSamplesMessage(dir, found.pairs.length, issues));
   const strayPixels = samples.reduce((sum, s) => sum + s.strayPixels, 0);
-  return { samples, issues, strayPixels };
+  const strayMasks = samples
+    .filter((s) => s.strayPixels > 0)
+    .map((s) => ({ file: s.maskPath, pixels: s.strayPixels, levels: s.strayLevels ?? [] }));
+  return { samples, issues, strayPixels, strayMasks };
 }
 
 /** Decodes, checks and resizes one pair; throws DataFileError naming the bad file. */
@@ -75,12 +97,15 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
   }
   // Mapping before resizing gives the same classes (NEAREST and padding only copy pixels) and counts
   // stray pixels as they are in the file.
-  const { mask, strayPixels, farLevels, farPixels } = labelsFromGray(gray, { maxDistance: options.maxMaskDistance });
-  if (farLevels.length > 0) {
+  const { mask, strayPixels, farLevels, farPixels, strayLevels } = labelsFromGray(gray, { maxDistance: options.maxMaskDistance });
+  const maxFarFraction = options.maxFarFraction ?? DEFAULT_MAX_FAR_FRACTION;
+  const farFraction = farPixels / (gray.width * gray.height);
+  if (farLevels.length > 0 && farFraction > maxFarFraction) {
     throw new DataFileError(
       pair.maskPath,
       `mask has unknown gray levels ${formatLevels(farLevels)} (expected ${MASK_LEVELS.join('/')}); ` +
-        `${farPixels} pixel(s) are too far from every class level to guess their class`,
+        `${farPixels} pixel(s) (${(100 * farFraction).toFixed(2)} %, more than ${(100 * maxFarFraction).toFixed(2)} %) ` +
+        'are too far from every class level to guess their class',
     );
   }
   return {
@@ -93,19 +118,25 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
     originalHeight: image.height,
     originalImage: { width: image.width, height: image.height, data: image.data },
     originalMask: mask,
-    strayPixels,
+    // A few far pixels (under maxFarFraction) were moved to their nearest class as well.
+    strayPixels: strayPixels + farPixels,
+    strayLevels: [...strayLevels, ...farLevels].sort((a, b) => a - b),
   };
 }
 
-/** Images of samples[indices] as one NHWC float batch scaled to [0, 1] (the study's image / 255). */
-export function imagesToFloat32(samples: readonly Sample[], indices: readonly number[]): Float32Array {
+/**
+ * Images of samples[indices] as one NHWC float batch, each turned into the network's values by
+ * pixelsToInput (default: the study's image / 255).
+ */
+export function imagesToFloat32(
+  samples: readonly Sample[],
+  indices: readonly number[],
+  pre: { scale: number; normalize?: PixelNormalization } = { scale: 1 / 255 },
+): Float32Array {
   const { width, height } = commonSize(samples, indices, 'imagesToFloat32');
   const perImage = width * height * 3;
   const out = new Float32Array(indices.length * perImage);
-  indices.forEach((index, n) => {
-    const data = samples[index].image.data;
-    for (let i = 0; i < perImage; i++) out[n * perImage + i] = data[i] / 255;
-  });
+  indices.forEach((index, n) => pixelsToInput(samples[index].image.data, pre, out, n * perImage));
   return out;
 }
 

@@ -4,7 +4,7 @@
 //   const dir = resolveDataDir({ data: opts.data }); // e.g. ~/.cache/leukoseg/segmentation_WBC/Dataset 1
 import { readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { IMAGE_EXTENSIONS } from './pairs.js';
 
 /** Folder name of the extracted collection inside the cache (the archive's top folder, renamed). */
@@ -51,6 +51,67 @@ export function resolveDataDir(options: ResolveDataDirOptions = {}): string {
   const others = listDatasetFolders(dir);
   const found = others.length > 0 ? `it has ${others.map((d) => `"${d}/"`).join(', ')} but not "Dataset ${dataset}/"` : 'it has neither "Dataset N/" folders nor image files';
   throw new Error(`Data folder ${dir} (from ${source}) holds no usable data: ${found}. ${howToGetData}`);
+}
+
+/** One source of labelled images: a lab, a microscope, a data set. Its name keys its recorded split. */
+export interface DataSource {
+  /** "Dataset N" for a folder of the collection, else the folder's own name. */
+  name: string;
+  /** Absolute path of the folder of image/mask pairs. */
+  dir: string;
+}
+
+export interface ResolveSourcesOptions {
+  /** --data DIR, as many as given; default $LEUKOSEG_DATA, then the download cache. */
+  data?: readonly string[];
+  /** Which "Dataset N" of each collection root: one, several, or 'all' present (default 1). */
+  dataset?: number | readonly number[] | 'all';
+  env?: NodeJS.ProcessEnv;
+  cacheDir?: string;
+}
+
+/**
+ * The folders of image/mask pairs to train or score on, one source each. A collection root gives its
+ * "Dataset N/" folders as chosen by `dataset`; any other folder of pairs is one source named after it.
+ * Two sources with one name are refused: the name is what a recorded split is matched by.
+ */
+export function resolveSources(options: ResolveSourcesOptions = {}): DataSource[] {
+  const env = options.env ?? process.env;
+  const roots = options.data && options.data.length > 0 ? options.data : [undefined];
+  const sources: DataSource[] = [];
+  for (const root of roots) {
+    const base = { ...options, data: root, env };
+    const dir = resolve(root ?? (env.LEUKOSEG_DATA ? env.LEUKOSEG_DATA : join(options.cacheDir ?? defaultCacheDir(env), DATASET_FOLDER)));
+    const folders = isDirectory(dir) ? listDatasetFolders(dir) : [];
+    const wanted = options.dataset ?? 1;
+    if (folders.length > 0) {
+      const numbers = wanted === 'all' ? folders.map((f) => Number(f.slice('Dataset '.length))) : typeof wanted === 'number' ? [wanted] : wanted;
+      for (const n of numbers) sources.push({ name: `Dataset ${n}`, dir: resolveDataDir({ ...base, dataset: n }) });
+    } else {
+      const found = resolveDataDir({ ...base, dataset: typeof wanted === 'number' ? wanted : 1 });
+      sources.push({ name: basename(found), dir: found });
+    }
+  }
+  const seen = new Map<string, string>();
+  for (const s of sources) {
+    const other = seen.get(s.name);
+    if (other !== undefined) {
+      throw new Error(`two data sources are both named "${s.name}" (${other} and ${s.dir}); a source's name keys its recorded split, so rename one folder`);
+    }
+    seen.set(s.name, s.dir);
+  }
+  return sources;
+}
+
+/** "--dataset 2", "1,2" or "all" from the command line. */
+export function parseDatasetSelection(value: string): number | number[] | 'all' {
+  if (value.trim() === 'all') return 'all';
+  const parts = value.split(',').map((p) => p.trim());
+  const numbers = parts.map(Number);
+  if (parts.length === 0 || numbers.some((n, i) => !Number.isInteger(n) || n < 1 || parts[i] === '')) {
+    throw new Error(`--dataset must be a number, a comma-separated list such as 1,2, or all; got "${value}"`);
+  }
+  return numbers.length === 1 ? numbers[0] : numbers;
 }
 
 function isDirectory(path: string): boolean {

@@ -21,6 +21,8 @@ export interface GrayToLabels {
   farPixels: number;
   /** The distinct far gray levels, ascending. */
   farLevels: number[];
+  /** The distinct near (moved) gray levels, ascending. */
+  strayLevels: number[];
 }
 
 /** Class index for each of the 256 gray levels: the nearest MASK_LEVELS entry (ties go to the lower class). */
@@ -59,6 +61,7 @@ export function labelsFromGray(gray: GrayImage, options: LabelsFromGrayOptions =
   let strayPixels = 0;
   let farPixels = 0;
   const farLevels: number[] = [];
+  const strayLevels: number[] = [];
   for (let level = 0; level < 256; level++) {
     const count = histogram[level];
     if (count === 0) continue;
@@ -66,12 +69,13 @@ export function labelsFromGray(gray: GrayImage, options: LabelsFromGrayOptions =
     if (distance === 0) continue;
     if (distance <= maxDistance) {
       strayPixels += count;
+      strayLevels.push(level);
     } else {
       farPixels += count;
       farLevels.push(level);
     }
   }
-  return { mask: { width: gray.width, height: gray.height, data: labels }, strayPixels, farPixels, farLevels };
+  return { mask: { width: gray.width, height: gray.height, data: labels }, strayPixels, farPixels, farLevels, strayLevels };
 }
 
 /** Class indices back to the gray levels a mask file uses (0 -> 0, 1 -> 128, 2 -> 255). */

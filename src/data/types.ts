@@ -38,6 +38,10 @@ export interface Sample {
   originalMask: LabelMask;
   /** Mask pixels whose gray level was not exactly 0/128/255 and were moved to the nearest class. */
   strayPixels: number;
+  /** Their gray levels, ascending. */
+  strayLevels?: number[];
+  /** Name of the data source (data/locate.ts DataSource) the pair came from, when loaded as one of several. */
+  source?: string;
 }
 
 /** A file that was skipped, and why. */

@@ -2,21 +2,19 @@
 // imports): the model's input from an image, and from its probabilities the mask and the numbers.
 import { fitToSquare } from '../data/fit-square.js';
 import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
-import { squareFitOf, type Preprocessing } from '../models/preprocessing.js';
+import { pixelsToInput, squareFitOf, type Preprocessing } from '../models/preprocessing.js';
 import { argmaxLabels } from './predict.js';
 import { postprocessMask, type PostprocessOptions } from './postprocess.js';
 import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from './morphometrics.js';
 
 /**
  * The model's input for one image, in the order the model's metadata fixes: fitted into the
- * inputSize square as it says (stretched or padded, see src/data/fit-square.ts), then scaled (float32,
- * NHWC, batch of one). Multiplying two float32 values in double and storing the result as float32
- * rounds once, exactly as a float32 multiply on the device would.
+ * inputSize square as it says (stretched or padded, see src/data/fit-square.ts), then turned into
+ * the network's values by pixelsToInput, as training did (float32, NHWC, batch of one).
  */
 export function prepareInput(image: RgbImage, pre: Preprocessing): Float32Array {
   const small = fitToSquare({ width: image.width, height: image.height, data: image.data }, pre.inputSize, 3, squareFitOf(pre));
-  const scale = Math.fround(pre.scale);
-  return Float32Array.from(small.data, (v) => v * scale);
+  return pixelsToInput(small.data, pre);
 }
 
 export interface FinishedSegmentation {

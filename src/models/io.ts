@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CLASS_NAMES } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
-import { preprocessingFor, squareFitOf, type Preprocessing } from './preprocessing.js';
+import { checkPreprocessing, preprocessingFor, type PixelNormalization, type Preprocessing } from './preprocessing.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -36,7 +36,9 @@ export interface ModelMetadata {
   preset?: string;
   /** Epoch whose weights these are. */
   epoch?: number;
-  /** Where the test split came from, so `evaluate` scores on the same images. */
+  /** Each source's test (and validation) images, so `evaluate` and `calibrate` use the same ones. */
+  splits?: RecordedSplit[];
+  /** How models saved before several sources recorded their one split ("Dataset N"); read by recordedSplits. */
   split?: { dataset: number; testFraction: number; seed: number; testIds: string[]; validationIds?: string[] };
   /** Test metrics at that epoch, as recorded by training. */
   metrics?: unknown;
@@ -44,15 +46,39 @@ export interface ModelMetadata {
   inference?: InferenceMetadata;
 }
 
+/** The split of one data source as a model records it; `dataset` is the source's name ("Dataset 1"). */
+export interface RecordedSplit {
+  dataset: string;
+  /** The folder the images were read from at training time (absolute). */
+  dir?: string;
+  testFraction: number;
+  seed: number;
+  testIds: string[];
+  validationIds?: string[];
+}
+
+/** The model's recorded splits, one per source; a model of the single-split era gives its one as "Dataset N". */
+export function recordedSplits(metadata: Pick<ModelMetadata, 'split' | 'splits'>): RecordedSplit[] {
+  if (metadata.splits) return metadata.splits;
+  if (!metadata.split) return [];
+  const { dataset, ...rest } = metadata.split;
+  return [{ dataset: `Dataset ${dataset}`, ...rest }];
+}
+
 /** Metadata of a model trained on images fitted into its inputSize square by `fit` (default: stretched, as the study did). */
-export function defaultMetadata(architecture: string, inputSize: number, fit: SquareFit = 'stretch'): ModelMetadata {
+export function defaultMetadata(
+  architecture: string,
+  inputSize: number,
+  fit: SquareFit = 'stretch',
+  normalize: PixelNormalization = 'scale',
+): ModelMetadata {
   return {
     format: 'leukoseg-model',
     version: 1,
     architecture,
     classNames: [...CLASS_NAMES],
     maskLevels: [0, 128, 255],
-    preprocessing: preprocessingFor(inputSize, fit),
+    preprocessing: preprocessingFor(inputSize, fit, normalize),
   };
 }
 
@@ -130,7 +156,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const recordedPreprocessing = parsed.userDefinedMetadata?.leukoseg?.preprocessing;
   if (recordedPreprocessing) {
     try {
-      squareFitOf(recordedPreprocessing); // refused before loading, not when an image is prepared the wrong way
+      checkPreprocessing(recordedPreprocessing); // refused before loading, not when an image is prepared the wrong way
     } catch (err) {
       throw new Error(`${jsonPath}: ${(err as Error).message}`);
     }

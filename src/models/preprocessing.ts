@@ -1,6 +1,9 @@
 // How an image becomes the model's input, as recorded in model.json, and the square fit that record
 // names. Pure (no Node imports): the page imports it as well as the Node segmenter.
 import { SQUARE_FITS, type SquareFit } from '../data/fit-square.js';
+import { PIXEL_NORMALIZATIONS, type PixelNormalization } from '../data/pixels.js';
+
+export { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 
 /** How an image becomes the model's input; stored with the model and applied in this order. */
 export interface Preprocessing {
@@ -15,12 +18,20 @@ export interface Preprocessing {
   /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
   scale: number;
   channels: 'rgb';
+  /**
+   * 'percentile': each channel of the fitted image is mapped from its 1st..99th percentile to 0..1
+   * instead of multiplied by `scale` (absent or 'scale': the plain scaling older models record).
+   */
+  normalize?: PixelNormalization;
 }
 
+
 /** The preprocessing a model trained with `fit` at `inputSize` records. */
-export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch'): Preprocessing {
+export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch', normalize: PixelNormalization = 'scale'): Preprocessing {
   if (!SQUARE_FITS.includes(fit)) throw new Error(`preprocessing: fit must be ${SQUARE_FITS.join(' or ')}, got '${String(fit)}'`);
-  return { inputSize, resize: fit === 'pad' ? 'pad' : 'nearest', scale: 1 / 255, channels: 'rgb' };
+  if (!PIXEL_NORMALIZATIONS.includes(normalize)) throw new Error(`preprocessing: normalize must be ${PIXEL_NORMALIZATIONS.join(' or ')}, got '${String(normalize)}'`);
+  const pre: Preprocessing = { inputSize, resize: fit === 'pad' ? 'pad' : 'nearest', scale: 1 / 255, channels: 'rgb' };
+  return normalize === 'scale' ? pre : { ...pre, normalize };
 }
 
 /**
@@ -31,4 +42,12 @@ export function squareFitOf(pre: Pick<Preprocessing, 'resize'>): SquareFit {
   if (pre.resize === 'nearest') return 'stretch';
   if (pre.resize === 'pad') return 'pad';
   throw new Error(`model preprocessing: unknown resize '${String(pre.resize)}' (this leukoseg knows 'nearest' and 'pad')`);
+}
+
+/** Refuses a recorded preprocessing this leukoseg cannot reproduce (checked when a model is loaded). */
+export function checkPreprocessing(pre: Pick<Preprocessing, 'resize' | 'normalize'>): void {
+  squareFitOf(pre);
+  if (pre.normalize !== undefined && !PIXEL_NORMALIZATIONS.includes(pre.normalize)) {
+    throw new Error(`model preprocessing: unknown normalize '${String(pre.normalize)}' (this leukoseg knows ${PIXEL_NORMALIZATIONS.join(' and ')})`);
+  }
 }

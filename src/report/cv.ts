@@ -9,6 +9,12 @@ export interface CvFold {
   images: number;
   modelSize: SegmentationMetrics;
   native: SegmentationMetrics;
+  /** Native-size scores of each data source's held-out images, when the folds mix several. */
+  bySource?: Record<string, SegmentationMetrics>;
+  /** Wall time of the fold (training and scoring). */
+  seconds?: number;
+  /** How many folds the cross-validation it belongs to has. */
+  of?: number;
 }
 
 type Stat = { mean: number; sd: number };

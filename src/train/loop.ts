@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { numpyPermutation } from '../data/split.js';
+import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 import { oneHot } from '../data/masks.js';
 import { augmentPair, createRng, type AugmentConfig } from '../data/augment.js';
 import { NUM_CLASSES, type LabelMask } from '../data/types.js';
@@ -25,7 +26,14 @@ export interface ArraySet {
    * duplicates of rows are not pixels of the image, so they should not pick the best epoch).
    */
   native?: { fit: SquareFit; masks: LabelMask[] };
+  /** Which data source each image came from (index into `sources`), when the set mixes several. */
+  sourceIndex?: Uint8Array;
+  /** The sources in order, each a contiguous run of the set's images (scored on its own as well). */
+  sources?: Array<{ name: string; start: number; count: number }>;
 }
+
+/** How pixel bytes become the network's values (the model's preprocessing; data/pixels.ts). */
+export type PixelPreprocessing = { scale: number; normalize?: PixelNormalization };
 
 export interface BatchProgress {
   epoch: number;
@@ -49,6 +57,10 @@ export interface TrainLoopOptions {
   augment?: AugmentConfig;
   schedule: ScheduleOptions;
   tta?: boolean;
+  /** Pixel values into the network (default: image / 255). */
+  pixels?: PixelPreprocessing;
+  /** TrainConfig.sourceBalance: 0 = every training image once per epoch; 1 = each source an equal share. */
+  sourceBalance?: number;
   onBatch?: (p: BatchProgress) => void;
   /**
    * Called after each epoch's scoring; may write artifacts. Awaited before the next epoch. Returning
@@ -62,12 +74,41 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return Array.from(numpyPermutation(n, (seed + epoch * 7919) >>> 0));
 }
 
+/**
+ * The images of one epoch when the training set mixes sources: as many draws as images, source s
+ * getting a share proportional to n_s^(1 - balance) (balance 0: each image once, as epochOrder;
+ * balance 1: equal shares). A source's draws walk a fresh permutation of its images, repeating it when
+ * its share is larger than the source; the whole is then shuffled. Depends only on (seed, epoch).
+ */
+export function balancedEpochOrder(sourceIndex: Uint8Array, balance: number, seed: number, epoch: number): number[] {
+  const n = sourceIndex.length;
+  const sourceCount = sourceIndex.reduce((m, s) => Math.max(m, s + 1), 0);
+  if (balance === 0 || sourceCount <= 1) return epochOrder(n, seed, epoch);
+  const members = Array.from({ length: sourceCount }, () => [] as number[]);
+  sourceIndex.forEach((s, i) => members[s].push(i));
+  const weights = members.map((m) => (m.length === 0 ? 0 : m.length ** (1 - balance)));
+  const total = weights.reduce((a, b) => a + b, 0);
+  // Largest-remainder rounding, so the shares add up to exactly n.
+  const exact = weights.map((w) => (n * w) / total);
+  const quota = exact.map(Math.floor);
+  const order = exact.map((e, s) => [e - quota[s], s] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0; k < n - quota.reduce((a, b) => a + b, 0); k++) quota[order[k][1]]++;
+  const draws: number[] = [];
+  members.forEach((m, s) => {
+    if (m.length === 0) return;
+    const perm = numpyPermutation(m.length, (seed + epoch * 7919 + (s + 1) * 104729) >>> 0);
+    for (let k = 0; k < quota[s]; k++) draws.push(m[perm[k % m.length]]);
+  });
+  return numpyPermutation(draws.length, (seed + epoch * 7919) >>> 0).map((i) => draws[i]);
+}
+
 /** Copies (and augments) the pairs of `indices` into batch tensors; one-hot is made here, per batch. */
 function batchTensors(
   set: ArraySet,
   indices: number[],
   size: number,
   augment: { config: AugmentConfig; rng: () => number } | null,
+  pixelsPre: PixelPreprocessing,
 ): { x: tf.Tensor4D; y: tf.Tensor4D } {
   const pixels = size * size;
   const images = new Float32Array(indices.length * pixels * 3);
@@ -80,8 +121,7 @@ function batchTensors(
       image = out.image.data;
       mask = out.mask.data;
     }
-    const offset = k * pixels * 3;
-    for (let i = 0; i < image.length; i++) images[offset + i] = image[i] / 255;
+    pixelsToInput(image, pixelsPre, images, k * pixels * 3);
     labels.set(mask, k * pixels);
   });
   return {
@@ -90,24 +130,37 @@ function batchTensors(
   };
 }
 
-export function toFloatImages(images: Uint8Array): Float32Array {
+/** A set's 8-bit images as the network's input, image by image (a per-image normalisation needs each alone). */
+export function toFloatImages(images: Uint8Array, count: number, pixels: PixelPreprocessing = DEFAULT_PIXELS): Float32Array {
   const out = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) out[i] = images[i] / 255;
+  const perImage = count > 0 ? images.length / count : 0;
+  for (let n = 0; n < count; n++) pixelsToInput(images.subarray(n * perImage, (n + 1) * perImage), pixels, out, n * perImage);
   return out;
 }
+
+const DEFAULT_PIXELS: PixelPreprocessing = { scale: 1 / 255 };
 
 /**
  * Scores a model on a set: confusion-matrix metrics plus the soft Dice from its probabilities, at the
  * model's size and, when the set carries its native masks, at each image's own size.
  */
-export async function scoreSet(model: tfl.LayersModel, set: ArraySet, size: number, tta = false) {
-  const predictions = await predictBatches(model, toFloatImages(set.images), set.count, size, { tta });
+export async function scoreSet(model: tfl.LayersModel, set: ArraySet, size: number, tta = false, pixels: PixelPreprocessing = DEFAULT_PIXELS) {
+  const predictions = await predictBatches(model, toFloatImages(set.images, set.count, pixels), set.count, size, { tta });
   const meter = new SegmentationMeter();
   meter.add(predictions.labels, set.labels, { probs: predictions.probs, images: set.count });
-  const native = set.native
-    ? scoreAtImageSizes(probsAtImageSizes(predictions.probs, size, set.native.masks, set.native.fit), set.native.masks)
-    : undefined;
-  return { metrics: meter.aggregate(), native, predictions };
+  let native: SegmentationMetrics | undefined;
+  let nativeBySource: Record<string, SegmentationMetrics> | undefined;
+  if (set.native) {
+    const { masks } = set.native;
+    const probs = probsAtImageSizes(predictions.probs, size, masks, set.native.fit);
+    native = scoreAtImageSizes(probs, masks);
+    if (set.sources && set.sources.length > 1) {
+      nativeBySource = Object.fromEntries(
+        set.sources.map((s) => [s.name, scoreAtImageSizes(probs.slice(s.start, s.start + s.count), masks.slice(s.start, s.start + s.count))]),
+      );
+    }
+  }
+  return { metrics: meter.aggregate(), native, nativeBySource, predictions };
 }
 
 function perClass(m: SegmentationMetrics) {
@@ -120,14 +173,16 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
   const optimizer = model.optimizer as unknown as { learningRate: number };
   const augmentOn = options.augment?.enabled ? options.augment : null;
   for (let epoch = options.fromEpoch; epoch <= options.epochs; epoch++) {
-    const order = epochOrder(train.count, seed, epoch);
+    const order = train.sourceIndex
+      ? balancedEpochOrder(train.sourceIndex, options.sourceBalance ?? 0, seed, epoch)
+      : epochOrder(train.count, seed, epoch);
     const augment = augmentOn ? { config: augmentOn, rng: createRng((seed * 1000003 + epoch) >>> 0) } : null;
     let lossSum = 0;
     let diceSum = 0;
     const started = performance.now();
     for (let b = 0; b < batches; b++) {
       optimizer.learningRate = learningRateAt(options.schedule, (epoch - 1) * batches + b, options.epochs * batches, batches);
-      const { x, y } = batchTensors(train, order.slice(b * batchSize, (b + 1) * batchSize), size, augment);
+      const { x, y } = batchTensors(train, order.slice(b * batchSize, (b + 1) * batchSize), size, augment, options.pixels ?? DEFAULT_PIXELS);
       const out = (await model.trainOnBatch(x, y)) as number[];
       tf.dispose([x, y]);
       lossSum += out[0];
@@ -136,8 +191,9 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
     }
     const trainSeconds = (performance.now() - started) / 1000;
     const evalStarted = performance.now();
-    const val = options.validation ? await scoreSet(model, options.validation, size, options.tta) : undefined;
-    const { metrics, native, predictions } = await scoreSet(model, test, size, options.tta);
+    const pixels = options.pixels ?? DEFAULT_PIXELS;
+    const val = options.validation ? await scoreSet(model, options.validation, size, options.tta, pixels) : undefined;
+    const { metrics, native, nativeBySource, predictions } = await scoreSet(model, test, size, options.tta, pixels);
     const record: EpochRecord = {
       epoch,
       learningRate: optimizer.learningRate,
@@ -148,6 +204,7 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
       testMeanDice: metrics.dice.mean,
       test: metrics,
       ...(native ? { testNative: native } : {}),
+      ...(nativeBySource ? { testNativeBySource: nativeBySource } : {}),
       ...(val
         ? {
             valDice: val.metrics.globalSoftDice ?? Number.NaN,
@@ -155,6 +212,7 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
             valDicePerClass: perClass(val.metrics),
             val: val.metrics,
             ...(val.native ? { valNative: val.native } : {}),
+            ...(val.nativeBySource ? { valNativeBySource: val.nativeBySource } : {}),
           }
         : {}),
       trainSeconds,

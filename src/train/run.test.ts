@@ -11,6 +11,7 @@ import { resolvePreset } from '../config/presets.js';
 import { sharedDataset1 } from '../testing/paths.js';
 import { selectionScore, trainRun } from './run.js';
 import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { recordedSplits } from '../models/io.js';
 import type { EpochRecord } from './types.js';
 import { loadDataset } from '../data/dataset.js';
 
@@ -47,9 +48,12 @@ test('study-model-3 trains for two epochs and writes a complete run folder; resu
       assert.ok(await exists(join(run, f)), `${f} missing from the run folder`);
     }
     const split = JSON.parse(await readFile(join(run, 'split.json'), 'utf8'));
-    assert.equal(split.test.length, 4); // ceil(0.3 * 12)
-    assert.equal(split.train.length, 8);
-    assert.equal(new Set([...split.train, ...split.test]).size, 12);
+    assert.equal(split.sources.length, 1);
+    const [only] = split.sources;
+    assert.equal(only.dir, dataDir, 'the run records where its data is');
+    assert.equal(only.test.length, 4); // ceil(0.3 * 12)
+    assert.equal(only.train.length, 8);
+    assert.equal(new Set([...only.train, ...only.test]).size, 12);
 
     const history: EpochRecord[] = JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8'));
     assert.deepEqual(history.map((r) => r.epoch), [1, 2]);
@@ -67,7 +71,8 @@ test('study-model-3 trains for two epochs and writes a complete run folder; resu
     assert.match(html, /predictions-epoch-02\.png/);
 
     // Resume to a third epoch: the first two records are kept as they were.
-    const resumed = await trainRun(config, { dataDir, outDir, resumeDir: run, resumeEpochs: 3, log: (l) => lines.push(l) });
+    // No data given: the run reads the folder its split.json records.
+    const resumed = await trainRun(config, { outDir, resumeDir: run, resumeEpochs: 3, log: (l) => lines.push(l) });
     assert.equal(resumed.runDir, run);
     assert.deepEqual(resumed.history.map((r) => r.epoch), [1, 2, 3]);
     assert.deepEqual(resumed.history.slice(0, 2).map((r) => r.trainLoss), history.map((r) => r.trainLoss));
@@ -103,7 +108,7 @@ test('a run with a validation part records its ids; calibrate fits on them only,
     const { runDir } = await trainRun(config, { dataDir, outDir, log: () => {} });
     const loaded = await loadModelForEvaluation(runDir);
     try {
-      const split = loaded.metadata.split!;
+      const [split] = recordedSplits(loaded.metadata);
       assert.equal(split.validationIds?.length, 2); // ceil(0.25 * 8)
       assert.ok(split.validationIds!.every((id) => !split.testIds.includes(id)), 'validation and test overlap');
 
@@ -150,12 +155,12 @@ test('unet-small-pad trains on padded images, records pad in its model, and eval
       assert.deepEqual(evaluation.metrics.confusion, best.test.confusion);
       assert.equal(evaluation.native.images, 4);
       const { samples } = await loadDataset({ dir: dataDir, size: 32, fit: 'pad' });
-      const testIds = new Set(loaded.metadata.split!.testIds);
+      const testIds = new Set(recordedSplits(loaded.metadata)[0].testIds);
       const ownPixels = samples.filter((s) => testIds.has(s.id)).reduce((n, s) => n + s.originalWidth * s.originalHeight, 0);
       assert.equal(evaluation.native.pixels, ownPixels, 'native scoring covers each test image at its own size');
       // Training scored the test split at native size exactly as evaluate does, and validation too.
       assert.deepEqual(best.testNative?.confusion, evaluation.native.confusion);
-      const validationIds = new Set(loaded.metadata.split!.validationIds);
+      const validationIds = new Set(recordedSplits(loaded.metadata)[0].validationIds);
       const validationPixels = samples.filter((s) => validationIds.has(s.id)).reduce((n, s) => n + s.originalWidth * s.originalHeight, 0);
       assert.equal(best.valNative?.pixels, validationPixels, 'validation scored at each image\'s own size');
       const csv = (await readFile(join(runDir, 'metrics.csv'), 'utf8')).trim().split('\n');

@@ -2,16 +2,18 @@
 // per-epoch metrics, checkpoints, best model, curves, prediction pictures, report.html).
 import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset, labelsOf } from '../data/dataset.js';
-import { trainTestSplit } from '../data/split.js';
+import type { DataSource } from '../data/locate.js';
 import type { Sample } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { adam } from '../engine/adam.js';
 import { createModel } from '../models/registry.js';
-import { defaultMetadata, saveModel, type ModelMetadata } from '../models/io.js';
+import { defaultMetadata, loadModel, saveModel, type ModelMetadata } from '../models/io.js';
+import { squareFitOf } from '../models/preprocessing.js';
+import { makeSplits, readSplitFile, toRecordedSplits, type SplitFile } from './splits.js';
 import { renderPredictionGrid } from '../report/grid.js';
 import { renderCurves } from '../report/curves.js';
 import { renderReportHtml } from '../report/html.js';
@@ -22,8 +24,15 @@ import type { EpochRecord } from './types.js';
 import { historyCsv } from './history.js';
 
 export interface TrainRunOptions {
-  /** Folder of image/mask pairs (already resolved from --data / LEUKOSEG_DATA / the cache). */
-  dataDir: string;
+  /**
+   * The data sources (data/locate.ts resolveSources), each split on its own. A resumed run may leave
+   * them out: it reads the folders its split.json records.
+   */
+  sources?: DataSource[];
+  /** One folder of image/mask pairs: the same as `sources: [{ name: basename(dir), dir }]`. */
+  dataDir?: string;
+  /** A model folder whose weights the run starts from (fine-tuning) instead of a fresh initialisation. */
+  initModelDir?: string;
   /** Parent folder of run folders. */
   outDir: string;
   /** An existing run folder to continue from its last checkpoint. */
@@ -34,8 +43,11 @@ export interface TrainRunOptions {
   onBatch?: (p: BatchProgress) => void;
   /** Exact run folder (default: `<outDir>/<preset>-<date>-<time>`). */
   runDir?: string;
-  /** Train/test ids chosen by the caller (cross-validation folds) instead of the seeded split. */
-  split?: { train: string[]; test: string[] };
+  /**
+   * Train/test ids chosen by the caller (cross-validation folds) instead of the seeded split: per source
+   * name, or one { train, test } when there is one source.
+   */
+  split?: { train: string[]; test: string[] } | Record<string, { train: string[]; test: string[] }>;
 }
 
 export interface TrainRunResult {
@@ -45,36 +57,55 @@ export interface TrainRunResult {
   best: EpochRecord;
 }
 
-interface SplitFile {
-  dataset: number;
-  testFraction: number;
-  seed: number;
-  train: string[];
-  /** Carved from the training part (seed + 1) when valFraction > 0; picks the best epoch. */
-  validation: string[];
-  test: string[];
-}
-
 function runId(config: RunConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${config.preset}-${stamp}`;
 }
 
-function toArraySet(samples: Sample[], fit?: SquareFit): ArraySet {
+/** Samples of several sources, source after source, as one set (with which source each image came from). */
+function toArraySet(groups: ReadonlyArray<{ name: string; samples: Sample[] }>, fit?: SquareFit): ArraySet {
+  const samples = groups.flatMap((g) => g.samples);
   const indices = samples.map((_, i) => i);
   const pixels = samples.length > 0 ? samples[0].image.data.length : 0;
   const images = new Uint8Array(samples.length * pixels);
   samples.forEach((s, i) => images.set(s.image.data, i * pixels));
   const set: ArraySet = { images, labels: labelsOf(samples, indices), count: samples.length };
+  if (groups.length > 1) {
+    let start = 0;
+    set.sources = groups.map((g) => {
+      const range = { name: g.name, start, count: g.samples.length };
+      start += g.samples.length;
+      return range;
+    });
+    set.sourceIndex = Uint8Array.from(groups.flatMap((g, k) => g.samples.map(() => k)));
+  }
   return fit ? { ...set, native: { fit, masks: samples.map((s) => s.originalMask) } } : set;
 }
 
-function pickByIds(byId: Map<string, Sample>, ids: string[], source: string): Sample[] {
+function pickByIds(byId: Map<string, Sample>, ids: string[], where: string): Sample[] {
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length > 0) {
-    throw new Error(`${source}: ${missing.length} image(s) of the recorded split are not in the data (${missing.slice(0, 5).join(', ')})`);
+    throw new Error(`${where}: ${missing.length} image(s) of the recorded split are not in the data (${missing.slice(0, 5).join(', ')})`);
   }
   return ids.map((id) => byId.get(id)!);
+}
+
+/** The model a fine-tuning run starts from, checked against the run's configuration. */
+async function loadInitModel(dir: string, config: RunConfig): Promise<tfl.LayersModel> {
+  const { resolveModelDir } = await import('../infer/evaluate.js');
+  const loaded = await loadModel(await resolveModelDir(dir));
+  const pre = loaded.metadata.preprocessing;
+  const problems = [
+    loaded.metadata.architecture !== config.model.name ? `architecture ${loaded.metadata.architecture}, the preset's is ${config.model.name}` : '',
+    pre.inputSize !== config.data.size ? `input size ${pre.inputSize}, the run's is ${config.data.size}` : '',
+    squareFitOf(pre) !== config.data.fit ? `fit ${squareFitOf(pre)}, the run's is ${config.data.fit}` : '',
+    (pre.normalize ?? 'scale') !== config.data.normalize ? `normalize ${pre.normalize ?? 'scale'}, the run's is ${config.data.normalize}` : '',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    loaded.model.dispose();
+    throw new Error(`--init ${loaded.dir}: the model does not match the run (${problems.join('; ')}); pick a preset or --config that matches it`);
+  }
+  return loaded.model;
 }
 
 function compile(model: tfl.LayersModel, config: RunConfig): void {
@@ -93,6 +124,10 @@ function compile(model: tfl.LayersModel, config: RunConfig): void {
 export function selectionScore(record: EpochRecord, config: RunConfig): number {
   const onVal = record.val !== undefined;
   if (config.train.selectBy === 'meanDice') {
+    // With several sources, each counts the same, however many pixels its images have.
+    const bySource = onVal ? record.valNativeBySource : record.testNativeBySource;
+    const perSource = bySource ? Object.values(bySource) : [];
+    if (perSource.length > 1) return perSource.reduce((sum, m) => sum + m.dice.mean, 0) / perSource.length;
     const native = onVal ? record.valNative : record.testNative;
     return native?.dice.mean ?? (onVal ? record.valMeanDice : record.testMeanDice) ?? Number.NaN;
   }
@@ -124,37 +159,57 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     await mkdir(runDir, { recursive: true });
   }
 
-  const { size, fit } = config.data;
-  const dataset = await loadDataset({ dir: options.dataDir, size, fit });
-  for (const issue of dataset.issues) log(`skipped ${issue.file}: ${issue.problem}`);
-  if (dataset.strayPixels > 0) log(`${dataset.strayPixels} mask pixel(s) had stray gray levels and were moved to the nearest class`);
-  const byId = new Map(dataset.samples.map((s) => [s.id, s]));
-
-  let split: SplitFile;
-  if (state) {
-    split = JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')) as SplitFile;
-  } else {
-    const ids = dataset.samples.map((s) => s.id).sort();
-    const { train: trainAll, test } =
-      options.split ?? trainTestSplit(ids, { testFraction: config.data.testFraction, seed: config.data.splitSeed });
-    const { train, test: validation } =
-      config.train.valFraction > 0
-        ? trainTestSplit(trainAll, { testFraction: config.train.valFraction, seed: config.data.splitSeed + 1 })
-        : { train: trainAll, test: [] as string[] };
-    split = { dataset: config.data.dataset, testFraction: config.data.testFraction, seed: config.data.splitSeed, train, validation, test };
+  const { size, fit, normalize } = config.data;
+  let split: SplitFile | undefined;
+  if (state) split = readSplitFile(JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')), join(runDir, 'split.json'), options.dataDir);
+  const sources: DataSource[] =
+    options.sources ??
+    (options.dataDir ? [{ name: basename(resolve(options.dataDir)), dir: resolve(options.dataDir) }] : undefined) ??
+    split?.sources.map((s) => ({ name: s.name, dir: s.dir })) ??
+    [];
+  if (sources.length === 0) throw new Error('trainRun: no data sources given');
+  const loaded: Array<DataSource & { byId: Map<string, Sample> }> = [];
+  for (const source of sources) {
+    const dataset = await loadDataset({ dir: source.dir, size, fit });
+    for (const issue of dataset.issues) log(`skipped ${issue.file}: ${issue.problem}`);
+    for (const m of dataset.strayMasks) log(`${m.file}: ${m.pixels} mask pixel(s) at gray level(s) ${m.levels.join(', ')} moved to the nearest class`);
+    loaded.push({ ...source, byId: new Map(dataset.samples.map((s) => [s.id, { ...s, source: source.name }])) });
   }
-  const trainSamples = pickByIds(byId, split.train, 'split.json');
-  const valSamples = pickByIds(byId, split.validation ?? [], 'split.json');
-  const testSamples = pickByIds(byId, split.test, 'split.json');
+  if (!split) {
+    const given = options.split && 'train' in options.split ? { [sources[0].name]: options.split as { train: string[]; test: string[] } } : options.split;
+    if (given && 'train' in (options.split ?? {}) && sources.length > 1) throw new Error('trainRun: a single { train, test } split needs a single source');
+    split = makeSplits(
+      loaded.map((l) => ({ name: l.name, dir: l.dir, ids: [...l.byId.keys()] })),
+      { testFraction: config.data.testFraction, valFraction: config.train.valFraction, seed: config.data.splitSeed, trainLimit: config.data.trainLimit, given: given as Record<string, { train: string[]; test: string[] }> | undefined },
+    );
+  }
+  const groups = (part: 'train' | 'validation' | 'test') =>
+    split!.sources.map((s) => {
+      const source = loaded.find((l) => l.name === s.name);
+      if (!source) throw new Error(`split.json: data source "${s.name}" is not among the data given (${loaded.map((l) => l.name).join(', ')})`);
+      return { name: s.name, samples: pickByIds(source.byId, s[part], `split.json (${s.name})`) };
+    });
+  const trainGroups = groups('train');
+  const valGroups = groups('validation');
+  const testGroups = groups('test');
   await writeJsonAtomic(join(runDir, 'config.json'), config);
   await writeJsonAtomic(join(runDir, 'split.json'), split);
-  log(`data: ${options.dataDir}: ${trainSamples.length} train / ${valSamples.length} validation / ${testSamples.length} test images ${fit === 'pad' ? 'padded into' : 'at'} ${size}x${size}; run folder ${runDir}`);
+  const count = (g: typeof trainGroups) => g.reduce((n, x) => n + x.samples.length, 0);
+  for (const [k, s] of split.sources.entries()) {
+    log(`data: ${s.name} (${s.dir}): ${trainGroups[k].samples.length} train / ${valGroups[k].samples.length} validation / ${testGroups[k].samples.length} test images`);
+  }
+  log(`${count(trainGroups)} train / ${count(valGroups)} validation / ${count(testGroups)} test images ${fit === 'pad' ? 'padded into' : 'at'} ${size}x${size}; run folder ${runDir}`);
+  const testSamples = testGroups.flatMap((g) => g.samples);
 
   let model: tfl.LayersModel;
   if (state) {
     model = await loadCheckpointModel(runDir, state);
     compile(model, config);
     await restoreOptimizer(runDir, state, model);
+  } else if (options.initModelDir) {
+    model = await loadInitModel(options.initModelDir, config);
+    log(`starting from the weights of ${options.initModelDir}`);
+    compile(model, config);
   } else {
     const { name, ...modelOptions } = config.model;
     model = createModel(name, { ...modelOptions, inputSize: size, seed: config.train.seed });
@@ -162,17 +217,10 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   }
 
   const metadata: ModelMetadata = {
-    ...defaultMetadata(config.model.name, size, fit),
+    ...defaultMetadata(config.model.name, size, fit, normalize),
     preset: config.preset,
     inference: { tta: config.inference.tta },
-    split: {
-      dataset: split.dataset,
-      testFraction: split.testFraction,
-      seed: split.seed,
-      testIds: split.test,
-      // Recorded so that `calibrate` fits on these images and never on the test split.
-      ...(split.validation && split.validation.length > 0 ? { validationIds: split.validation } : {}),
-    },
+    splits: toRecordedSplits(split),
   };
   const history: EpochRecord[] = state ? [...state.history] : [];
   let best = state ? history.find((r) => r.epoch === state!.bestEpoch) : undefined;
@@ -185,11 +233,13 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   try {
     await trainEpochs({
       model,
-      train: toArraySet(trainSamples),
-      validation: valSamples.length > 0 ? toArraySet(valSamples, fit) : undefined,
-      test: toArraySet(testSamples, fit),
+      train: toArraySet(trainGroups),
+      validation: count(valGroups) > 0 ? toArraySet(valGroups, fit) : undefined,
+      test: toArraySet(testGroups, fit),
       augment: config.augment,
       tta: config.train.tta,
+      pixels: { scale: metadata.preprocessing.scale, normalize: metadata.preprocessing.normalize },
+      sourceBalance: config.train.sourceBalance,
       schedule: {
         kind: config.train.schedule,
         learningRate: config.train.learningRate,

@@ -24,6 +24,9 @@ export interface EpochRecord {
   val?: SegmentationMetrics;
   /** Validation at each image's own size; when present, it is what picks the best epoch by mean Dice. */
   valNative?: SegmentationMetrics;
+  /** Per data source, when the run has several: what picks the best epoch then (their mean). */
+  valNativeBySource?: Record<string, SegmentationMetrics>;
+  testNativeBySource?: Record<string, SegmentationMetrics>;
   /** Adam's rate at the epoch's last batch. */
   learningRate: number;
   /** Wall time of the training pass alone (no evaluation, no writing). */

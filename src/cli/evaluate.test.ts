@@ -1,0 +1,38 @@
+// `leukoseg evaluate` as a user runs it: per data set, on the split the model records for it, every
+// pair with --all, and a split recorded for one data set never applied to another.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT, sharedDataRoot } from '../testing/paths.js';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) =>
+  run(process.execPath, [join(PROJECT_ROOT, 'bin', 'leukoseg.js'), 'evaluate', ...args], {
+    env: { ...process.env, LEUKOSEG_DATA: sharedDataRoot() },
+    maxBuffer: 1 << 24,
+  });
+
+test('evaluate --dataset 2 refuses to score the bundled model on a split it recorded for Dataset 1; --all scores every pair', async () => {
+  const refused = await cli('--data', sharedDataRoot(), '--dataset', '2', '--json').then(
+    () => assert.fail('expected a refusal'),
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /records test splits for "Dataset 1", none for "Dataset 2"; a split recorded for one data set is never applied to another/);
+
+  const { stdout } = await cli('--data', sharedDataRoot(), '--dataset', '2', '--all', '--json', '--no-tta');
+  const result = JSON.parse(stdout);
+  assert.deepEqual(result.datasets.map((d: { dataset: string; scope: string; images: number }) => [d.dataset, d.scope, d.images]), [['Dataset 2', 'all-images', 100]]);
+  assert.equal(result.native.images, 100);
+  assert.equal(result.scope, 'all-images');
+  assert.ok(result.native.dice.nucleus > 0.5 && result.native.dice.nucleus <= 1);
+});
+
+test('evaluate without --data scores each data set the model records on its own test split', async () => {
+  const { stdout } = await cli('--json', '--no-tta');
+  const result = JSON.parse(stdout);
+  assert.deepEqual(result.datasets.map((d: { dataset: string; scope: string }) => [d.dataset, d.scope]), [['Dataset 1', 'test-split']]);
+  assert.equal(result.images, 90);
+});
