@@ -63,6 +63,14 @@ function sourcesForModel(opts: { data?: string[]; dataset?: number | number[] | 
   return resolveSources({ data: opts.data, dataset: opts.dataset ?? (names.length > 0 ? names : 1) });
 }
 
+/** The overrides of a --config file, checked on their own first so that an error names the file, not the preset. */
+async function configFileOverrides(preset: string, file: string | undefined) {
+  if (!file) return {};
+  const overrides = await readConfigOverrides(file);
+  resolvePreset(preset, overrides, `config file ${file}`);
+  return overrides;
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0, got "${value}"`);
@@ -104,7 +112,7 @@ export function buildProgram(): Command {
       preset: string; data?: string[]; dataset?: number | number[] | 'all'; init?: string | true; epochs?: number; batchSize?: number; seed?: number;
       splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: string;
     }) => {
-      const config = resolvePreset(opts.preset, mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, {
+      const config = resolvePreset(opts.preset, mergeOverrides(await configFileOverrides(opts.preset, opts.config), {
         data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
       }));
@@ -160,7 +168,7 @@ export function buildProgram(): Command {
       if (opts.folds < 2) throw new Error(`--folds must be at least 2, got ${opts.folds}`);
       const config = resolvePreset(
         opts.preset,
-        mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
+        mergeOverrides(await configFileOverrides(opts.preset, opts.config), { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
       );
       await initEngine();
       const sources = resolveSources({ data: opts.data, dataset: config.data.dataset });

@@ -105,15 +105,15 @@ export type Overrides = Partial<{ [K in keyof RunConfigInput]: unknown }>;
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
-/** Deep-merges `overrides` into a preset and validates the result. */
-export function resolvePreset(name: string, overrides: Overrides = {}): RunConfig {
+/** Deep-merges `overrides` into a preset and validates the result; errors name `source` (default: the preset). */
+export function resolvePreset(name: string, overrides: Overrides = {}, source?: string): RunConfig {
   if (!Object.prototype.hasOwnProperty.call(PRESETS, name)) {
     throw new Error(`unknown preset "${name}": must be one of ${PRESET_NAMES.join(', ')}`);
   }
   const base: RunConfigInput = PRESETS[name as PresetName];
   // Flags that were not given arrive as undefined and must not mask the preset's value.
   const merged = mergeOverrides(base as Overrides, overrides);
-  return parseRunConfig(merged, `preset "${name}"`);
+  return parseRunConfig(merged, source ?? `preset "${name}"`);
 }
 
 const OVERRIDABLE = ['description', 'model', 'augment', 'data', 'train', 'report', 'inference'] as const;

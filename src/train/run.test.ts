@@ -2,7 +2,7 @@
 // are in range, tensors stay flat, resume continues the same run, and evaluate reproduces the best epoch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, stat, symlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, symlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -71,12 +71,16 @@ test('study-model-3 trains for two epochs and writes a complete run folder; resu
     assert.match(html, /predictions-epoch-02\.png/);
 
     // Resume to a third epoch: the first two records are kept as they were.
+    // A kill mid-save leaves temporary folders; the next start of the run removes them.
+    await mkdir(join(run, 'checkpoints', 'epoch-003.tmp-4242-abc123'), { recursive: true });
+    await mkdir(join(run, 'model.old-4242-abc123'));
     // No data given: the run reads the folder its split.json records.
     const resumed = await trainRun(config, { outDir, resumeDir: run, resumeEpochs: 3, log: (l) => lines.push(l) });
     assert.equal(resumed.runDir, run);
     assert.deepEqual(resumed.history.map((r) => r.epoch), [1, 2, 3]);
     assert.deepEqual(resumed.history.slice(0, 2).map((r) => r.trainLoss), history.map((r) => r.trainLoss));
     assert.deepEqual(await readdir(join(run, 'checkpoints')), ['epoch-003']);
+    assert.ok(!(await exists(join(run, 'model.old-4242-abc123'))), 'leftover folder kept');
 
     // The saved best model scores exactly as training recorded for its epoch.
     const before = tf.memory().numTensors;

@@ -1,7 +1,7 @@
 // A training run end to end: data, split, model, the loop, and the run folder (config, split,
 // per-epoch metrics, checkpoints, best model, curves, prediction pictures, report.html).
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { parseRunConfig, type RunConfig } from '../config/schema.js';
@@ -159,6 +159,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     await mkdir(runDir, { recursive: true });
   }
 
+  await removeLeftovers(runDir);
   const { size, fit, normalize } = config.data;
   let split: SplitFile | undefined;
   if (state) split = readSplitFile(JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')), join(runDir, 'split.json'), options.dataDir);
@@ -259,9 +260,10 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
           best = record;
           await saveModel(model, join(runDir, 'model'), { ...metadata, epoch: record.epoch, metrics: record.test });
         }
+        // The checkpoint first: metrics.json never lists an epoch that --resume could not continue from.
+        await writeCheckpoint(runDir, model, metadata, { epoch: record.epoch, history, bestEpoch: best!.epoch });
         await writeJsonAtomic(join(runDir, 'metrics.json'), history);
         await writeFileAtomic(join(runDir, 'metrics.csv'), historyCsv(history));
-        await writeCheckpoint(runDir, model, metadata, { epoch: record.epoch, history, bestEpoch: best!.epoch });
         const last = record.epoch === config.train.epochs;
         if (record.epoch === 1 || record.epoch % config.report.predictionEvery === 0 || last) {
           const pixels = size * size;
@@ -302,6 +304,15 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     model.dispose();
   }
   return { runDir, config, history, best: best! };
+}
+
+/** Temporary folders a killed run left behind (a model or checkpoint half-written, never referenced). */
+async function removeLeftovers(runDir: string): Promise<void> {
+  const leftover = /\.(tmp|old)-\d+-[0-9a-f]+$/;
+  for (const dir of [runDir, join(runDir, 'checkpoints')]) {
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const entry of entries.filter((e) => leftover.test(e))) await rm(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 function predictionFileName(epoch: number): string {
