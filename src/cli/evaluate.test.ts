@@ -36,3 +36,16 @@ test('evaluate without --data scores each data set the model records on its own 
   assert.deepEqual(result.datasets.map((d: { dataset: string; scope: string }) => [d.dataset, d.scope]), [['Dataset 1', 'test-split']]);
   assert.equal(result.images, 90);
 });
+
+test('evaluate --seeded-split scores another data set on its seeded test images, and refuses one the model trained on', async () => {
+  const { stdout } = await cli('--data', sharedDataRoot(), '--dataset', '2', '--seeded-split', '42', '--json', '--no-tta');
+  const result = JSON.parse(stdout);
+  assert.deepEqual(result.datasets.map((d: { dataset: string; images: number }) => [d.dataset, d.images]), [['Dataset 2', 30]]);
+  const same = JSON.parse((await cli('--data', sharedDataRoot(), '--dataset', '1', '--seeded-split', '42', '--json', '--no-tta')).stdout);
+  assert.equal(same.images, 90, "Dataset 1's seeded split is the one the bundled model records");
+  const refused = await cli('--data', sharedDataRoot(), '--dataset', '1', '--seeded-split', '7', '--json').then(
+    () => assert.fail('expected a refusal'),
+    (err: { stderr: string }) => err,
+  );
+  assert.match(refused.stderr, /of the seeded test split .* are not in the test split the model records for "Dataset 1": it may have trained on them/);
+});

@@ -202,19 +202,21 @@ export function buildProgram(): Command {
     .option('--data <dir>', `${DATA_HELP}; default: the folders the model records`, collect)
     .option('--dataset <n>', `${DATASET_HELP} (default: the data sets the model records)`, datasetSelection)
     .option('--all', "score every image/mask pair of the data, not the model's recorded test split (e.g. another lab's annotated images)")
+    .option('--seeded-split <seed>', "score each data set on the test part of its seeded 70/30 split (what training with that --split-seed records), e.g. a model trained on Dataset 1 on Dataset 2's test images", nonNegativeInt)
     .option('--json', 'print one JSON object instead of the table')
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
+    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; seededSplit?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
+      if (opts.all && opts.seededSplit !== undefined) throw new Error('--all and --seeded-split name different images; give one of them');
       await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       let result;
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
       try {
         const sources = sourcesForModel(opts, recordedSplits(loaded.metadata));
-        result = await evaluateModel(loaded, sources, { tta, calibrated: opts.calibration, all: opts.all });
+        result = await evaluateModel(loaded, sources, { tta, calibrated: opts.calibration, all: opts.all, seededSplit: opts.seededSplit });
       } finally {
         loaded.model.dispose();
       }
@@ -232,7 +234,7 @@ export function buildProgram(): Command {
       const weights = result.classWeights ? `, calibrated class weights ${result.classWeights.map((w) => w.toFixed(3)).join('/')}` : '';
       console.log(`${loaded.dir}${tta ? ', flip TTA' : ''}${weights}`);
       for (const s of result.sources) {
-        const scope = s.scope === 'test-split' ? 'the test split recorded with the model' : 'all images';
+        const scope = opts.seededSplit !== undefined ? `the test part of its seeded split (seed ${opts.seededSplit})` : s.scope === 'test-split' ? 'the test split recorded with the model' : 'all images';
         console.log(`\n${s.dataset} (${s.dir}): ${s.native.images} images, ${scope}`);
         console.log(`at the model's input size, ${size}x${size}:`);
         console.log(formatMetricsTable(s.metrics));

@@ -5,6 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { loadDataset, imagesToFloat32, labelsOf } from '../data/dataset.js';
 import { loadModel, MODEL_JSON, recordedSplits, type LoadedModel, type ModelMetadata } from '../models/io.js';
 import type { DataSource } from '../data/locate.js';
+import { trainTestSplit } from '../data/split.js';
 import type { PixelNormalization } from '../data/pixels.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
@@ -56,6 +57,12 @@ export interface EvaluateOptions {
   ids?: string[];
   /** Score every pair of every source, whatever split the model records. */
   all?: boolean;
+  /**
+   * Score each source on the test part of its seeded split (testFraction 0.3 and this seed, what a
+   * training run with that split seed records), whether or not the model was trained on it: how a model
+   * trained on one data set is scored on the same test images as one trained on the other.
+   */
+  seededSplit?: number;
   /** Apply the model's calibrated class weights when it has them (default true). */
   calibrated?: boolean;
 }
@@ -165,6 +172,17 @@ export function idsToScore(metadata: ModelMetadata, source: DataSource, all = fa
   return split.testIds;
 }
 
+/** A seeded test split that overlaps the images the model trained on would score it on them: refused. */
+function warnIfTrainedOn(metadata: ModelMetadata, source: DataSource, ids: readonly string[]): void {
+  const split = recordedSplits(metadata).find((s) => s.dataset === source.name);
+  if (!split) return;
+  const test = new Set(split.testIds);
+  const trained = ids.filter((id) => !test.has(id));
+  if (trained.length > 0) {
+    throw new Error(`${source.dir}: ${trained.length} image(s) of the seeded test split (e.g. ${trained[0]}) are not in the test split the model records for "${source.name}": it may have trained on them`);
+  }
+}
+
 /** Scores the model on each source: its recorded test split there, or every pair with `all`. */
 export async function evaluateModel(loaded: LoadedModel, data: string | readonly DataSource[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const sources = typeof data === 'string' ? [{ name: basename(resolve(data)), dir: resolve(data) }] : data;
@@ -174,7 +192,12 @@ export async function evaluateModel(loaded: LoadedModel, data: string | readonly
   const fit = squareFitOf(pre);
   const picked = [];
   for (const source of sources) {
-    const ids = options.ids ?? idsToScore(loaded.metadata, source, options.all);
+    let ids = options.ids ?? (options.seededSplit === undefined ? idsToScore(loaded.metadata, source, options.all) : undefined);
+    if (options.seededSplit !== undefined && !options.ids) {
+      const every = await samplesById(source.dir, size, fit, undefined, 'test');
+      ids = trainTestSplit(every.samples.map((s) => s.id).sort(), { testFraction: 0.3, seed: options.seededSplit }).test;
+      warnIfTrainedOn(loaded.metadata, source, ids);
+    }
     const { samples, issues } = await samplesById(source.dir, size, fit, ids, 'test');
     picked.push({ source, samples, issues, scope: (ids ? 'test-split' : 'all-images') as SourceEvaluation['scope'] });
   }
