@@ -1,7 +1,7 @@
 // The `leukoseg` command: download, train, evaluate. Each subcommand validates its flags at the
 // edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
-import { initEngine } from '../engine/index.js';
+import { initEngine, type EngineBackend } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
 import { resolveDataDir } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
@@ -14,7 +14,8 @@ import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
-import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
+import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
+import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
 import { join, resolve } from 'node:path';
 
@@ -65,16 +66,16 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'parent folder of run folders', 'runs')
     .option('--resume <runDir>', 'continue a stopped run from its last checkpoint')
     .option('--config <file.json>', 'JSON overrides of the preset, by section (e.g. {"train": {"loss": "crossEntropy"}}); flags win over it')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .addOption(backendOption())
     .action(async (opts: {
       preset: string; data?: string; dataset?: number; epochs?: number; batchSize?: number; seed?: number;
-      splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: string;
+      splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: EngineBackend;
     }) => {
       const config = resolvePreset(opts.preset, mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, {
         data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
       }));
-      const backend = await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      const backend = await initEngine({ backend: opts.backend });
       const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
       const started = performance.now();
@@ -141,9 +142,9 @@ export function buildProgram(): Command {
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
-      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+    .addOption(backendOption())
+    .action(async (opts: { model?: string; data?: string; dataset?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: EngineBackend }) => {
+      await initEngine({ backend: opts.backend });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
@@ -175,9 +176,9 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
     .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
     .option('--dry-run', 'print the fit without writing it')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string; dataset?: number; dryRun?: boolean; backend: string }) => {
-      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+    .addOption(backendOption())
+    .action(async (opts: { model?: string; data?: string; dataset?: number; dryRun?: boolean; backend: EngineBackend }) => {
+      await initEngine({ backend: opts.backend });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       try {
         const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
@@ -206,12 +207,9 @@ export function buildProgram(): Command {
     .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
     .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
-    .option('--runtime <name>', 'onnx (ONNX Runtime, the default when it loads) or tfjs')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference) for tfjs', 'wasm')
-    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: string; backend: string }) => {
-      if (opts.runtime !== undefined && opts.runtime !== 'onnx' && opts.runtime !== 'tfjs') {
-        throw new Error(`--runtime must be onnx or tfjs, got "${opts.runtime}"`);
-      }
+    .addOption(runtimeOption())
+    .addOption(backendOption('for --runtime tfjs'))
+    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: SegmenterRuntime; backend: EngineBackend }) => {
       const { files, missing, skippedMasks } = await expandInputs(inputs);
       for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
       if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
@@ -219,9 +217,9 @@ export function buildProgram(): Command {
       const segmenter = await loadSegmenter({
         model: opts.model,
         postprocess: opts.postprocess,
-        backend: opts.backend === 'cpu' ? 'cpu' : 'wasm',
+        backend: opts.backend,
         maxPixels: opts.maxPixels,
-        runtime: opts.runtime as 'onnx' | 'tfjs' | undefined,
+        runtime: opts.runtime,
       });
       const bar = countProgressBar(files.length, 'images');
       const result = await segmentFiles(segmenter, files, opts.out, {
