@@ -8,8 +8,7 @@ import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
 import { crossValidate } from '../train/cv.js';
 import { formatCvTable } from '../report/cv.js';
-import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
-import { saveModel } from '../models/io.js';
+import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
@@ -17,7 +16,8 @@ import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
 import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
-import { join, resolve } from 'node:path';
+import { calibrateCommand } from './calibrate.js';
+import { resolve } from 'node:path';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -169,34 +169,7 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command('calibrate')
-    .description("fit per-class decision weights on the model's validation images and store them in its model.json")
-    .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
-    .option('--data <dir>', 'data-set root or folder of pairs (default: $LEUKOSEG_DATA, then the download cache)')
-    .option('--dataset <n>', 'which "Dataset N" of the collection root', positiveInt)
-    .option('--dry-run', 'print the fit without writing it')
-    .addOption(backendOption())
-    .action(async (opts: { model?: string; data?: string; dataset?: number; dryRun?: boolean; backend: EngineBackend }) => {
-      await initEngine({ backend: opts.backend });
-      const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
-      try {
-        const dataDir = resolveDataDir({ data: opts.data, dataset: opts.dataset ?? loaded.metadata.split?.dataset ?? 1 });
-        const fit = await calibrateModel(loaded, dataDir);
-        for (const issue of fit.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
-        const row = (d: number[]) => d.map((x) => x.toFixed(4)).join(' / ');
-        console.log(`${loaded.dir}: fitted on ${fit.images} validation images at their own size (${fit.pixels} pixels)`);
-        console.log(`class weights (background / cytoplasm / nucleus): ${row(fit.classWeights)}`);
-        console.log(`validation Dice bg / cyto / nuc, plain argmax: ${row(fit.before)}  (mean ${fit.meanBefore.toFixed(4)})`);
-        console.log(`validation Dice bg / cyto / nuc, calibrated:   ${row(fit.after)}  (mean ${fit.meanAfter.toFixed(4)})`);
-        if (opts.dryRun) return;
-        const metadata = { ...loaded.metadata, inference: { tta: loaded.metadata.inference?.tta ?? false, classWeights: fit.classWeights } };
-        await saveModel(loaded.model, loaded.dir, metadata);
-        console.log(`written to ${join(loaded.dir, 'model.json')}`);
-      } finally {
-        loaded.model.dispose();
-      }
-    });
+  program.addCommand(calibrateCommand(positiveInt));
 
   program
     .command('segment')
