@@ -16,6 +16,7 @@ import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
 import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
+import { catchStopSignals } from './signals.js';
 import { calibrateCommand } from './calibrate.js';
 import { resolve } from 'node:path';
 
@@ -195,16 +196,18 @@ export function buildProgram(): Command {
         runtime: opts.runtime,
       });
       const bar = countProgressBar(files.length, 'images');
+      const stop = catchStopSignals((name) => bar.interrupt(() => console.error(`${name}: stopping after the current image (again to quit at once)`)));
       const result = await segmentFiles(segmenter, files, opts.out, {
         umPerPx: opts.umPerPx,
         maxPixels: opts.maxPixels,
+        signal: stop.signal,
         onImage: (done, file, error) => {
           if (error) {
             bar.interrupt(() => console.error(error.startsWith(file) ? error : `${file}: ${error}`));
           }
           bar.update(done);
         },
-      });
+      }).finally(() => stop.dispose());
       bar.stop();
       segmenter.dispose();
       const ok = result.rows.length;
@@ -216,6 +219,10 @@ export function buildProgram(): Command {
       if (result.failed.length > 0 || missing.length > 0) {
         console.error(`${result.failed.length + missing.length} input(s) failed`);
         process.exitCode = 1;
+      }
+      if (result.interruptedBy !== null) {
+        console.error(`interrupted by ${result.interruptedBy}: ${files.length - ok - result.failed.length} image(s) not processed; results.csv/json hold the ${ok} finished`);
+        process.exitCode = stop.exitCode() ?? 1;
       }
     });
 
