@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     await tf.ready();
   } else {
     // For the ONNX row, tfjs only builds the model that is exported.
-    await initEngine({ backend: 'wasm', native: args.engine === 'native' });
+    await initEngine({ backend: 'wasm', native: args.engine === 'native', training: true });
     const info = engineInfo();
     if (args.engine === 'native' && info.native === null) throw new Error(`the native kernels are not available: ${info.nativeUnavailable}`);
   }

@@ -76,7 +76,7 @@ export function buildProgram(): Command {
         data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
       }));
-      const backend = await initEngine({ backend: opts.backend });
+      const backend = await initEngine({ backend: opts.backend, training: true });
       const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
       const started = performance.now();
@@ -115,7 +115,7 @@ export function buildProgram(): Command {
         opts.preset,
         mergeOverrides(opts.config ? await readConfigOverrides(opts.config) : {}, { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
       );
-      await initEngine();
+      await initEngine({ training: true });
       const dataDir = resolveDataDir({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
       const summary = await crossValidate(config, {

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     await tf.setBackend('wasm');
     await tf.ready();
   } else {
-    await initEngine({ backend: opts.backend });
+    await initEngine({ backend: opts.backend, training: true });
   }
   const replaced = opts.backend === 'wasm' ? opts.kernels : [];
   const simd = opts.backend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
