@@ -214,7 +214,7 @@ export function buildProgram(): Command {
       console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
       if (ok === 1 && files.length === 1) {
         const r = result.rows[0];
-        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}`);
+        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}${r.outOfDistribution ? ` (${r.outOfDistribution}, score ${Number(r.outOfDistributionScore).toPrecision(3)})` : ''}`);
       }
       if (result.failed.length > 0 || missing.length > 0) {
         console.error(`${result.failed.length + missing.length} input(s) failed`);

@@ -88,6 +88,7 @@ test('a black 10x10 PNG with a corrupt IEND chunk decodes and is blank, not a 10
   assert.equal(row.outOfDistribution, 'blank-image');
   assert.equal(row.ncRatio, null);
   assert.equal(row.circularity, null);
+  assert.equal(row.confidenceBackground, null); // the model's confidence was in a cell that is not reported
   assert.deepEqual(describeWarnings(r.stats), ['no cell found', 'not an image of a stained white blood cell (blank-image: 0, limit 4)']);
   await assert.rejects(segmenter.segment(await pngWithBadCrc(black, 'IDAT'), { name: 'black.png' }), /black\.png: truncated or corrupt/);
 });

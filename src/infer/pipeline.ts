@@ -30,7 +30,7 @@ export interface FinishedSegmentation {
  * From class probabilities at the image's own size (HWC) to the mask and its morphometrics:
  * argmax, optional clean-up, the checks of image-check.ts, measuring. Clean-up keeps one cell, so
  * whether the model saw several is judged on its raw output. An image that fails a check gets an
- * empty mask and no-cell + out-of-distribution (rawMask keeps what the model said); without `image`
+ * empty mask, no-cell + out-of-distribution and no confidences (rawMask keeps what the model said); without `image`
  * only the checks of the mask itself run (a cell must have a nucleus).
  */
 export function finishSegmentation(
@@ -45,7 +45,8 @@ export function finishSegmentation(
   const ood = (options.image ? checkImage(options.image) : null) ?? checkSegmentation(cleaned, options.image);
   if (ood !== null) {
     const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
-    const stats = measureCell(mask, { umPerPx: options.umPerPx, probs });
+    // No confidences either: the model's were for the cell it saw, which is not reported.
+    const stats = measureCell(mask, { umPerPx: options.umPerPx });
     stats.warnings.push(WARNING_OUT_OF_DISTRIBUTION);
     stats.outOfDistribution = ood;
     return { rawMask, mask, stats };
