@@ -3,7 +3,7 @@
 // on disk, and a results.csv of an earlier run must be gone from the moment the run starts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,15 +15,17 @@ const masksIn = async (dir: string): Promise<string[]> =>
 
 test('SIGINT during segment of a folder keeps every finished row and no row of an earlier run', async () => {
   const out = await mkdtemp(join(tmpdir(), 'leukoseg-interrupt-'));
+  let child: ChildProcess | undefined;
   try {
     const stale = 'file,name,width,height\n/elsewhere/old-run.bmp,old-run,120,120\n';
     await writeFile(join(out, 'results.csv'), stale);
-    const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'bin', 'leukoseg.js'), 'segment', sharedDataset1(), '--out', out], {
+    const run = spawn(process.execPath, [resolve(PROJECT_ROOT, 'bin', 'leukoseg.js'), 'segment', sharedDataset1(), '--out', out], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child = run;
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => run.on('exit', (code) => done(code)));
     let sawFirstMask = false;
     for (let waited = 0; ; waited += 20) {
       assert.ok(waited < 60_000, `no masks written within a minute: ${stderr}`);
@@ -36,7 +38,7 @@ test('SIGINT during segment of a folder keeps every finished row and no row of a
       if (masks.length >= 5) break;
       await sleep(20);
     }
-    child.kill('SIGINT');
+    run.kill('SIGINT');
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted by SIGINT: \d+ image\(s\) not processed/);
 
@@ -55,6 +57,12 @@ test('SIGINT during segment of a folder keeps every finished row and no row of a
     const jsonl = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { name: string });
     assert.deepEqual(jsonl.map((r) => r.name).sort(), masks);
   } finally {
+    // A failed assertion must not leave the run going (it would write into `out` after the rm).
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((done) => child!.once('exit', done));
+      child.kill('SIGKILL');
+      await gone;
+    }
     await rm(out, { recursive: true, force: true });
   }
 });
