@@ -84,7 +84,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
   const plain = missingInternals.length > 0;
   if (plain && !warnedMissing) {
     warnedMissing = true;
-    console.warn(`leukoseg engine: this TensorFlow.js lacks ${missingInternals.join(', ')}; running plain TensorFlow.js (slower, same results)`);
+    console.warn(`leukoseg engine: this TensorFlow.js lacks ${missingInternals.join(', ')}; running plain TensorFlow.js (slower, the same results within rounding)`);
   }
   // Kernels are looked up when an op runs, so registering them after setBackend is in time.
   const replacedKernels = backend === 'wasm' && !plain ? registerWasmKernels() : [];
