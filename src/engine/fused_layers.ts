@@ -76,11 +76,6 @@ function unpatch(proto: object, key: string): void {
   delete p[saved];
 }
 
-/** Whether `key` of `proto` is leukoseg's fused path (for tests and engineInfo). */
-export function isPatched(proto: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(proto, originalOf(key));
-}
-
 /** Installs the fused paths (idempotent). initEngine({ training: true }) calls it. */
 export function useFusedLayers(): void {
   patch<Call>(batchNormPrototype(), 'call', (original) =>

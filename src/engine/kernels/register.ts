@@ -88,11 +88,6 @@ export function useShippedGradients(): void {
   shippedGradients.clear();
 }
 
-/** Whether the gradient registered for `kernelName` is leukoseg's. */
-export function isLeukosegGradient(kernelName: string): boolean {
-  return isOurs(tf.getGradient(kernelName)?.gradFunc);
-}
-
 /** Names of the kernels leukoseg replaces (or adds) on the wasm backend. */
 export const replacedKernelNames: readonly string[] = replacements.map((config) => config.kernelName);
 
