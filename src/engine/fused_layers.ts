@@ -60,7 +60,8 @@ type Prototype = Record<string | symbol, unknown>;
 // methods of one prototype cannot overwrite each other's) and a second copy of this module finds it.
 const originalOf = (key: string): symbol => Symbol.for(`leukoseg.engine.original.${key}`);
 
-function patch<F extends Method>(proto: object, key: string, make: (original: F) => F): void {
+/** Replaces `proto[key]` by `make(original)` once; the original is kept under a symbol of its own method name. */
+export function patch<F extends Method>(proto: object, key: string, make: (original: F) => F): void {
   const p = proto as Prototype;
   const saved = originalOf(key);
   if (Object.prototype.hasOwnProperty.call(p, saved)) return;
@@ -68,7 +69,8 @@ function patch<F extends Method>(proto: object, key: string, make: (original: F)
   p[key] = make(p[key] as F);
 }
 
-function unpatch(proto: object, key: string): void {
+/** Puts back the original of `proto[key]`, if patch replaced it. */
+export function unpatch(proto: object, key: string): void {
   const p = proto as Prototype;
   const saved = originalOf(key);
   if (!Object.prototype.hasOwnProperty.call(p, saved)) return;
