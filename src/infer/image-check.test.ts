@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { RgbImage } from '../data/types.js';
 import { maskFromRows } from '../testing/masks.js';
 import { sharedDataRoot } from '../testing/paths.js';
-import { checkImage, checkSegmentation, IMAGE_CHECK_LIMITS } from './image-check.js';
+import { checkImage, checkSegmentation, classLuminance, imageStatistics, IMAGE_CHECK_LIMITS } from './image-check.js';
 import { finishSegmentation } from './pipeline.js';
 import { cellStatsRow, describeWarnings } from './morphometrics.js';
 import { loadSegmenter, type Segmenter } from './segmenter.js';
@@ -117,16 +117,26 @@ test('blank, black, white, noise and non-blood pictures give no-cell with the re
   }
 });
 
-test('every real image of Dataset 1 and Dataset 2 (400) still gives a cell with a nucleus', async () => {
+test('every real image of Dataset 1 and Dataset 2 (400) still gives a cell with a nucleus', async (t) => {
   let images = 0;
+  const extremes = { luminanceSd: Infinity, roughness: 0, backgroundLuminance: Infinity, nucleusContrast: Infinity };
   for (const dataset of ['Dataset 1', 'Dataset 2']) {
     const dir = resolve(sharedDataRoot(), dataset);
     for (const file of (await readdir(dir)).filter((f) => f.endsWith('.bmp')).sort()) {
-      const { stats } = await segmenter.segment(resolve(dir, file));
+      const { stats, image, mask } = await segmenter.segment(resolve(dir, file));
+      const { luminanceSd, roughness } = imageStatistics(image);
+      const lum = classLuminance(mask, image);
+      extremes.luminanceSd = Math.min(extremes.luminanceSd, luminanceSd);
+      extremes.roughness = Math.max(extremes.roughness, roughness);
+      extremes.backgroundLuminance = Math.min(extremes.backgroundLuminance, lum.background ?? Infinity);
+      extremes.nucleusContrast = Math.min(extremes.nucleusContrast, (lum.background ?? Infinity) - (lum.nucleus ?? 0));
       assert.equal(stats.outOfDistribution, null, `${dataset}/${file}: ${JSON.stringify(stats.outOfDistribution)}`);
       assert.ok(stats.cellAreaPx > 0 && stats.nucleusAreaPx > 0, `${dataset}/${file}: ${stats.warnings.join(';')}`);
       images++;
     }
   }
   assert.equal(images, 400);
+  // The figures README.md gives beside each limit.
+  t.diagnostic(`over the 400: luminance sd >= ${extremes.luminanceSd.toFixed(1)}, roughness <= ${extremes.roughness.toFixed(3)}, ` +
+    `background luminance >= ${extremes.backgroundLuminance.toFixed(1)}, nucleus contrast >= ${extremes.nucleusContrast.toFixed(1)}`);
 });
