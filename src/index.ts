@@ -7,7 +7,8 @@ export { measureCell, cellStatsRow, CELL_STATS_COLUMNS } from './infer/morphomet
 export { postprocessMask } from './infer/postprocess.js';
 export type { PostprocessOptions } from './infer/postprocess.js';
 export { evaluateModel, loadModelForEvaluation } from './infer/evaluate.js';
-export { initEngine } from './engine/index.js';
+export { initEngine, useLayersAsShipped, useShippedGradients } from './engine/index.js';
+export type { EngineOptions } from './engine/index.js';
 export { createModel, MODEL_NAMES } from './models/registry.js';
 export type { ModelName } from './models/registry.js';
 export { loadModel, saveModel } from './models/io.js';

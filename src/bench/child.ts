@@ -1,5 +1,5 @@
 // One benchmark configuration in its own process (so kernel registration and peak RSS are its own):
-//   node dist/bench/child.js --engine shipped|leukoseg|native|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
+//   node dist-dev/bench/child.js --engine shipped|leukoseg|native|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     await tf.ready();
   } else {
     // For the ONNX row, tfjs only builds the model that is exported.
-    await initEngine({ backend: 'wasm', native: args.engine === 'native' });
+    await initEngine({ backend: 'wasm', native: args.engine === 'native', training: true });
     const info = engineInfo();
     if (args.engine === 'native' && info.native === null) throw new Error(`the native kernels are not available: ${info.nativeUnavailable}`);
   }

@@ -1,6 +1,6 @@
 // `npm run bench`: every (model, engine) in its own child process, rounds interleaved (A, B, A, B) so the
 // other load on the machine hits all alike; prints one table with ratios to PyTorch and writes it as JSON.
-//   node dist/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,native,onnx,pytorch] [--quick]
+//   node dist-dev/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,native,onnx,pytorch] [--quick]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
 //                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900]
 import { spawn, spawnSync } from 'node:child_process';
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   console.log(`\nload at end: ${loadAtEnd}`);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   const report = {
-    date: new Date().toISOString(), command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    date: new Date().toISOString(), command: `node dist-dev/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
     loadAtStart, loadAtEnd, options: o, skipped, failures, notes: engines.includes('pytorch') && o.torchOmp === 'passive' ? [TORCH_OMP_NOTE] : [],
     rows: rows.map((r) => ({ ...r.result, rounds: r.rounds })),

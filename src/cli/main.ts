@@ -1,22 +1,25 @@
 // The `leukoseg` command: download, train, evaluate. Each subcommand validates its flags at the
 // edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
-import { initEngine } from '../engine/index.js';
+import { initEngine, type EngineBackend } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
-import { parseDatasetSelection, resolveSources, type DataSource } from '../data/dataset.js';
+import { resolveSources } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
 import { trainRun } from '../train/run.js';
 import { collectCv, crossValidate } from '../train/cv.js';
 import { formatCvTable } from '../report/cv.js';
-import { calibrateModel, evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
-import { recordedSplits, saveModel } from '../models/io.js';
-import { existsSync } from 'node:fs';
+import { evaluateModel, loadModelForEvaluation } from '../infer/evaluate.js';
+import { recordedSplits } from '../models/io.js';
+import { collect, DATA_HELP, DATASET_HELP, datasetSelection, sourcesForModel } from './data-options.js';
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
-import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
+import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
+import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
+import { catchStopSignals } from './signals.js';
+import { calibrateCommand } from './calibrate.js';
 import { join, resolve } from 'node:path';
 
 function positiveInt(value: string): number {
@@ -29,38 +32,6 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
   return n;
-}
-
-function datasetSelection(value: string): number | number[] | 'all' {
-  try {
-    return parseDatasetSelection(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-/** Repeated --data flags, in order. */
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-const DATA_HELP = 'data-set root or folder of image/mask pairs; repeat for several sources (default: $LEUKOSEG_DATA, then the download cache)';
-const DATASET_HELP = 'which "Dataset N" of a collection root: N, a list such as 1,2, or all';
-
-/** The sources a model was trained on, as it records them (for evaluate/calibrate without --data). */
-function recordedSources(splits: ReturnType<typeof recordedSplits>): DataSource[] | undefined {
-  const withDir = splits.filter((s) => s.dir !== undefined && existsSync(s.dir));
-  return withDir.length > 0 && withDir.length === splits.length ? withDir.map((s) => ({ name: s.dataset, dir: s.dir! })) : undefined;
-}
-
-/** Data sources for scoring a model: --data/--dataset when given, else the folders it records, else Dataset 1 of the usual places. */
-function sourcesForModel(opts: { data?: string[]; dataset?: number | number[] | 'all' }, splits: ReturnType<typeof recordedSplits>): DataSource[] {
-  if (opts.data === undefined && opts.dataset === undefined) {
-    const recorded = recordedSources(splits);
-    if (recorded) return recorded;
-  }
-  const names = splits.map((s) => Number(/^Dataset (\d+)$/.exec(s.dataset)?.[1])).filter((n) => Number.isInteger(n) && n > 0);
-  return resolveSources({ data: opts.data, dataset: opts.dataset ?? (names.length > 0 ? names : 1) });
 }
 
 /** The overrides of a --config file, checked on their own first so that an error names the file, not the preset. */
@@ -107,16 +78,16 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'parent folder of run folders', 'runs')
     .option('--resume <runDir>', 'continue a stopped run from its last checkpoint')
     .option('--config <file.json>', 'JSON overrides of the preset, by section (e.g. {"train": {"loss": "crossEntropy"}}); flags win over it')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
+    .addOption(backendOption())
     .action(async (opts: {
       preset: string; data?: string[]; dataset?: number | number[] | 'all'; init?: string | true; epochs?: number; batchSize?: number; seed?: number;
-      splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: string;
+      splitSeed?: number; size?: number; out: string; resume?: string; config?: string; backend: EngineBackend;
     }) => {
       const config = resolvePreset(opts.preset, mergeOverrides(await configFileOverrides(opts.preset, opts.config), {
         data: { dataset: opts.dataset, size: opts.size, splitSeed: opts.splitSeed },
         train: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed },
       }));
-      const backend = await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      const backend = await initEngine({ backend: opts.backend, training: true });
       // A resumed run reads the folders its split.json records unless --data says otherwise.
       const sources = opts.resume && opts.data === undefined ? undefined : resolveSources({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
@@ -170,7 +141,7 @@ export function buildProgram(): Command {
         opts.preset,
         mergeOverrides(await configFileOverrides(opts.preset, opts.config), { data: { dataset: opts.dataset }, train: { epochs: opts.epochs } }),
       );
-      await initEngine();
+      await initEngine({ training: true });
       const sources = resolveSources({ data: opts.data, dataset: config.data.dataset });
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const cvDir = resolve(opts.cvDir ?? join(opts.out, opts.fold ? `cv-${config.preset}-${opts.folds}fold` : `cv-${config.preset}-${stamp}`));
@@ -207,10 +178,10 @@ export function buildProgram(): Command {
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; seededSplit?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: string }) => {
+    .addOption(backendOption())
+    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; seededSplit?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: EngineBackend }) => {
       if (opts.all && opts.seededSplit !== undefined) throw new Error('--all and --seeded-split name different images; give one of them');
-      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
+      await initEngine({ backend: opts.backend });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
       let result;
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
@@ -247,33 +218,7 @@ export function buildProgram(): Command {
       }
     });
 
-  program
-    .command('calibrate')
-    .description("fit per-class decision weights on the model's validation images and store them in its model.json")
-    .option('--model <dir>', 'a run folder (runs/<id>) or a model folder (default: the bundled model)')
-    .option('--data <dir>', `${DATA_HELP}; default: the folders the model records`, collect)
-    .option('--dataset <n>', `${DATASET_HELP} (default: the data sets the model records)`, datasetSelection)
-    .option('--dry-run', 'print the fit without writing it')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; dryRun?: boolean; backend: string }) => {
-      await initEngine({ backend: opts.backend === 'cpu' ? 'cpu' : 'wasm' });
-      const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
-      try {
-        const fit = await calibrateModel(loaded, sourcesForModel(opts, recordedSplits(loaded.metadata)));
-        for (const issue of fit.issues) console.error(`skipped ${issue.file}: ${issue.problem}`);
-        const row = (d: number[]) => d.map((x) => x.toFixed(4)).join(' / ');
-        console.log(`${loaded.dir}: fitted on ${fit.images} validation images at their own size (${fit.pixels} pixels)`);
-        console.log(`class weights (background / cytoplasm / nucleus): ${row(fit.classWeights)}`);
-        console.log(`validation Dice bg / cyto / nuc, plain argmax: ${row(fit.before)}  (mean ${fit.meanBefore.toFixed(4)})`);
-        console.log(`validation Dice bg / cyto / nuc, calibrated:   ${row(fit.after)}  (mean ${fit.meanAfter.toFixed(4)})`);
-        if (opts.dryRun) return;
-        const metadata = { ...loaded.metadata, inference: { tta: loaded.metadata.inference?.tta ?? false, classWeights: fit.classWeights } };
-        await saveModel(loaded.model, loaded.dir, metadata);
-        console.log(`written to ${join(loaded.dir, 'model.json')}`);
-      } finally {
-        loaded.model.dispose();
-      }
-    });
+  program.addCommand(calibrateCommand(positiveInt));
 
   program
     .command('segment')
@@ -284,12 +229,9 @@ export function buildProgram(): Command {
     .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
     .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
-    .option('--runtime <name>', 'onnx (ONNX Runtime, the default when it loads) or tfjs')
-    .option('--backend <name>', 'wasm (fast) or cpu (reference) for tfjs', 'wasm')
-    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: string; backend: string }) => {
-      if (opts.runtime !== undefined && opts.runtime !== 'onnx' && opts.runtime !== 'tfjs') {
-        throw new Error(`--runtime must be onnx or tfjs, got "${opts.runtime}"`);
-      }
+    .addOption(runtimeOption())
+    .addOption(backendOption('for --runtime tfjs'))
+    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: SegmenterRuntime; backend: EngineBackend }) => {
       const { files, missing, skippedMasks } = await expandInputs(inputs);
       for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
       if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
@@ -297,32 +239,38 @@ export function buildProgram(): Command {
       const segmenter = await loadSegmenter({
         model: opts.model,
         postprocess: opts.postprocess,
-        backend: opts.backend === 'cpu' ? 'cpu' : 'wasm',
+        backend: opts.backend,
         maxPixels: opts.maxPixels,
-        runtime: opts.runtime as 'onnx' | 'tfjs' | undefined,
+        runtime: opts.runtime,
       });
       const bar = countProgressBar(files.length, 'images');
+      const stop = catchStopSignals((name) => bar.interrupt(() => console.error(`${name}: stopping after the current image (again to quit at once)`)));
       const result = await segmentFiles(segmenter, files, opts.out, {
         umPerPx: opts.umPerPx,
         maxPixels: opts.maxPixels,
+        signal: stop.signal,
         onImage: (done, file, error) => {
           if (error) {
             bar.interrupt(() => console.error(error.startsWith(file) ? error : `${file}: ${error}`));
           }
           bar.update(done);
         },
-      });
+      }).finally(() => stop.dispose());
       bar.stop();
       segmenter.dispose();
       const ok = result.rows.length;
       console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
       if (ok === 1 && files.length === 1) {
         const r = result.rows[0];
-        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}`);
+        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}${r.outOfDistribution ? ` (${r.outOfDistribution}, score ${Number(r.outOfDistributionScore).toPrecision(3)})` : ''}`);
       }
       if (result.failed.length > 0 || missing.length > 0) {
         console.error(`${result.failed.length + missing.length} input(s) failed`);
         process.exitCode = 1;
+      }
+      if (result.interruptedBy !== null) {
+        console.error(`interrupted by ${result.interruptedBy}: ${files.length - ok - result.failed.length} image(s) not processed; results.csv/json hold the ${ok} finished`);
+        process.exitCode = stop.exitCode() ?? 1;
       }
     });
 

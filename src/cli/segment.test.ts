@@ -75,6 +75,10 @@ test('good images are segmented at their own size; each bad file fails alone wit
   const json = JSON.parse(await readFile(join(outDir, 'results.json'), 'utf8'));
   assert.equal(json.images.length, 2);
   assert.equal(json.failed.length, 4);
+  assert.equal(json.status, 'complete');
+  assert.deepEqual(json.notProcessed, []);
+  const jsonl = (await readFile(join(outDir, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(jsonl, json.images);
   assert.equal(json.images[0].cellAreaPx, json.images[0].nucleusAreaPx + json.images[0].cytoplasmAreaPx);
   if (json.images[0].cellAreaPx > 0) assert.equal(json.images[0].cellAreaUm2, json.images[0].cellAreaPx * 0.25);
   const csv = (await readFile(join(outDir, 'results.csv'), 'utf8')).trim().split('\n');

@@ -1,15 +1,17 @@
 // `leukoseg segment`: files, folders and globs in; per image a mask PNG, an overlay PNG and a row of
-// morphometrics out. A bad file costs one line on stderr, never the rest of the batch.
+// morphometrics out. A bad file costs one line on stderr, never the rest of the batch; an interrupted
+// run keeps the rows of every image it finished.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { decodeImage } from '../data/decode.js';
 import { maskToGray } from '../report/masks.js';
 import { encodePng } from '../report/png.js';
 import { renderOverlay } from '../report/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
-import { rowsToCsv, type SegmentRow } from '../report/results.js';
+import type { SegmentRow } from '../report/results.js';
+import { ResultsWriter, type Failure } from './results-writer.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import type { RgbImage } from '../data/types.js';
 import { messageOf } from '../data/errors.js';
@@ -69,30 +71,46 @@ export function outputNames(files: string[]): string[] {
 
 export interface SegmentBatchResult {
   rows: SegmentRow[];
-  failed: Array<{ file: string; error: string }>;
+  failed: Failure[];
   seconds: number;
+  /** The signal's name when `options.signal` stopped the run before every file was tried, else null. */
+  interruptedBy: string | null;
+}
+
+export interface SegmentFilesOptions {
+  umPerPx?: number;
+  onImage?: (done: number, file: string, error?: string) => void;
+  maxPixels?: number;
+  /** Stops the run after the image in progress; the results written then hold every finished image. */
+  signal?: AbortSignal;
+  /** How often results.csv and results.json are rewritten while the run goes (default 2000 ms). */
+  flushEveryMs?: number;
 }
 
 /**
  * Segments every file, decoding the next images while the model works on the current one, and
- * writes NAME.mask.png, NAME.overlay.png, results.csv and results.json into `outDir`.
+ * writes NAME.mask.png, NAME.overlay.png and the results files (see results-writer.ts) into `outDir`.
  */
 export async function segmentFiles(
   segmenter: Segmenter,
   files: string[],
   outDir: string,
-  options: { umPerPx?: number; onImage?: (done: number, file: string, error?: string) => void; maxPixels?: number } = {},
+  options: SegmentFilesOptions = {},
 ): Promise<SegmentBatchResult> {
   const names = outputNames(files);
-  const rows: SegmentRow[] = [];
-  const failed: Array<{ file: string; error: string }> = [];
-  const started = performance.now();
+  const { metadata } = segmenter;
+  const results = await ResultsWriter.start(
+    outDir,
+    { model: { dir: segmenter.modelDir, architecture: metadata.architecture, preset: metadata.preset ?? null }, umPerPx: options.umPerPx ?? null },
+    files,
+    options.flushEveryMs,
+  );
   const decode = (i: number): Promise<RgbImage> => decodeImage(files[i], files[i], { maxPixels: options.maxPixels });
   const lookahead = 2;
   const pending: Array<Promise<RgbImage>> = files.slice(0, lookahead).map((_, i) => decode(i));
   // Rejections are read in order below; mark them handled now so none counts as unhandled meanwhile.
   pending.forEach((p) => p.catch(() => {}));
-  for (let i = 0; i < files.length; i++) {
+  for (let i = 0; i < files.length && !options.signal?.aborted; i++) {
     if (i + lookahead < files.length) {
       const next = decode(i + lookahead);
       next.catch(() => {});
@@ -105,23 +123,16 @@ export async function segmentFiles(
       const overlay = await encodePng(renderOverlay(r.image, r.mask));
       await writeFileAtomic(join(outDir, `${names[i]}.mask.png`), mask);
       await writeFileAtomic(join(outDir, `${names[i]}.overlay.png`), overlay);
-      rows.push({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), inferenceMs: r.inferenceMs });
+      await results.add({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), inferenceMs: r.inferenceMs });
       options.onImage?.(i + 1, files[i]);
     } catch (err) {
-      failed.push({ file: files[i], error: messageOf(err) });
+      results.fail(files[i], messageOf(err));
       options.onImage?.(i + 1, files[i], messageOf(err));
     }
     delete pending[i];
   }
-  const seconds = (performance.now() - started) / 1000;
-  await writeFileAtomic(join(outDir, 'results.csv'), rowsToCsv(rows));
-  await writeJsonAtomic(join(outDir, 'results.json'), {
-    model: { dir: segmenter.modelDir, architecture: segmenter.metadata.architecture, preset: segmenter.metadata.preset ?? null },
-    umPerPx: options.umPerPx ?? null,
-    images: rows,
-    failed,
-    seconds,
-    imagesPerSecond: rows.length / seconds,
-  });
-  return { rows, failed, seconds };
+  const interruptedBy = options.signal?.aborted ? String(options.signal.reason) : null;
+  const seconds = results.seconds;
+  await results.flush(interruptedBy === null ? 'complete' : 'interrupted', interruptedBy);
+  return { rows: results.rows, failed: results.failed, seconds, interruptedBy };
 }

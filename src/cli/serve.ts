@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { buildServer, DEFAULT_SERVER_MAX_PIXELS } from '../server/app.js';
+import type { EngineBackend } from '../engine/index.js';
+import { backendOption } from './options.js';
 
 function wholeNumber(min: number, max: number): (value: string) => number {
   return (value: string): number => {
@@ -26,7 +28,7 @@ export interface ServeOptions {
   maxPixels: number;
   bodyLimitMb: number;
   timeout: number;
-  backend: string;
+  backend: EngineBackend;
 }
 
 export interface RunningServer {
@@ -41,7 +43,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Loads the model and starts listening; used by the command, the end-to-end test and the load bench. */
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {
-  const segmenter = await loadSegmenter({ model: opts.model, backend: opts.backend === 'cpu' ? 'cpu' : 'wasm', maxPixels: opts.maxPixels });
+  const segmenter = await loadSegmenter({ model: opts.model, backend: opts.backend, maxPixels: opts.maxPixels });
   try {
     const app = await buildServer({
       segmenter,
@@ -73,8 +75,8 @@ export function serveCommand(): Command {
     .option('--max-pixels <n>', 'refuse larger images (422)', wholeNumber(1, 1_000_000_000), DEFAULT_SERVER_MAX_PIXELS)
     .option('--body-limit <mb>', 'refuse larger uploads (413), in megabytes', positiveNumber, 20)
     .option('--timeout <seconds>', 'longest time for one request, waiting for the model included (then 503)', positiveNumber, 30)
-    .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: string }) => {
+    .addOption(backendOption())
+    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: EngineBackend }) => {
       const server = await startServe({ ...opts, bodyLimitMb: opts.bodyLimit });
       if (!LOOPBACK.has(opts.host)) {
         console.error(`warning: listening on ${opts.host}: other machines can reach this server and send it images`);

@@ -6,14 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './kernels/adam.js';
 import { activeBackendHas } from './kernels/scratch.js';
-
-/** AdamOptimizer's private state, which the fused step reads and extends like its own step does. */
-interface AdamState {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
-  accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
-}
+import { adamState } from './tfjs-internals.js';
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   /** Serialised as Keras's Adam: a saved model or optimizer reads back as plain Adam. */
@@ -26,14 +19,17 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    const state = this as unknown as AdamState;
+    const state = adamState(this);
     const t = this.iterations + 1;
     if (!activeBackendHas(ADAM_UPDATE)) {
       // tfjs's step reads the bias corrections from accBeta*, which the fused step leaves alone.
-      tf.tidy(() => {
-        state.accBeta1.assign(tf.scalar(this.beta1 ** t));
-        state.accBeta2.assign(tf.scalar(this.beta2 ** t));
-      });
+      // (Where those fields are gone, tfjs-internals.ts keeps the engine off and no fused step ran.)
+      if (state.accBeta1 instanceof tf.Variable && state.accBeta2 instanceof tf.Variable) {
+        tf.tidy(() => {
+          state.accBeta1.assign(tf.scalar(this.beta1 ** t));
+          state.accBeta2.assign(tf.scalar(this.beta2 ** t));
+        });
+      }
       super.applyGradients(variableGradients);
       return;
     }

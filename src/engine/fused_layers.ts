@@ -4,39 +4,16 @@
 // rather than with classes of our own, so every model (built here, loaded from a file, the study's or
 // the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
 // do not take (another axis, no centre or scale, an L1 term, other dtypes) run tfjs-layers' own code.
+// Installed only when the engine is initialised for training: importing leukoseg changes nothing.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { activeBackendHas } from './kernels/scratch.js';
-
-/** The parts of tfjs-layers' BatchNormalization that the fused path reads. */
-interface BatchNormLayer {
-  axis: number;
-  momentum: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  gamma: { read(): tf.Variable } | null;
-  beta: { read(): tf.Variable } | null;
-  movingMean: { read(): tf.Variable; write(value: tf.Tensor): void };
-  movingVariance: { read(): tf.Variable; write(value: tf.Tensor): void };
-}
-
-/** The parts of tfjs-layers' L1L2 regularizer that the fused path reads. */
-interface L1L2Regularizer {
-  hasL1: boolean;
-  l2: number;
-}
+import { batchNormPrototype, l1l2Prototype, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
 type Apply = (this: L1L2Regularizer, x: tf.Tensor) => tf.Tensor;
-const ORIGINAL = Symbol.for('leukoseg.engine.originalMethod');
-
-// tfjs-layers exports factories, not these classes: an instance's prototype is the class's.
-const batchNormPrototype = (): object => Object.getPrototypeOf(tfl.layers.batchNormalization({}));
-const l1l2Prototype = (): object => Object.getPrototypeOf(tfl.regularizers.l2({ l2: 0.01 }));
 
 function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
   const lastAxis = layer.axis === -1 || layer.axis === input.rank - 1;
@@ -79,21 +56,29 @@ function l2Penalty(this: L1L2Regularizer, x: tf.Tensor, original: Apply): tf.Ten
 type Method = (this: never, ...args: never[]) => unknown;
 type Prototype = Record<string | symbol, unknown>;
 
-function patch<F extends Method>(proto: object, key: string, make: (original: F) => F): void {
+// One global symbol per method name, so the original of each patched method is kept apart (two
+// methods of one prototype cannot overwrite each other's) and a second copy of this module finds it.
+const originalOf = (key: string): symbol => Symbol.for(`leukoseg.engine.original.${key}`);
+
+/** Replaces `proto[key]` by `make(original)` once; the original is kept under a symbol of its own method name. */
+export function patch<F extends Method>(proto: object, key: string, make: (original: F) => F): void {
   const p = proto as Prototype;
-  if (p[ORIGINAL] !== undefined) return;
-  p[ORIGINAL] = p[key];
+  const saved = originalOf(key);
+  if (Object.prototype.hasOwnProperty.call(p, saved)) return;
+  p[saved] = p[key];
   p[key] = make(p[key] as F);
 }
 
-function unpatch(proto: object, key: string): void {
+/** Puts back the original of `proto[key]`, if patch replaced it. */
+export function unpatch(proto: object, key: string): void {
   const p = proto as Prototype;
-  if (p[ORIGINAL] === undefined) return;
-  p[key] = p[ORIGINAL];
-  delete p[ORIGINAL];
+  const saved = originalOf(key);
+  if (!Object.prototype.hasOwnProperty.call(p, saved)) return;
+  p[key] = p[saved];
+  delete p[saved];
 }
 
-/** Installs the fused paths (idempotent). */
+/** Installs the fused paths (idempotent). initEngine({ training: true }) calls it. */
 export function useFusedLayers(): void {
   patch<Call>(batchNormPrototype(), 'call', (original) =>
     function (this: BatchNormLayer, inputs, kwargs) {

@@ -7,7 +7,8 @@ import '@tensorflow/tfjs-backend-cpu';
 // happened to load tfjs-layers first.
 import '@tensorflow/tfjs-layers';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from './kernels/register.js';
+import { registerWasmKernels, useTrainingGradients } from './kernels/register.js';
+import { missingTfjsInternals } from './tfjs-internals.js';
 import { useNativeConv } from './kernels/native_conv.js';
 import { loadNativeConv } from './native.js';
 import { useFusedLayers } from './fused_layers.js';
@@ -15,6 +16,7 @@ import { useFusedLayers } from './fused_layers.js';
 export { adam, FusedAdamOptimizer } from './adam.js';
 export { categoricalCrossentropy } from './ops.js';
 export { useFusedLayers, useLayersAsShipped } from './fused_layers.js';
+export { useShippedGradients } from './kernels/register.js';
 
 export type EngineBackend = 'wasm' | 'cpu';
 
@@ -26,6 +28,13 @@ export interface EngineOptions {
    * LEUKOSEG_NATIVE=0 also turns them off). Without them the WebAssembly kernels run everything.
    */
   native?: boolean;
+  /**
+   * Set up for training (default false): also replaces tfjs's Softmax and Relu gradients with
+   * leukoseg's and routes tfjs-layers' BatchNormalization and L2 regularizer through the fused
+   * kernels, process-wide, until useLayersAsShipped / useShippedGradients. Without it the host's
+   * tfjs-core gradients and tfjs-layers classes stay as shipped; importing leukoseg changes neither.
+   */
+  training?: boolean;
 }
 
 export interface EngineInfo {
@@ -40,22 +49,25 @@ export interface EngineInfo {
   native: string | null;
   /** Why the native kernels are not in use, when they are not. */
   nativeUnavailable?: string;
+  /** Whether the training set-up (EngineOptions.training) is installed. */
+  training: boolean;
+  /** Private tfjs fields the engine needs but did not find (then it runs plain TensorFlow.js). */
+  missingInternals: string[];
 }
 
 let current: EngineInfo | null = null;
+let warnedMissing = false;
 
 /**
- * Makes `backend` the active TensorFlow.js backend and waits until it is ready.
- * Safe to call many times; the wasm kernels are registered once.
+ * Makes `backend` the active TensorFlow.js backend and waits until it is ready, then installs
+ * leukoseg's wasm kernels (and, with `training`, its gradients and fused layers). Safe to call many
+ * times; the wasm kernels are registered once, and once set up for training the engine stays so.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineBackend> {
   const backend = options.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') {
     throw new Error(`leukoseg engine: unknown backend '${String(backend)}', expected 'wasm' or 'cpu'`);
   }
-  const replacedKernels = backend === 'wasm' ? registerWasmKernels() : [];
-  // Takes effect only where its kernel is registered (wasm): elsewhere the layer runs as tfjs wrote it.
-  useFusedLayers();
   let failure: unknown = null;
   let ok = false;
   try {
@@ -68,8 +80,28 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     const why = failure instanceof Error ? `: ${failure.message}` : ' (see the tfjs log above)';
     throw new Error(`leukoseg engine: the '${backend}' TensorFlow.js backend failed to initialize${why}`);
   }
+  const missingInternals = missingTfjsInternals(backend === 'wasm');
+  const plain = missingInternals.length > 0;
+  if (plain && !warnedMissing) {
+    warnedMissing = true;
+    console.warn(`leukoseg engine: this TensorFlow.js lacks ${missingInternals.join(', ')}; running plain TensorFlow.js (slower, the same results within rounding)`);
+  }
+  // Kernels are looked up when an op runs, so registering them after setBackend is in time.
+  const replacedKernels = backend === 'wasm' && !plain ? registerWasmKernels() : [];
+  const training = (options.training === true || current?.training === true) && !plain;
+  if (training) {
+    useTrainingGradients();
+    // Takes effect only where its kernel is registered (wasm): elsewhere the layer runs as tfjs wrote it.
+    useFusedLayers();
+  }
   const wasm = backend === 'wasm';
-  const addon = !wasm ? new Error('the cpu backend has no native kernels') : options.native === false ? new Error('turned off by the caller') : loadNativeConv();
+  const addon = !wasm
+    ? new Error('the cpu backend has no native kernels')
+    : plain
+      ? new Error('TensorFlow.js internals missing')
+      : options.native === false
+        ? new Error('turned off by the caller')
+        : loadNativeConv();
   useNativeConv(addon instanceof Error ? null : addon);
   current = {
     backend,
@@ -78,6 +110,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     replacedKernels,
     native: addon instanceof Error ? null : `oneDNN ${addon.version()}`,
     ...(addon instanceof Error ? { nativeUnavailable: addon.message } : {}),
+    training,
+    missingInternals,
   };
   return backend;
 }
@@ -87,5 +121,5 @@ export function engineInfo(): EngineInfo {
   if (current == null) {
     throw new Error('leukoseg engine: call initEngine() first');
   }
-  return { ...current, replacedKernels: [...current.replacedKernels] };
+  return { ...current, replacedKernels: [...current.replacedKernels], missingInternals: [...current.missingInternals] };
 }

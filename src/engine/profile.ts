@@ -1,6 +1,6 @@
 // Times training of the study's Model 3 (tfjs-layers, Adam, trainOnBatch) and
 // prints ms per training image plus a per-kernel profile. Run after building:
-//   node dist/engine/profile.js [--backend wasm|cpu] [--kernels all|none|K1,K2]
+//   node dist-dev/engine/profile.js [--backend wasm|cpu] [--kernels all|none|K1,K2]
 //                               [--steps 20] [--warmup 3] [--batch 2] [--size 128] [--model study-model-3|unet|...]
 //                               [--fused on|off]  (off: tfjs-layers' BatchNormalization, L2 penalty and
 //                               cross-entropy and tfjs's Adam; the Softmax and Relu gradients stay fused)
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     await tf.setBackend('wasm');
     await tf.ready();
   } else {
-    await initEngine({ backend: opts.backend });
+    await initEngine({ backend: opts.backend, training: true });
   }
   const replaced = opts.backend === 'wasm' ? opts.kernels : [];
   const simd = opts.backend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;

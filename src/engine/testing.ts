@@ -24,10 +24,10 @@ export function randomValues(next: () => number, size: number): Float32Array {
   return out;
 }
 
-/** Both backends registered, leukoseg's wasm kernels installed; convolutions native or not. */
+/** Both backends registered, leukoseg's wasm kernels and training set-up installed; convolutions native or not. */
 export async function setupBackends(native = false): Promise<void> {
-  await initEngine({ backend: 'cpu' });
-  await initEngine({ backend: 'wasm', native });
+  await initEngine({ backend: 'cpu', training: true });
+  await initEngine({ backend: 'wasm', native, training: true });
 }
 
 export interface EngineMode {

@@ -3,6 +3,7 @@
 import { NUM_CLASSES, type LabelMask } from '../data/types.js';
 import { connectedComponents, convexHullArea, open, perimeter } from './morphology.js';
 import { findMainCell } from './postprocess.js';
+import type { OutOfDistribution } from './image-check.js';
 
 const CYTOPLASM = 1;
 const NUCLEUS = 2;
@@ -12,13 +13,21 @@ export const WARNING_NO_CELL = 'no-cell';
 export const WARNING_NO_NUCLEUS = 'no-nucleus';
 export const WARNING_TOUCHES_BORDER = 'touches-border';
 export const WARNING_MULTIPLE_CELLS = 'multiple-cells';
-export type CellWarning = typeof WARNING_NO_CELL | typeof WARNING_NO_NUCLEUS | typeof WARNING_TOUCHES_BORDER | typeof WARNING_MULTIPLE_CELLS;
+/** Given with no-cell when the image failed a check of image-check.ts (see CellStats.outOfDistribution). */
+export const WARNING_OUT_OF_DISTRIBUTION = 'out-of-distribution';
+export type CellWarning =
+  | typeof WARNING_NO_CELL
+  | typeof WARNING_NO_NUCLEUS
+  | typeof WARNING_TOUCHES_BORDER
+  | typeof WARNING_MULTIPLE_CELLS
+  | typeof WARNING_OUT_OF_DISTRIBUTION;
 
 export const WARNING_MESSAGES: Record<CellWarning, string> = {
   [WARNING_NO_CELL]: 'no cell found',
   [WARNING_NO_NUCLEUS]: 'the cell has no nucleus',
   [WARNING_TOUCHES_BORDER]: 'cell touches the image border',
   [WARNING_MULTIPLE_CELLS]: 'more than one cell',
+  [WARNING_OUT_OF_DISTRIBUTION]: 'not an image of a stained white blood cell',
 };
 
 /**
@@ -77,6 +86,8 @@ export interface CellStats {
   /** 8-connected cell components in the mask as given, specks included. */
   cellComponents: number;
   warnings: CellWarning[];
+  /** Set (with warnings no-cell and out-of-distribution, and an empty mask) when the image failed a check of image-check.ts; measureCell itself gives null. */
+  outOfDistribution: OutOfDistribution | null;
 }
 
 /**
@@ -138,6 +149,7 @@ export function measureCell(mask: LabelMask, options: MeasureOptions = {}): Cell
     meanConfidence: options.probs === undefined ? null : meanConfidence(mask, options.probs),
     cellComponents: components.count,
     warnings,
+    outOfDistribution: null,
   };
 }
 
@@ -170,9 +182,12 @@ function meanConfidence(mask: LabelMask, probs: Float32Array): ClassConfidence {
 
 /** The warnings as sentences for people, e.g. 'more than one cell (3 components)'. */
 export function describeWarnings(stats: CellStats): string[] {
-  return stats.warnings.map((code) =>
-    code === WARNING_MULTIPLE_CELLS ? `${WARNING_MESSAGES[code]} (${stats.cellComponents} components)` : WARNING_MESSAGES[code],
-  );
+  const ood = stats.outOfDistribution;
+  return stats.warnings.map((code) => {
+    if (code === WARNING_MULTIPLE_CELLS) return `${WARNING_MESSAGES[code]} (${stats.cellComponents} components)`;
+    if (code === WARNING_OUT_OF_DISTRIBUTION && ood !== null) return `${WARNING_MESSAGES[code]} (${ood.reason}: ${Number(ood.score.toPrecision(3))}, limit ${ood.limit})`;
+    return WARNING_MESSAGES[code];
+  });
 }
 
 /** Column order of cellStatsRow, for CSV headers. */
@@ -197,10 +212,12 @@ export const CELL_STATS_COLUMNS = [
   'confidenceNucleus',
   'cellComponents',
   'warnings',
+  'outOfDistribution',
+  'outOfDistributionScore',
 ] as const;
 export type CellStatsColumn = (typeof CELL_STATS_COLUMNS)[number];
 
-/** One flat row (keys in CELL_STATS_COLUMNS order): confidences spread out, warnings joined with ';'. */
+/** One flat row (keys in CELL_STATS_COLUMNS order): confidences spread out, warnings joined with ';', the failed image check as reason and score. */
 export function cellStatsRow(stats: CellStats): Record<CellStatsColumn, number | string | null> {
   return {
     cellAreaPx: stats.cellAreaPx,
@@ -223,5 +240,7 @@ export function cellStatsRow(stats: CellStats): Record<CellStatsColumn, number |
     confidenceNucleus: stats.meanConfidence?.nucleus ?? null,
     cellComponents: stats.cellComponents,
     warnings: stats.warnings.join(';'),
+    outOfDistribution: stats.outOfDistribution?.reason ?? null,
+    outOfDistributionScore: stats.outOfDistribution?.score ?? null,
   };
 }

@@ -5,7 +5,8 @@ import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
 import { pixelsToInput, squareFitOf, type Preprocessing } from '../models/preprocessing.js';
 import { argmaxLabels } from './predict.js';
 import { postprocessMask, type PostprocessOptions } from './postprocess.js';
-import { measureCell, WARNING_MULTIPLE_CELLS, type CellStats } from './morphometrics.js';
+import { measureCell, WARNING_MULTIPLE_CELLS, WARNING_OUT_OF_DISTRIBUTION, type CellStats } from './morphometrics.js';
+import { checkImage, checkSegmentation } from './image-check.js';
 
 /**
  * The model's input for one image, in the order the model's metadata fixes: fitted into the
@@ -25,18 +26,30 @@ export interface FinishedSegmentation {
 
 /**
  * From class probabilities at the image's own size (HWC) to the mask and its morphometrics:
- * argmax, optional clean-up, measuring. Clean-up keeps one cell, so whether the model saw several
- * is judged on its raw output.
+ * argmax, optional clean-up, the checks of image-check.ts, measuring. Clean-up keeps one cell, so
+ * whether the model saw several is judged on its raw output. An image that fails a check gets an
+ * empty mask, no-cell + out-of-distribution and no confidences (rawMask keeps what the model said); without `image`
+ * only the checks of the mask itself run (a cell must have a nucleus).
  */
 export function finishSegmentation(
   probs: Float32Array,
   width: number,
   height: number,
-  options: { postprocess?: boolean | PostprocessOptions; umPerPx?: number; classWeights?: readonly number[] } = {},
+  options: { postprocess?: boolean | PostprocessOptions; umPerPx?: number; classWeights?: readonly number[]; image?: RgbImage } = {},
 ): FinishedSegmentation {
   const rawMask: LabelMask = { width, height, data: argmaxLabels(probs, NUM_CLASSES, options.classWeights) };
   const post = options.postprocess ?? true;
-  const mask = post === false ? rawMask : postprocessMask(rawMask, post === true ? {} : post).mask;
+  const cleaned = post === false ? rawMask : postprocessMask(rawMask, post === true ? {} : post).mask;
+  const ood = (options.image ? checkImage(options.image) : null) ?? checkSegmentation(cleaned, options.image);
+  if (ood !== null) {
+    const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
+    // No confidences either: the model's were for the cell it saw, which is not reported.
+    const stats = measureCell(mask, { umPerPx: options.umPerPx });
+    stats.warnings.push(WARNING_OUT_OF_DISTRIBUTION);
+    stats.outOfDistribution = ood;
+    return { rawMask, mask, stats };
+  }
+  const mask = cleaned;
   const stats = measureCell(mask, { umPerPx: options.umPerPx, probs });
   if (mask !== rawMask) {
     const raw = measureCell(rawMask);

@@ -150,6 +150,7 @@ class ModelSegmenter implements Segmenter {
       postprocess: this.options.postprocess,
       umPerPx: options.umPerPx,
       classWeights: this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights,
+      image,
     });
     return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
   }

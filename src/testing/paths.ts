@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
-/** The package root (the folder with package.json), from dist/testing/ or src/testing/. */
+/** The package root (the folder with package.json), from dist-dev/testing/ or src/testing/. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function sharedDataRoot(): string {

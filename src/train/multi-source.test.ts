@@ -31,7 +31,7 @@ const tiny = (epochs = 1) =>
   resolvePreset('unet-small-multi', { data: { size: 32 }, train: { epochs, batchSize: 4, tta: false }, report: { predictionImages: 2 } });
 
 test('two sources: split and recorded each on its own, scored each on its own, chosen by their mean', async () => {
-  await initEngine();
+  await initEngine({ training: true });
   const root = await smallCollection(12, 10);
   const out = await mkdtemp(join(tmpdir(), 'leukoseg-multi-runs-'));
   try {
@@ -86,7 +86,7 @@ test('two sources: split and recorded each on its own, scored each on its own, c
 });
 
 test('cross-validation folds run one at a time into one folder, and --collect merges them', async () => {
-  await initEngine();
+  await initEngine({ training: true });
   const root = await smallCollection(6, 6);
   const out = await mkdtemp(join(tmpdir(), 'leukoseg-cv-'));
   try {

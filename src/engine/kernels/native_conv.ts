@@ -24,21 +24,9 @@ const FORWARD = 0;
 const INPUT_GRAD = 1;
 const FILTER_GRAD = 2;
 
-/** The wasm heap as it is now (an allocation may have replaced it). */
-export function heapOf(backend: BackendWasm): ArrayBuffer {
-  return (backend as unknown as HeapBackend).wasm.HEAPU8.buffer as ArrayBuffer;
-}
-
-interface HeapBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-}
-
-export function offsetOf(backend: BackendWasm, info: Info): number {
-  const data = (backend as unknown as HeapBackend).dataIdMap.get(info.dataId);
-  if (data === undefined) throw new Error('leukoseg native conv: a tensor is not on the wasm heap');
-  return data.memoryOffset;
-}
+// The heap and tensor offsets are tfjs-backend-wasm internals, read in ../tfjs-internals.ts.
+export { heapOf, offsetOf } from '../tfjs-internals.js';
+import { heapOf, offsetOf } from '../tfjs-internals.js';
 
 const params = new Int32Array(23);
 

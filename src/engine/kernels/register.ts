@@ -1,7 +1,7 @@
-// Installs leukoseg's replacement kernels into the tfjs kernel registry for
-// 'wasm'. Idempotent: a kernel that is already ours is left in place.
+// Installs leukoseg's replacement kernels into the tfjs kernel registry for 'wasm', and for training
+// its Softmax and Relu gradients. Nothing happens at import. Idempotent: what is already ours stays.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { broadcastBinaryConfigs } from './broadcast_binary.js';
 import { adamUpdateConfig } from './adam.js';
 import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
@@ -53,14 +53,39 @@ const replacements: readonly KernelConfig[] = [
   reluGradConfig,
 ];
 
-// Gradients of the kernels above, and leukoseg's for Softmax and Relu in place of tfjs-core's (which
-// they compute themselves where the fused kernel is absent).
-for (const gradient of [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient, softmaxGradient, reluGradient]) {
-  if (tf.getGradient(gradient.kernelName)?.gradFunc !== gradient.gradFunc) tf.registerGradient(gradient);
-}
+// Gradients of leukoseg's own kernels (names tfjs does not have), registered with the kernels.
+const ownKernelGradients: readonly GradConfig[] = [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient];
+// leukoseg's Softmax and Relu gradients in place of tfjs's (they run the fused gradient kernels and
+// compute the same values where those are absent): only for training, see useTrainingGradients.
+const replacedGradients: readonly GradConfig[] = [softmaxGradient, reluGradient];
+const shippedGradients = new Map<string, GradConfig | undefined>();
 
 for (const config of replacements) {
   Object.defineProperty(config.kernelFunc, OURS, { value: true, enumerable: true });
+}
+
+for (const gradient of [...ownKernelGradients, ...replacedGradients]) {
+  Object.defineProperty(gradient.gradFunc, OURS, { value: true, enumerable: true });
+}
+
+const isOurs = (f: unknown): boolean => typeof f === 'function' && (f as unknown as Record<symbol, unknown>)[OURS] === true;
+
+/** Replaces tfjs's Softmax and Relu gradients with leukoseg's (idempotent); the originals are kept per kernel. */
+export function useTrainingGradients(): void {
+  for (const gradient of replacedGradients) {
+    const current = tf.getGradient(gradient.kernelName);
+    if (isOurs(current?.gradFunc)) continue;
+    shippedGradients.set(gradient.kernelName, current);
+    tf.registerGradient(gradient);
+  }
+}
+
+/** Puts back the gradients useTrainingGradients replaced. */
+export function useShippedGradients(): void {
+  for (const [kernelName, original] of shippedGradients) {
+    if (original !== undefined) tf.registerGradient(original);
+  }
+  shippedGradients.clear();
 }
 
 /** Names of the kernels leukoseg replaces (or adds) on the wasm backend. */
@@ -80,6 +105,9 @@ export function registerWasmKernels(only: readonly string[] = replacedKernelName
   const unknown = only.filter((name) => !replacedKernelNames.includes(name));
   if (unknown.length > 0) {
     throw new Error(`leukoseg engine: no replacement kernel named ${unknown.join(', ')}`);
+  }
+  for (const gradient of ownKernelGradients) {
+    if (tf.getGradient(gradient.kernelName)?.gradFunc !== gradient.gradFunc) tf.registerGradient(gradient);
   }
   const installed: string[] = [];
   for (const config of replacements) {

@@ -1,0 +1,20 @@
+// Options several subcommands share, declared once with the values they accept, so that a typo such
+// as `--backend cuda` is refused by commander ("Allowed choices are ...") instead of running on a default.
+import { Option } from 'commander';
+import type { EngineBackend } from '../engine/index.js';
+import type { SegmenterRuntime } from '../infer/segmenter.js';
+
+export const BACKENDS: readonly EngineBackend[] = ['wasm', 'cpu'];
+export const RUNTIMES: readonly SegmenterRuntime[] = ['onnx', 'tfjs'];
+
+/** `--backend wasm|cpu` (default wasm); `what` says what it runs, e.g. 'for tfjs'. */
+export function backendOption(what = ''): Option {
+  return new Option('--backend <name>', `TensorFlow.js backend${what ? ` ${what}` : ''}: wasm (fast) or cpu (reference)`)
+    .choices(BACKENDS)
+    .default('wasm');
+}
+
+/** `--runtime onnx|tfjs`; no default here: the segmenter picks ONNX Runtime when it loads. */
+export function runtimeOption(): Option {
+  return new Option('--runtime <name>', 'onnx (ONNX Runtime, the default when it loads) or tfjs').choices(RUNTIMES);
+}
