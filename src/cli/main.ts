@@ -17,6 +17,8 @@ import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
 import { serveCommand } from './serve.js';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -36,9 +38,18 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** The version in the package.json of this installation (two folders above dist/cli/). */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  const { version } = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+  if (typeof version !== 'string') throw new Error(`${file}: no "version" string`);
+  return version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('leukoseg')
     .description('Segment white blood cell images into nucleus, cytoplasm and background')
+    .version(packageVersion(), '-V, --version', 'print the version of leukoseg and exit')
     .showHelpAfterError();
 
   program
