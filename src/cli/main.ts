@@ -1,4 +1,4 @@
-// The `leukoseg` command: download, train, evaluate. Each subcommand validates its flags at the
+// The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates its flags at the
 // edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine } from '../engine/index.js';
@@ -16,6 +16,7 @@ import { batchProgressBar, countProgressBar } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
 import { serveCommand } from './serve.js';
+import { exportCommand } from '../export/command.js';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +261,7 @@ export function buildProgram(): Command {
     });
 
   program.addCommand(serveCommand());
+  program.addCommand(exportCommand());
 
   return program;
 }
