@@ -7,6 +7,7 @@ import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBl
 import { formatMs, rowsToCsv, type Mode } from './format.js';
 import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
 import { BrowserSegmenter } from './browser-model.js';
+import { buildResultsZip, type ZipItem } from './results-zip.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const node = document.getElementById(id);
@@ -75,6 +76,8 @@ async function runOnServer(item: Item): Promise<void> {
   // Show the file itself; a format this browser cannot decode (TIFF) is shown through the server's overlay.
   item.image = await decodeImageFile(item.file, item.file.name, maxPixels).catch(() => decodeImageFile(overlayBlob, item.file.name, maxPixels));
   item.row = row;
+  item.maskPng = maskBlob;
+  item.overlayPng = overlayBlob;
   item.maskUrl = URL.createObjectURL(maskBlob);
   item.overlayUrl = URL.createObjectURL(overlayBlob);
 }
@@ -95,8 +98,10 @@ async function runInBrowser(item: Item): Promise<void> {
   item.image = image;
   item.mask = result.mask;
   item.row = row;
-  item.maskUrl = URL.createObjectURL(await maskPngBlob(result.mask));
-  item.overlayUrl = URL.createObjectURL(await overlayPngBlob(image, result.mask));
+  item.maskPng = await maskPngBlob(result.mask);
+  item.overlayPng = await overlayPngBlob(image, result.mask);
+  item.maskUrl = URL.createObjectURL(item.maskPng);
+  item.overlayUrl = URL.createObjectURL(item.overlayPng);
 }
 
 async function segmentItem(item: Item): Promise<void> {
@@ -149,10 +154,26 @@ function download(url: string, name: string): void {
   a.remove();
 }
 
+/** One zip of every finished image's mask and overlay, results.csv and results.json: one download, not one per file. */
+async function downloadAll(): Promise<void> {
+  const done = items.filter((i) => i.status === 'done' && i.row && i.maskPng && i.overlayPng);
+  const bytes = async (blob: Blob) => new Uint8Array(await blob.arrayBuffer());
+  const entries: ZipItem[] = await Promise.all(done.map(async (i) => ({
+    row: i.row!,
+    maskPng: await bytes(i.maskPng!),
+    overlayPng: await bytes(i.overlayPng!),
+    mode: i.mode === 'browser' ? `browser (${i.backend ?? 'unknown'})` : 'server',
+  })));
+  const zip = buildResultsZip(entries, model, umPerPx() ?? null);
+  const url = URL.createObjectURL(new Blob([zip], { type: 'application/zip' }));
+  download(url, 'leukoseg-results.zip');
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 function updateButtons(): void {
   const done = items.some((i) => i.status === 'done');
   $<HTMLButtonElement>('download-csv').disabled = !done;
-  $<HTMLButtonElement>('download-masks').disabled = !done;
+  $<HTMLButtonElement>('download-all').disabled = !done;
   $<HTMLButtonElement>('clear').disabled = items.length === 0;
 }
 
@@ -216,9 +237,7 @@ function wire(): void {
     download(url, 'results.csv');
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   });
-  $('download-masks').addEventListener('click', () => {
-    for (const item of items) if (item.status === 'done' && item.maskUrl && item.row) download(item.maskUrl, `${item.row.name}.mask.png`);
-  });
+  $('download-all').addEventListener('click', () => void downloadAll());
   $('clear').addEventListener('click', () => {
     work = work.then(() => {
       for (const item of items) {

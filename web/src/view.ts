@@ -20,6 +20,9 @@ export interface Item {
   totalMs?: number;
   maskUrl?: string;
   overlayUrl?: string;
+  /** The PNGs behind maskUrl / overlayUrl, for the zip (the page's CSP forbids fetching blob: URLs). */
+  maskPng?: Blob;
+  overlayPng?: Blob;
   error?: string;
 }
 
