@@ -8,12 +8,14 @@ import { FLIPS, flipBatch, unflipMean } from '../../src/onnx/flips.js';
 type OrtModule = typeof Ort;
 
 /**
- * Threads for the wasm backend: they need SharedArrayBuffer, which only a cross-origin isolated page has
- * (`leukoseg serve` sends the COOP/COEP headers); then one per core, at most 4 (ONNX Runtime's own cap).
+ * Threads for the wasm backend. They need SharedArrayBuffer, which only a cross-origin isolated page has
+ * (`leukoseg serve` sends the COOP/COEP headers); then half the cores, at most 4, as ONNX Runtime Web
+ * itself would choose: on a 2-core machine shared with other work, 2 threads were slower than 1
+ * (README, "Where the model runs").
  */
 function threadCount(): number {
   if (!globalThis.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+  return Math.max(1, Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)));
 }
 
 export class OrtPredictor {
