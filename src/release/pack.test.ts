@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
 
 const run = promisify(execFile);
+const REGISTRY = 'https://registry.npmjs.org/';
 
 interface LockEntry {
   dev?: boolean;
@@ -47,7 +48,11 @@ async function consumerLock(tarball: string, tarballBytes: Buffer): Promise<obje
   for (const [path, entry] of Object.entries(lock.packages)) {
     if (path === '' || entry.dev) continue;
     const { devOptional, ...rest } = entry;
-    packages[path] = devOptional ? { ...rest, optional: true } : rest;
+    // This machine's npm writes locks without `resolved` (omit-lockfile-registry-resolved), which would make
+    // the offline install look up package documents; the registry's tarball address is fixed by name and version.
+    const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const resolved = rest.resolved ?? `${REGISTRY}${name}/-/${name.split('/').pop()}-${String(rest.version)}.tgz`;
+    packages[path] = { ...rest, resolved, ...(devOptional ? { optional: true } : {}) };
   }
   return { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
 }
