@@ -26,7 +26,9 @@ interface LockEntry {
  */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
-  return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip', NO_UPDATE_NOTIFIER: '1' };
+  // LEUKOSEG_NATIVE=0: the install script runs but skips compiling the optional addon (half a minute of
+  // both cores; `npm ci` in .ci/run builds and tests it). It uses npm's own node-gyp, never a dev dependency.
+  return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip', LEUKOSEG_NATIVE: '0', NO_UPDATE_NOTIFIER: '1' };
 }
 
 /**
