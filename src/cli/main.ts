@@ -1,5 +1,5 @@
-// The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates its flags at the
-// edge, turns them into the typed config, and hands over to the library.
+// The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates
+// its flags at the edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
