@@ -1,5 +1,5 @@
-// The `leukoseg` command: download, train, evaluate. Each subcommand validates its flags at the
-// edge, turns them into the typed config, and hands over to the library.
+// The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates
+// its flags at the edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine, type EngineBackend } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
@@ -20,7 +20,10 @@ import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
 import { catchStopSignals } from './signals.js';
 import { calibrateCommand } from './calibrate.js';
+import { exportCommand } from '../export/command.js';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -48,9 +51,18 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** The version in the package.json of this installation (two folders above dist/cli/). */
+export function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  const { version } = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+  if (typeof version !== 'string') throw new Error(`${file}: no "version" string`);
+  return version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('leukoseg')
     .description('Segment white blood cell images into nucleus, cytoplasm and background')
+    .version(packageVersion(), '-V, --version', 'print the version of leukoseg and exit')
     .showHelpAfterError();
 
   program
@@ -275,6 +287,7 @@ export function buildProgram(): Command {
     });
 
   program.addCommand(serveCommand());
+  program.addCommand(exportCommand());
 
   return program;
 }

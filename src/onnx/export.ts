@@ -3,12 +3,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { encodeModel, type OnnxGraph, type OnnxModel, type OnnxNode } from './onnx-proto.js';
+import { ONNX_INPUT, ONNX_OUTPUT } from './names.js';
+
+export { ONNX_INPUT, ONNX_OUTPUT } from './names.js';
 
 /** opset 13: Resize, Softmax over one axis, BatchNormalization without training outputs. */
 export const ONNX_OPSET = 13;
 const IR_VERSION = 7;
-export const ONNX_INPUT = 'image';
-export const ONNX_OUTPUT = 'probs';
 
 type Layer = tfl.layers.Layer;
 type Config = Record<string, unknown>;

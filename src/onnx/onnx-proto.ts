@@ -1,12 +1,15 @@
 // The few ONNX messages leukoseg writes (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto,
-// ValueInfoProto) as plain objects, and their encoding with the field numbers of onnx/onnx.proto.
-import { float32Bytes, ProtoWriter } from './protobuf.js';
+// ValueInfoProto) as plain objects, and their encoding through onnx-proto (onnx.proto compiled for
+// protobufjs), so no field number is written by hand here.
+import onnxProto from 'onnx-proto';
+import type { onnx as proto } from 'onnx-proto';
+
+const { onnx } = onnxProto;
 
 /** TensorProto.DataType values used here. */
-export const DataType = Object.freeze({ FLOAT: 1, INT64: 7 });
+export const DataType = Object.freeze({ FLOAT: onnx.TensorProto.DataType.FLOAT, INT64: onnx.TensorProto.DataType.INT64 });
 
-/** AttributeProto.AttributeType values used here. */
-const AttributeType = Object.freeze({ FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 });
+const AttributeType = onnx.AttributeProto.AttributeType;
 
 export type AttributeValue = number | string | readonly number[] | { floats: readonly number[] };
 
@@ -51,77 +54,62 @@ export interface OnnxModel {
   metadata?: Record<string, string>;
 }
 
-function encodeAttribute(name: string, value: AttributeValue | { float: number }): Uint8Array {
-  const w = new ProtoWriter().string(1, name);
-  if (typeof value === 'string') {
-    w.bytes(4, new TextEncoder().encode(value)).int64(20, AttributeType.STRING);
-  } else if (typeof value === 'number') {
-    if (Number.isInteger(value)) w.int64(3, value).int64(20, AttributeType.INT);
-    else w.float(2, value).int64(20, AttributeType.FLOAT);
-  } else if ('float' in value) {
-    w.float(2, value.float).int64(20, AttributeType.FLOAT);
-  } else if ('floats' in value) {
-    w.packedFloat(7, value.floats).int64(20, AttributeType.FLOATS);
-  } else {
-    w.packedInt64(8, value).int64(20, AttributeType.INTS);
+function attribute(name: string, value: AttributeValue | { float: number }): proto.IAttributeProto {
+  if (typeof value === 'string') return { name, s: new TextEncoder().encode(value), type: AttributeType.STRING };
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? { name, i: value, type: AttributeType.INT } : { name, f: value, type: AttributeType.FLOAT };
   }
-  return w.finish();
+  if ('float' in value) return { name, f: value.float, type: AttributeType.FLOAT };
+  if ('floats' in value) return { name, floats: [...value.floats], type: AttributeType.FLOATS };
+  return { name, ints: [...value], type: AttributeType.INTS };
 }
 
-function encodeNode(node: OnnxNode): Uint8Array {
-  const w = new ProtoWriter();
-  for (const input of node.inputs) w.string(1, input);
-  for (const output of node.outputs) w.string(2, output);
-  w.string(3, node.name).string(4, node.opType);
-  for (const [key, value] of Object.entries(node.attributes ?? {})) w.bytes(5, encodeAttribute(key, value));
-  return w.finish();
+/** Float32 values as little-endian bytes (ONNX `raw_data`), independent of the host's byte order. */
+export function float32Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return out;
 }
 
-function encodeTensor(t: OnnxInitializer): Uint8Array {
-  const w = new ProtoWriter().packedInt64(1, t.dims);
-  if (t.data instanceof Float32Array) {
-    const expected = t.dims.reduce((a, b) => a * b, 1);
-    if (t.data.length !== expected) {
-      throw new Error(`onnx: initializer ${t.name} has ${t.data.length} values for dims [${t.dims.join(', ')}] (${expected})`);
-    }
-    w.int64(2, DataType.FLOAT).string(8, t.name).bytes(9, float32Bytes(t.data));
-  } else {
-    w.int64(2, DataType.INT64).packedInt64(7, t.data.int64).string(8, t.name);
+function tensor(t: OnnxInitializer): proto.ITensorProto {
+  if (!(t.data instanceof Float32Array)) return { name: t.name, dims: t.dims, dataType: DataType.INT64, int64Data: [...t.data.int64] };
+  const expected = t.dims.reduce((a, b) => a * b, 1);
+  if (t.data.length !== expected) {
+    throw new Error(`onnx: initializer ${t.name} has ${t.data.length} values for dims [${t.dims.join(', ')}] (${expected})`);
   }
-  return w.finish();
+  return { name: t.name, dims: t.dims, dataType: DataType.FLOAT, rawData: float32Bytes(t.data) };
 }
 
-function encodeValueInfo(v: OnnxValueInfo): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of v.shape) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.int64(1, d);
-    else dim.string(2, d);
-    shape.bytes(1, dim.finish());
-  }
-  const tensorType = new ProtoWriter().int64(1, DataType.FLOAT).bytes(2, shape.finish());
-  const type = new ProtoWriter().bytes(1, tensorType.finish());
-  return new ProtoWriter().string(1, v.name).bytes(2, type.finish()).finish();
+function valueInfo(v: OnnxValueInfo): proto.IValueInfoProto {
+  const dim = v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name: v.name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
 }
 
-function encodeGraph(g: OnnxGraph): Uint8Array {
-  const w = new ProtoWriter();
-  for (const node of g.nodes) w.bytes(1, encodeNode(node));
-  w.string(2, g.name);
-  for (const init of g.initializers) w.bytes(5, encodeTensor(init));
-  for (const input of g.inputs) w.bytes(11, encodeValueInfo(input));
-  for (const output of g.outputs) w.bytes(12, encodeValueInfo(output));
-  return w.finish();
+/** The ModelProto message of `m` (onnx-proto's object form). */
+export function toModelProto(m: OnnxModel): proto.ModelProto {
+  const g = m.graph;
+  return onnx.ModelProto.create({
+    irVersion: m.irVersion,
+    producerName: m.producerName,
+    producerVersion: m.producerVersion,
+    ...(m.docString ? { docString: m.docString } : {}),
+    graph: {
+      name: g.name,
+      node: g.nodes.map((n) => ({
+        input: n.inputs, output: n.outputs, name: n.name, opType: n.opType,
+        attribute: Object.entries(n.attributes ?? {}).map(([key, value]) => attribute(key, value)),
+      })),
+      initializer: g.initializers.map(tensor),
+      input: g.inputs.map(valueInfo),
+      output: g.outputs.map(valueInfo),
+    },
+    opsetImport: [{ domain: '', version: m.opset }],
+    metadataProps: Object.entries(m.metadata ?? {}).map(([key, value]) => ({ key, value })),
+  });
 }
 
 /** The serialized ModelProto, ready for `InferenceSession.create(bytes)` or a `.onnx` file. */
 export function encodeModel(m: OnnxModel): Uint8Array {
-  const w = new ProtoWriter().int64(1, m.irVersion).string(2, m.producerName).string(3, m.producerVersion);
-  if (m.docString) w.string(6, m.docString);
-  w.bytes(7, encodeGraph(m.graph));
-  w.bytes(8, new ProtoWriter().string(1, '').int64(2, m.opset).finish());
-  for (const [key, value] of Object.entries(m.metadata ?? {})) {
-    w.bytes(14, new ProtoWriter().string(1, key).string(2, value).finish());
-  }
-  return w.finish();
+  return onnx.ModelProto.encode(toModelProto(m)).finish();
 }

@@ -3,6 +3,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { InferenceSession } from 'onnxruntime-node';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from './export.js';
+import { flipBatch, FLIPS, unflipMean } from './flips.js';
+
+export { flipNhwc } from './flips.js';
 
 type OrtModule = typeof import('onnxruntime-node');
 
@@ -81,41 +84,11 @@ export class OnnxPredictor {
    */
   async predictTta(images: Float32Array, count: number, size: number, tta: boolean): Promise<Float32Array> {
     if (!tta) return this.predict(images, count, size);
-    const flips: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
-    const per = images.length;
-    const batch = new Float32Array(per * flips.length);
-    flips.forEach(([v, h], k) => batch.set(flipNhwc(images, count, size, 3, v, h), k * per));
-    const probs = await this.predict(batch, count * flips.length, size);
-    const classes = probs.length / batch.length * 3;
-    const perOut = per / 3 * classes;
-    const sum = new Float32Array(perOut);
-    flips.forEach(([v, h], k) => {
-      const back = flipNhwc(probs.subarray(k * perOut, (k + 1) * perOut), count, size, classes, v, h);
-      for (let i = 0; i < perOut; i++) sum[i] += back[i];
-    });
-    for (let i = 0; i < perOut; i++) sum[i] /= flips.length;
-    return sum;
+    const probs = await this.predict(flipBatch(images, count, size), count * FLIPS.length, size);
+    return unflipMean(probs, count, size, probs.length / (FLIPS.length * count * size * size));
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-/** `count` square NHWC images flipped vertically (rows) and/or horizontally (columns). */
-export function flipNhwc(data: Float32Array, count: number, size: number, channels: number, vertical: boolean, horizontal: boolean): Float32Array {
-  if (!vertical && !horizontal) return data.slice();
-  const out = new Float32Array(data.length);
-  for (let n = 0; n < count; n++) {
-    for (let y = 0; y < size; y++) {
-      const sy = vertical ? size - 1 - y : y;
-      for (let x = 0; x < size; x++) {
-        const sx = horizontal ? size - 1 - x : x;
-        const src = ((n * size + sy) * size + sx) * channels;
-        const dst = ((n * size + y) * size + x) * channels;
-        for (let c = 0; c < channels; c++) out[dst + c] = data[src + c];
-      }
-    }
-  }
-  return out;
 }

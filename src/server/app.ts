@@ -115,8 +115,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cross-origin-resource-policy', 'same-origin');
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('x-frame-options', 'DENY');
+      // Cross-origin isolation (everything the page loads is same-origin): SharedArrayBuffer, so ONNX Runtime Web can use threads.
+      reply.header('cross-origin-opener-policy', 'same-origin').header('cross-origin-embedder-policy', 'require-corp');
+    } else if (type.startsWith('text/javascript')) {
+      reply.header('cross-origin-embedder-policy', 'require-corp'); // a thread worker's script must be isolated like its page
     }
   });
 

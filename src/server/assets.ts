@@ -1,11 +1,16 @@
-// The files the server hands out: the built web page, TensorFlow.js's wasm binaries and the model.
+// The files the server hands out: the built web page, TensorFlow.js's and ONNX Runtime Web's wasm
+// binaries, and the model (tfjs files, and its ONNX export for ONNX Runtime Web).
 // A fixed table read once at start-up; a request's path only ever selects a key, never a file.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { basename, dirname, join, resolve } from 'node:path';
-import { MODEL_JSON } from '../models/io.js';
+import { loadModel, MODEL_JSON } from '../models/io.js';
+import { exportOnnx } from '../onnx/export.js';
+import { ONNX_MODEL_URL, ORT_URL_PREFIX } from './asset-urls.js';
+
+export { ONNX_MODEL_URL, ORT_MODULE_URL, ORT_URL_PREFIX } from './asset-urls.js';
 
 export interface Asset {
   body: Buffer;
@@ -30,6 +35,16 @@ const WEB_FILES: Record<string, { file: string; contentType: string }> = {
 
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
+/**
+ * onnxruntime-web's WebAssembly build: the module the page imports, the Emscripten loader it imports
+ * (also the threads' worker script) and the SIMD + threads binary (one binary serves 1 or more threads).
+ */
+const ORT_FILES: Record<string, string> = {
+  'ort.wasm.min.mjs': 'text/javascript; charset=utf-8',
+  'ort-wasm-simd-threaded.mjs': 'text/javascript; charset=utf-8',
+  'ort-wasm-simd-threaded.wasm': 'application/wasm',
+};
+
 function asset(body: Buffer, contentType: string): Asset {
   return { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
 }
@@ -37,6 +52,11 @@ function asset(body: Buffer, contentType: string): Asset {
 /** The folder holding tfjs-backend-wasm's .wasm files, found the way Node resolves the package. */
 function wasmDir(): string {
   return dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+}
+
+/** onnxruntime-web's dist/ folder (its package.json exports the .wasm by name). */
+function ortDir(): string {
+  return dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
 }
 
 export interface AssetTable {
@@ -63,6 +83,19 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
   const wasm = wasmDir();
   for (const file of WASM_FILES) {
     assets.set(WASM_URL_PREFIX + file, asset(await readFile(join(wasm, file)), 'application/wasm'));
+  }
+
+  const ort = ortDir();
+  for (const [file, contentType] of Object.entries(ORT_FILES)) {
+    assets.set(ORT_URL_PREFIX + file, asset(await readFile(join(ort, file)), contentType));
+  }
+
+  // The same export the Node segmenter runs on ONNX Runtime (needs the tfjs engine set up, as the server has).
+  const { model } = await loadModel(modelDir);
+  try {
+    assets.set(ONNX_MODEL_URL, asset(Buffer.from(exportOnnx(model, `leukoseg: ${model.name} from ${modelDir}`)), 'application/octet-stream'));
+  } finally {
+    model.dispose();
   }
 
   const modelJson = await readFile(join(modelDir, MODEL_JSON));

@@ -1,5 +1,6 @@
-// The model run inside the page, so images never leave the machine: TensorFlow.js on WebAssembly
-// (CPU fallback), the model and .wasm files from this server, and leukoseg's own pre/post-processing.
+// The model run inside the page, so images never leave the machine: ONNX Runtime Web (WebAssembly, SIMD,
+// threads when the page is cross-origin isolated) on the server's ONNX export, or TensorFlow.js on
+// WebAssembly (CPU fallback) on model.json; both with leukoseg's own pre/post-processing.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -11,43 +12,109 @@ import type { CellStats } from '../../src/infer/morphometrics.js';
 import type { ModelMetadata } from '../../src/models/io.js';
 import { squareFitOf, type Preprocessing } from '../../src/models/preprocessing.js';
 import type { ModelInfo } from '../../src/server/api-types.js';
+import { OrtPredictor } from './ort-predictor.js';
 
 export interface BrowserResult {
   mask: LabelMask;
   stats: CellStats;
-  /** Milliseconds in the model alone, as the server's inferenceMs. */
+  /** Milliseconds in the model alone (resizing back included), as the server's inferenceMs. */
   inferenceMs: number;
+}
+
+/** Which library runs the network in the page. */
+export type BrowserRuntime = 'onnx' | 'tfjs';
+export const BROWSER_RUNTIMES: readonly BrowserRuntime[] = ['onnx', 'tfjs'];
+/**
+ * ONNX Runtime Web: faster than TensorFlow.js's wasm backend on the bundled model in Chromium, on one
+ * thread and on two (README, "Where the model runs", gives the figures).
+ */
+export const DEFAULT_BROWSER_RUNTIME: BrowserRuntime = 'onnx';
+
+interface RunSettings {
+  preprocessing: Preprocessing;
+  /** Flip test-time augmentation, when the model says it is meant to run that way (as the server does). */
+  tta: boolean;
+  /** The model's calibrated class weights, as the server applies them. */
+  classWeights: number[] | undefined;
+}
+
+let tfjsBackend: Promise<string> | null = null;
+
+/** TensorFlow.js on WebAssembly, or on the CPU backend where this browser cannot run it; set up once. */
+function setUpTfjs(info: ModelInfo): Promise<string> {
+  tfjsBackend ??= (async () => {
+    setWasmPaths(info.wasmUrlPrefix);
+    // On a cross-origin isolated page tfjs would pick its threaded build, whose worker starts from a blob:
+    // URL that the page's CSP refuses; its single-threaded SIMD build is what the figures were taken with.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend unavailable');
+      await tf.ready();
+      return 'wasm';
+    } catch {
+      await tf.setBackend('cpu');
+      await tf.ready();
+      return 'cpu';
+    }
+  })();
+  return tfjsBackend;
 }
 
 export class BrowserSegmenter {
   private constructor(
-    private readonly model: tfl.LayersModel,
-    private readonly preprocessing: Preprocessing,
-    /** Flip test-time augmentation, when the model says it is meant to run that way (as the server does). */
-    private readonly tta: boolean,
-    /** The model's calibrated class weights, as the server applies them. */
-    private readonly classWeights: number[] | undefined,
-    /** 'wasm' normally; 'cpu' when this browser cannot run WebAssembly. */
+    private readonly net: tfl.LayersModel | OrtPredictor,
+    private readonly settings: RunSettings,
+    /** 'wasm' normally; 'cpu' when this browser cannot run WebAssembly (tfjs only). */
     readonly backend: string,
+    /** What ran the network, for people: "ONNX Runtime Web (2 threads)" or "TensorFlow.js". */
+    readonly runtimeLabel: string,
+    readonly runtime: BrowserRuntime,
+    /** Why ONNX Runtime Web was asked for but TensorFlow.js runs instead. */
+    readonly fallbackReason?: string,
   ) {}
 
-  /** Sets up TensorFlow.js once and loads the model the server serves. */
-  static async load(info: ModelInfo): Promise<BrowserSegmenter> {
-    setWasmPaths(info.wasmUrlPrefix);
-    let backend = 'wasm';
-    try {
-      if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend unavailable');
-      await tf.ready();
-    } catch {
-      backend = 'cpu';
-      await tf.setBackend('cpu');
-      await tf.ready();
+  /**
+   * Loads the model the server serves on `runtime`; when ONNX Runtime Web cannot start (no WebAssembly
+   * SIMD, a blocked worker, a failed download) TensorFlow.js runs instead and `fallbackReason` says why.
+   */
+  static async load(info: ModelInfo, runtime: BrowserRuntime = DEFAULT_BROWSER_RUNTIME): Promise<BrowserSegmenter> {
+    const backend = await setUpTfjs(info); // also resizes ONNX Runtime's output back, as the server does with tfjs
+    const fromApi: RunSettings = { preprocessing: info.preprocessing, tta: info.inference.tta, classWeights: info.inference.classWeights };
+    let fallbackReason: string | undefined;
+    if (runtime === 'onnx') {
+      try {
+        const ort = await OrtPredictor.load();
+        return new BrowserSegmenter(ort, fromApi, 'wasm', `ONNX Runtime Web (${ort.threads} thread${ort.threads === 1 ? '' : 's'})`, 'onnx');
+      } catch (err) {
+        fallbackReason = `ONNX Runtime Web did not start (${err instanceof Error ? err.message : String(err)})`;
+      }
     }
     const model = await tfl.loadLayersModel(info.modelUrl);
     // The preprocessing travels inside model.json; the API's copy is the fallback for older files.
     const meta = (model.getUserDefinedMetadata() as { leukoseg?: ModelMetadata } | undefined)?.leukoseg;
     const inference = meta?.inference ?? info.inference;
-    return new BrowserSegmenter(model, meta?.preprocessing ?? info.preprocessing, inference.tta, inference.classWeights, backend);
+    const settings = { preprocessing: meta?.preprocessing ?? info.preprocessing, tta: inference.tta, classWeights: inference.classWeights };
+    return new BrowserSegmenter(model, settings, backend, 'TensorFlow.js', 'tfjs', fallbackReason);
+  }
+
+  /** Class probabilities at the image's own size (HWC), from either runtime. */
+  private async probsAtImageSize(input: Float32Array, width: number, height: number): Promise<Float32Array> {
+    const { inputSize } = this.settings.preprocessing;
+    const fit = squareFitOf(this.settings.preprocessing);
+    let probsTensor: tf.Tensor3D;
+    if (this.net instanceof OrtPredictor) {
+      const p = await this.net.predict(input, inputSize, this.settings.tta);
+      probsTensor = tf.tidy(() => probsToImageSize(tf.tensor3d(p, [inputSize, inputSize, p.length / inputSize ** 2]), width, height, fit));
+    } else {
+      const net = this.net;
+      probsTensor = tf.tidy(() => {
+        const p = predictProbs(net, tf.tensor4d(input, [1, inputSize, inputSize, 3]), this.settings.tta);
+        return probsToImageSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height, fit);
+      });
+    }
+    const probs = (await probsTensor.data()) as Float32Array;
+    probsTensor.dispose();
+    return probs;
   }
 
   /**
@@ -56,17 +123,11 @@ export class BrowserSegmenter {
    */
   async segment(image: RgbImage, umPerPx?: number): Promise<BrowserResult> {
     const { width, height } = image;
-    const { inputSize } = this.preprocessing;
-    const input = prepareInput(image, this.preprocessing);
+    const input = prepareInput(image, this.settings.preprocessing);
     const started = performance.now();
-    const probsTensor = tf.tidy(() => {
-      const p = predictProbs(this.model, tf.tensor4d(input, [1, inputSize, inputSize, 3]), this.tta);
-      return probsToImageSize(tf.squeeze(p, [0]) as tf.Tensor3D, width, height, squareFitOf(this.preprocessing));
-    });
-    const probs = (await probsTensor.data()) as Float32Array;
-    probsTensor.dispose();
+    const probs = await this.probsAtImageSize(input, width, height);
     const inferenceMs = performance.now() - started;
-    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.classWeights });
+    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.settings.classWeights });
     return { mask, stats, inferenceMs };
   }
 }

@@ -6,7 +6,8 @@ import { cellStatsRow } from '../../src/infer/morphometrics.js';
 import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
 import { formatMs, rowsToCsv, type Mode } from './format.js';
 import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
-import { BrowserSegmenter } from './browser-model.js';
+import { BROWSER_RUNTIMES, BrowserSegmenter, DEFAULT_BROWSER_RUNTIME, type BrowserRuntime } from './browser-model.js';
+import { buildResultsZip, type ZipItem } from './results-zip.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const node = document.getElementById(id);
@@ -47,12 +48,21 @@ async function errorText(response: Response): Promise<string> {
   return `${response.status}: ${body?.error ?? response.statusText}`;
 }
 
-/** Sets up TensorFlow.js and loads the model on first use only: server mode never fetches the weights. */
+/** The in-browser runtime: `?runtime=onnx` or `?runtime=tfjs` in the address, else the default (the faster). */
+function browserRuntime(): BrowserRuntime {
+  const asked = new URLSearchParams(location.search).get('runtime');
+  if (asked === null) return DEFAULT_BROWSER_RUNTIME;
+  if ((BROWSER_RUNTIMES as readonly string[]).includes(asked)) return asked as BrowserRuntime;
+  throw new Error(`the address asks for runtime=${asked}; use one of ${BROWSER_RUNTIMES.join(', ')}`);
+}
+
+/** Sets up the in-browser runtime and loads the model on first use only: server mode never fetches the weights. */
 function getBrowserSegmenter(): Promise<BrowserSegmenter> {
   if (browserSegmenter === null) {
     if (model === null) return Promise.reject(new Error('the model information has not loaded; is the server running?'));
     setStatus('Loading the model into this browser…');
-    browserSegmenter = BrowserSegmenter.load(model);
+    const info = model;
+    browserSegmenter = (async () => BrowserSegmenter.load(info, browserRuntime()))();
     browserSegmenter.catch(() => (browserSegmenter = null));
   }
   return browserSegmenter;
@@ -75,6 +85,8 @@ async function runOnServer(item: Item): Promise<void> {
   // Show the file itself; a format this browser cannot decode (TIFF) is shown through the server's overlay.
   item.image = await decodeImageFile(item.file, item.file.name, maxPixels).catch(() => decodeImageFile(overlayBlob, item.file.name, maxPixels));
   item.row = row;
+  item.maskPng = maskBlob;
+  item.overlayPng = overlayBlob;
   item.maskUrl = URL.createObjectURL(maskBlob);
   item.overlayUrl = URL.createObjectURL(overlayBlob);
 }
@@ -82,6 +94,8 @@ async function runOnServer(item: Item): Promise<void> {
 async function runInBrowser(item: Item): Promise<void> {
   const segmenter = await getBrowserSegmenter();
   item.backend = segmenter.backend;
+  item.runtimeLabel = segmenter.runtimeLabel;
+  if (segmenter.fallbackReason) console.warn(`leukoseg: ${segmenter.fallbackReason}; TensorFlow.js runs the model instead`);
   const image = await decodeImageFile(item.file, item.file.name, maxPixels);
   const result = await segmenter.segment(image, umPerPx());
   const row: SegmentRow = {
@@ -95,8 +109,10 @@ async function runInBrowser(item: Item): Promise<void> {
   item.image = image;
   item.mask = result.mask;
   item.row = row;
-  item.maskUrl = URL.createObjectURL(await maskPngBlob(result.mask));
-  item.overlayUrl = URL.createObjectURL(await overlayPngBlob(image, result.mask));
+  item.maskPng = await maskPngBlob(result.mask);
+  item.overlayPng = await overlayPngBlob(image, result.mask);
+  item.maskUrl = URL.createObjectURL(item.maskPng);
+  item.overlayUrl = URL.createObjectURL(item.overlayPng);
 }
 
 async function segmentItem(item: Item): Promise<void> {
@@ -136,7 +152,8 @@ function addFiles(files: FileList | File[]): void {
     }
     const ok = batch.filter((i) => i.status === 'done').length;
     const where = mode === 'browser' ? 'in this browser (nothing was uploaded)' : 'on the server';
-    setStatus(`${ok} of ${batch.length} image${batch.length === 1 ? '' : 's'} segmented ${where} in ${formatMs(performance.now() - started)}.`);
+    const fallback = mode === 'browser' ? await browserSegmenter?.then((b) => b.fallbackReason, () => undefined) : undefined;
+    setStatus(`${ok} of ${batch.length} image${batch.length === 1 ? '' : 's'} segmented ${where} in ${formatMs(performance.now() - started)}.${fallback ? ` ${fallback}: TensorFlow.js ran instead.` : ''}`);
   });
 }
 
@@ -149,10 +166,26 @@ function download(url: string, name: string): void {
   a.remove();
 }
 
+/** One zip of every finished image's mask and overlay, results.csv and results.json: one download, not one per file. */
+async function downloadAll(): Promise<void> {
+  const done = items.filter((i) => i.status === 'done' && i.row && i.maskPng && i.overlayPng);
+  const bytes = async (blob: Blob) => new Uint8Array(await blob.arrayBuffer());
+  const entries: ZipItem[] = await Promise.all(done.map(async (i) => ({
+    row: i.row!,
+    maskPng: await bytes(i.maskPng!),
+    overlayPng: await bytes(i.overlayPng!),
+    mode: i.mode === 'browser' ? `browser (${i.runtimeLabel ?? i.backend ?? 'unknown'})` : 'server',
+  })));
+  const zip = buildResultsZip(entries, model, umPerPx() ?? null);
+  const url = URL.createObjectURL(new Blob([zip], { type: 'application/zip' }));
+  download(url, 'leukoseg-results.zip');
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 function updateButtons(): void {
   const done = items.some((i) => i.status === 'done');
   $<HTMLButtonElement>('download-csv').disabled = !done;
-  $<HTMLButtonElement>('download-masks').disabled = !done;
+  $<HTMLButtonElement>('download-all').disabled = !done;
   $<HTMLButtonElement>('clear').disabled = items.length === 0;
 }
 
@@ -216,9 +249,7 @@ function wire(): void {
     download(url, 'results.csv');
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   });
-  $('download-masks').addEventListener('click', () => {
-    for (const item of items) if (item.status === 'done' && item.maskUrl && item.row) download(item.maskUrl, `${item.row.name}.mask.png`);
-  });
+  $('download-all').addEventListener('click', () => void downloadAll());
   $('clear').addEventListener('click', () => {
     work = work.then(() => {
       for (const item of items) {

@@ -16,10 +16,15 @@ export interface Item {
   row?: SegmentRow;
   /** 'wasm' or 'cpu' in browser mode. */
   backend?: string;
+  /** In browser mode, what ran the network: "ONNX Runtime Web (1 thread)" or "TensorFlow.js". */
+  runtimeLabel?: string;
   /** From choosing the image to its numbers on the page, upload and decoding included. */
   totalMs?: number;
   maskUrl?: string;
   overlayUrl?: string;
+  /** The PNGs behind maskUrl / overlayUrl, for the zip (the page's CSP forbids fetching blob: URLs). */
+  maskPng?: Blob;
+  overlayPng?: Blob;
   error?: string;
 }
 
@@ -88,7 +93,7 @@ export function fillCard(item: Item, show: LayerOptions): void {
     el('a', { href: item.overlayUrl!, download: `${row.name}.overlay.png`, class: 'button small' }, 'Overlay PNG'),
   );
   const time = el('p', { class: 'timing', 'data-mode': item.mode },
-    `${modeLabel(item.mode, item.backend)}: ${formatMs(item.totalMs ?? 0)} in all, model ${formatMs(row.inferenceMs)}`);
+    `${modeLabel(item.mode, item.backend)}: ${formatMs(item.totalMs ?? 0)} in all, model ${formatMs(row.inferenceMs)}${item.runtimeLabel ? ` · ${item.runtimeLabel}` : ''}`);
   item.card.querySelector('.badge')!.textContent = `${modeLabel(item.mode)} · ${formatMs(item.totalMs ?? 0)}`;
   item.card.querySelector('.card-body')!.replaceChildren(figure, el('div', { class: 'details' }, metrics, warningBox, time, downloads));
   item.card.dataset.status = 'done';

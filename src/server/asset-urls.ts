@@ -1,0 +1,9 @@
+// Where `leukoseg serve` puts ONNX Runtime Web and the model's ONNX export, shared by the server (which
+// serves them, assets.ts) and the page (which loads them). Pure constants: the page bundles this file.
+
+/** URL prefix of onnxruntime-web's module, its wasm loader and its .wasm (ort.env.wasm.wasmPaths). */
+export const ORT_URL_PREFIX = '/vendor/ort/';
+/** The onnxruntime-web build the page imports at run time: WebAssembly only (SIMD, threads when isolated). */
+export const ORT_MODULE_URL = `${ORT_URL_PREFIX}ort.wasm.min.mjs`;
+/** The model as ONNX, exported by the server from the same model.json the page's tfjs fallback loads. */
+export const ONNX_MODEL_URL = '/model/model.onnx';
