@@ -8,7 +8,9 @@ import type { HealthResponse, ModelInfo, SegmentResponse } from './api-types.js'
 import { loadAssets, MODEL_URL, WASM_URL_PREFIX, type Asset } from './assets.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { SerialQueue, withTimeout } from './queue.js';
-import { IMAGE_CONTENT_TYPES, readUpload, SEGMENT_QUERY_SCHEMA, segmentUpload, type SegmentQuery } from './segment.js';
+import { segmentUpload } from './segment.js';
+import { parseSegmentQuery } from './query.js';
+import { FORM_LIMITS, IMAGE_CONTENT_TYPES, readUpload } from './upload.js';
 
 export interface ServerOptions {
   segmenter: Segmenter;
@@ -147,11 +149,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Its own scope: only image bodies and multipart forms are parsed here (no JSON or text parsers).
   await app.register(async (api) => {
     api.removeAllContentTypeParsers();
-    api.addContentTypeParser(IMAGE_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
-    await api.register(multipart, { limits: { fileSize: bodyLimit, files: 1, fields: 10, fieldSize: 1024, parts: 20, headerPairs: 100 } });
+    // Any other content type is read too: the bytes decide whether it is an image (checkImageBytes),
+    // so `curl --data-binary @cell.bmp` (sent as application/x-www-form-urlencoded) works.
+    api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+    await api.register(multipart, { limits: { fileSize: bodyLimit, ...FORM_LIMITS } });
 
-    api.post<{ Querystring: SegmentQuery }>('/api/segment', { schema: { querystring: SEGMENT_QUERY_SCHEMA } }, async (request, reply) => {
-      const query = request.query;
+    api.post('/api/segment', async (request, reply) => {
+      const query = parseSegmentQuery(request.query);
       const png = query.format === 'png';
       const want = png ? { mask: query.image !== 'overlay', overlay: query.image === 'overlay' } : { mask: true, overlay: true };
       // Not fastify's handlerTimeout/request.signal: that signal fires as soon as a POST body has
@@ -159,7 +163,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       let clientGone = false;
       reply.raw.once('close', () => (clientGone = true));
       const out = await withTimeout(timeoutMs, () => clientGone, async (cancelled) => {
-        const upload = await readUpload(request, query);
+        const upload = await readUpload(request, query.name);
         return segmentUpload(ctx, upload, { umPerPx: query.umPerPx, want, cancelled });
       });
       if (png) return reply.type('image/png').send(query.image === 'overlay' ? out.overlayPng : out.maskPng);
