@@ -11,7 +11,9 @@ import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CELL_STATS_COLUMNS, cellStatsRow } from '../infer/morphometrics.js';
 import type { Segmenter } from '../infer/segmenter.js';
+import { decodeImage } from '../data/decode.js';
 import { buildServer } from './app.js';
+import { WorkerPool, type ModelDescription } from './pool.js';
 import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
 import { datasetImage, loadBundledSegmenter, testImageIds } from './fixtures.js';
 
@@ -19,20 +21,25 @@ const BODY_LIMIT = 1024 * 1024;
 const MAX_PIXELS = 250_000;
 
 let segmenter: Segmenter;
+let pool: WorkerPool;
+let model: ModelDescription;
 let app: FastifyInstance;
 let bmp: Buffer;
 let imageName: string;
 
 before(async () => {
+  // The library in this thread, to compare against; the server's two workers load their own copies.
   segmenter = await loadBundledSegmenter();
-  app = await buildServer({ segmenter, bodyLimit: BODY_LIMIT, maxPixels: MAX_PIXELS, logError: () => {} });
-  const [id] = testImageIds(segmenter, 1);
+  ({ pool, model } = await WorkerPool.start({ maxPixels: MAX_PIXELS, workers: 2 }));
+  app = await buildServer({ pool, model, bodyLimit: BODY_LIMIT, logError: () => {} });
+  const [id] = testImageIds(model, 1);
   imageName = `${id}.bmp`;
   bmp = await readFile(datasetImage(id!));
 });
 
 after(async () => {
   await app?.close();
+  await pool?.close();
   segmenter?.dispose();
 });
 
@@ -58,6 +65,7 @@ test('health and model describe the server and the bundled model', async () => {
   const health = (await app.inject({ url: '/api/health' })).json<HealthResponse>();
   assert.equal(health.status, 'ok');
   assert.deepEqual(health.limits, { bodyBytes: BODY_LIMIT, maxPixels: MAX_PIXELS, timeoutMs: 30_000 });
+  assert.deepEqual(health.queue, { running: 0, waiting: 0, workers: 2 });
   const model = (await app.inject({ url: '/api/model' })).json<ModelInfo>();
   assert.deepEqual(model.classNames, ['background', 'cytoplasm', 'nucleus']);
   assert.equal(model.inputSize, segmenter.metadata.preprocessing.inputSize);
@@ -209,34 +217,28 @@ test('bad requests in flight leave good ones alone', async () => {
 });
 
 test('503 when the model takes longer than the timeout; later requests are served', async () => {
-  let calls = 0;
-  const slow: Segmenter = {
-    metadata: segmenter.metadata,
-    modelDir: segmenter.modelDir,
-    segment: async (input, options) => {
-      calls++;
-      if (calls === 1) await sleep(400);
-      return segmenter.segment(input, options);
-    },
-    dispose: () => {},
-  };
-  const slowApp = await buildServer({ segmenter: slow, timeoutMs: 150, logError: () => {} });
+  // A 1500 x 1500 upscaled cell keeps the one worker busy (seconds) well past the 1 s limit.
+  const cell = await decodeImage(bmp, imageName);
+  const large = await sharp(Buffer.from(cell.data), { raw: { width: cell.width, height: cell.height, channels: 3 } }).resize(1500, 1500).png().toBuffer();
+  const one = await WorkerPool.start({ maxPixels: 8_000_000, workers: 1 });
+  const slowApp = await buildServer({ ...one, timeoutMs: 1000, logError: () => {} });
   try {
-    const post = () => slowApp.inject({ method: 'POST', url: '/api/segment', headers: { 'content-type': 'image/bmp' }, payload: bmp });
-    const [first, second] = await Promise.all([post(), post()]);
-    assertError(first, 503, /longer than 0.15 s/);
-    assertError(second, 503, /longer than 0.15 s/);
+    const post = (body: Buffer) => slowApp.inject({ method: 'POST', url: '/api/segment?format=png', headers: { 'content-type': 'application/octet-stream' }, payload: body });
+    const [first, second] = await Promise.all([post(large), post(bmp)]);
+    assertError(first, 503, /longer than 1 s/);
+    assertError(second, 503, /longer than 1 s/);
     assert.equal(first.headers['retry-after'], '5');
-    await sleep(400);
-    assert.equal(calls, 1, 'the request that timed out in the queue still ran the model');
-    assert.equal((await post()).statusCode, 200);
+    for (let i = 0; i < 200 && one.pool.running > 0; i++) await sleep(50);
+    assert.equal(one.pool.running + one.pool.waiting, 0, 'the worker is still busy');
+    assert.equal((await post(bmp)).statusCode, 200);
   } finally {
     await slowApp.close();
+    await one.pool.close();
   }
 });
 
 test('408 for a client that does not finish sending its request', async () => {
-  const slowClientApp = await buildServer({ segmenter, receiveTimeoutMs: 500, logError: () => {} });
+  const slowClientApp = await buildServer({ pool, model, receiveTimeoutMs: 500, logError: () => {} });
   try {
     await slowClientApp.listen({ host: '127.0.0.1', port: 0 });
     const { port } = slowClientApp.server.address() as { port: number };

@@ -3,27 +3,25 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { basename } from 'node:path';
-import type { Segmenter } from '../infer/segmenter.js';
-import type { HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
+import type { HealthResponse, ModelInfo } from './api-types.js';
 import { loadAssets, MODEL_URL, WASM_URL_PREFIX, type Asset } from './assets.js';
 import { ApiError, toErrorResponse } from './errors.js';
-import { SerialQueue, withTimeout } from './queue.js';
-import { segmentUpload } from './segment.js';
+import { withTimeout } from './queue.js';
+import type { ModelDescription, WorkerPool } from './pool.js';
 import { parseSegmentQuery } from './query.js';
-import { FORM_LIMITS, IMAGE_CONTENT_TYPES, readUpload } from './upload.js';
+import { checkImageBytes, FORM_LIMITS, IMAGE_CONTENT_TYPES, readUpload } from './upload.js';
 
 export interface ServerOptions {
-  segmenter: Segmenter;
+  /** The segmentation workers (WorkerPool.start); closing the server does not stop them. */
+  pool: WorkerPool;
+  /** The model they run, as WorkerPool.start reports it. */
+  model: ModelDescription;
   /** Largest accepted upload in bytes (default 20 MB); larger ones get 413. */
   bodyLimit?: number;
-  /** Largest accepted image in pixels (default 8 megapixels); larger ones get 422. */
-  maxPixels?: number;
   /** Time for one request from arrival to answer, waiting for the model included (default 30 s); then 503. */
   timeoutMs?: number;
   /** Time for a client to send its whole request (default 60 s); then 408 and the connection closes. */
   receiveTimeoutMs?: number;
-  /** Images allowed to wait for the model at once (default 256); more get 503 at once. */
-  maxWaiting?: number;
   /** The built page (default dist/web). */
   webDir?: string;
   /** Where server errors are reported (default console.error). */
@@ -33,15 +31,15 @@ export interface ServerOptions {
 export const DEFAULT_BODY_LIMIT = 20 * 1024 * 1024;
 export const DEFAULT_SERVER_MAX_PIXELS = 8_000_000;
 
-export function modelInfo(segmenter: Segmenter): ModelInfo {
-  const m = segmenter.metadata;
+export function modelInfo(model: ModelDescription): ModelInfo {
+  const m = model.metadata;
   let metrics: Record<string, unknown> | null = null;
   if (typeof m.metrics === 'object' && m.metrics !== null) {
     const { confusion: _confusion, pixels: _pixels, ...rest } = m.metrics as Record<string, unknown>;
     metrics = rest;
   }
   return {
-    name: m.preset ?? `${m.architecture} (${basename(segmenter.modelDir)})`,
+    name: m.preset ?? `${m.architecture} (${basename(model.modelDir)})`,
     architecture: m.architecture,
     preset: m.preset ?? null,
     epoch: m.epoch ?? null,
@@ -92,16 +90,15 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset): 
   return reply.send(asset.body);
 }
 
-/** Builds (does not start) the server; `app.listen` or `app.inject` it. Closing it does not dispose the segmenter. */
+/** Builds (does not start) the server; `app.listen` or `app.inject` it. Closing it does not stop the pool. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const receiveTimeoutMs = options.receiveTimeoutMs ?? 60_000;
   const logError = options.logError ?? ((message: string) => console.error(message));
-  const { segmenter } = options;
-  const ctx = { segmenter, queue: new SerialQueue(options.maxWaiting ?? 256), maxPixels: options.maxPixels ?? DEFAULT_SERVER_MAX_PIXELS };
-  const { assets, hasWebPage } = await loadAssets(segmenter.modelDir, options.webDir);
-  const info = modelInfo(segmenter);
+  const { pool } = options;
+  const { assets, hasWebPage } = await loadAssets(options.model.modelDir, options.webDir);
+  const info = modelInfo(options.model);
   const startedAt = Date.now();
 
   const app = Fastify({
@@ -139,8 +136,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/api/health', async (): Promise<HealthResponse> => ({
     status: 'ok',
     model: info.name,
-    queue: { running: ctx.queue.running, waiting: ctx.queue.waiting },
-    limits: { bodyBytes: bodyLimit, maxPixels: ctx.maxPixels, timeoutMs },
+    queue: { running: pool.running, waiting: pool.waiting, workers: pool.size },
+    limits: { bodyBytes: bodyLimit, maxPixels: pool.maxPixels, timeoutMs },
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }));
 
@@ -156,19 +153,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
     api.post('/api/segment', async (request, reply) => {
       const query = parseSegmentQuery(request.query);
-      const png = query.format === 'png';
-      const want = png ? { mask: query.image !== 'overlay', overlay: query.image === 'overlay' } : { mask: true, overlay: true };
+      const answer = query.format === 'png' ? (query.image === 'overlay' ? 'overlay' : 'mask') : 'json';
       // Not fastify's handlerTimeout/request.signal: that signal fires as soon as a POST body has
       // been read (fastify/fastify#6725), so it cannot tell a finished upload from a client that left.
       let clientGone = false;
       reply.raw.once('close', () => (clientGone = true));
       const out = await withTimeout(timeoutMs, () => clientGone, async (cancelled) => {
         const upload = await readUpload(request, query.name);
-        return segmentUpload(ctx, upload, { umPerPx: query.umPerPx, want, cancelled });
+        checkImageBytes(upload); // cheap refusals (empty, not an image) before any wait
+        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled);
       });
-      if (png) return reply.type('image/png').send(query.image === 'overlay' ? out.overlayPng : out.maskPng);
-      const body: SegmentResponse = { ...out.row, maskPng: out.maskPng!.toString('base64'), overlayPng: out.overlayPng!.toString('base64') };
-      return reply.type('application/json; charset=utf-8').send(body);
+      // The worker built the whole body; this thread only sends it.
+      const body = typeof out.body === 'string' ? out.body : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
+      return reply.type(out.contentType).send(body);
     });
   });
 

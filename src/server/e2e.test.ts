@@ -122,7 +122,7 @@ async function upload(files: string[], mode: 'server' | 'browser', how: 'choose'
 }
 
 test('the page segments real images on the server and in the browser, with the API\'s numbers', { timeout: 120_000 }, async (t) => {
-  const ids = testImageIds(server.segmenter, 2);
+  const ids = testImageIds(server.model, 2);
   const files = ids.map(datasetImage);
   await page.goto(server.url);
   await page.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));

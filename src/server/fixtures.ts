@@ -13,8 +13,8 @@ export async function loadBundledSegmenter(): Promise<Segmenter> {
 }
 
 /** Ids of Dataset 1 test images: the model's recorded test split first, so the page shows unseen cells. */
-export function testImageIds(segmenter: Segmenter, count: number): string[] {
-  const ids = segmenter.metadata.split?.testIds ?? [];
+export function testImageIds(model: Pick<Segmenter, 'metadata'>, count: number): string[] {
+  const ids = model.metadata.split?.testIds ?? [];
   return [...ids, '001', '002', '003'].slice(0, count);
 }
 

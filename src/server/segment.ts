@@ -1,5 +1,6 @@
-// POST /api/segment, the work part: take one uploaded image (multipart or raw body), decode it,
-// run the shared model through the queue, and answer with a results.json row plus mask/overlay PNGs.
+// POST /api/segment, the work part, run inside a segmentation worker (never on the server's event
+// loop): decode one uploaded image, segment it, and build the answer: a results.json row plus mask
+// and overlay PNGs as JSON, or one PNG.
 import { decodeImage } from '../data/decode.js';
 import { maskToGray } from '../report/masks.js';
 import { encodePng } from '../report/png.js';
@@ -7,48 +8,37 @@ import { renderOverlay } from '../report/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import type { SegmentRow } from '../report/results.js';
-import type { SerialQueue } from './queue.js';
-import { checkImageBytes, type Upload } from './upload.js';
+import type { SegmentResponse } from './api-types.js';
 
-export interface SegmentContext {
-  segmenter: Segmenter;
-  queue: SerialQueue;
-  maxPixels: number;
+/** What the server hands a worker: the upload's bytes and what to answer with. */
+export interface SegmentJob {
+  bytes: Uint8Array;
+  /** A label for the response and messages only: never used as a path. */
+  fileName: string;
+  umPerPx?: number;
+  /** 'json': row + both PNGs in base64; 'mask' / 'overlay': that PNG alone. */
+  answer: 'json' | 'mask' | 'overlay';
 }
 
-export interface SegmentOutcome {
-  row: SegmentRow;
-  /** Only the pictures asked for are encoded. */
-  maskPng?: Buffer;
-  overlayPng?: Buffer;
-}
+/** The finished response body, so the server's thread only sends it. */
+export type SegmentAnswer = { contentType: 'application/json; charset=utf-8'; body: string } | { contentType: 'image/png'; body: Uint8Array };
 
-/**
- * Decodes outside the queue (sharp works on its own threads, so uploads decode while the model is
- * busy), runs the model inside it, then encodes outside it again.
- */
-export async function segmentUpload(
-  ctx: SegmentContext,
-  upload: Upload,
-  options: { umPerPx?: number; want: { mask: boolean; overlay: boolean }; cancelled?: () => boolean },
-): Promise<SegmentOutcome> {
-  checkImageBytes(upload);
-  const image = await decodeImage(upload.bytes, upload.fileName, { maxPixels: ctx.maxPixels });
-  const result = await ctx.queue.run(
-    () => ctx.segmenter.segment({ ...image, channels: 3 }, { umPerPx: options.umPerPx, name: upload.fileName }),
-    options.cancelled,
-  );
+export async function segmentJob(segmenter: Segmenter, maxPixels: number, job: SegmentJob): Promise<SegmentAnswer> {
+  const image = await decodeImage(job.bytes, job.fileName, { maxPixels });
+  const result = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: job.umPerPx, name: job.fileName });
+  const maskPng = (): Promise<Buffer> => encodePng({ width: result.width, height: result.height, data: maskToGray(result.mask), channels: 1 });
+  const overlayPng = (): Promise<Buffer> => encodePng(renderOverlay(result.image, result.mask));
+  if (job.answer === 'mask') return { contentType: 'image/png', body: await maskPng() };
+  if (job.answer === 'overlay') return { contentType: 'image/png', body: await overlayPng() };
   const row: SegmentRow = {
-    file: upload.fileName,
-    name: upload.fileName.replace(/\.[^.]*$/, '') || upload.fileName,
+    file: job.fileName,
+    name: job.fileName.replace(/\.[^.]*$/, '') || job.fileName,
     width: result.width,
     height: result.height,
     ...cellStatsRow(result.stats),
     inferenceMs: result.inferenceMs,
   };
-  const [maskPng, overlayPng] = await Promise.all([
-    options.want.mask ? encodePng({ width: result.width, height: result.height, data: maskToGray(result.mask), channels: 1 }) : undefined,
-    options.want.overlay ? encodePng(renderOverlay(result.image, result.mask)) : undefined,
-  ]);
-  return { row, maskPng, overlayPng };
+  const [mask, overlay] = await Promise.all([maskPng(), overlayPng()]);
+  const body: SegmentResponse = { ...row, maskPng: mask.toString('base64'), overlayPng: overlay.toString('base64') };
+  return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
 }

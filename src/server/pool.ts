@@ -1,0 +1,170 @@
+// The segmentation workers behind the HTTP server: a few worker threads (one per core by default),
+// each with its own copy of the model, fed from one WorkQueue, so the event loop only parses
+// requests and sends answers, and at most one image per worker is decoded in memory at a time.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+// sharp must be loaded by the main thread before workers load it, so that its shared libraries stay
+// loaded until every thread is done (sharp's documentation, "worker threads" on glibc Linux).
+import 'sharp';
+import { ApiError } from './errors.js';
+import { WorkQueue } from './queue.js';
+import type { SegmentAnswer, SegmentJob } from './segment.js';
+import type { ModelDescription, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
+
+export type { ModelDescription } from './worker-protocol.js';
+
+export interface PoolOptions {
+  /** A model folder or run folder (default: the bundled model). */
+  model?: string;
+  backend?: 'wasm' | 'cpu';
+  /** Largest image in pixels; larger ones get 422. */
+  maxPixels: number;
+  /** Worker threads (default: the number of cores, at most 4). */
+  workers?: number;
+  /** Images allowed to wait for a worker (default 256); more get 503 at once. */
+  maxWaiting?: number;
+  /** Upload bytes allowed to wait for a worker (default 256 MB); more get 503 at once. */
+  maxWaitingBytes?: number;
+}
+
+export const DEFAULT_MAX_WAITING_BYTES = 256 * 1024 * 1024;
+
+export function defaultWorkerCount(): number {
+  return Math.min(4, Math.max(1, availableParallelism()));
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+interface Slot {
+  worker: Worker;
+  /** Settles once the worker has loaded the model (rejects if it cannot). */
+  ready: Promise<ModelDescription>;
+  busy: boolean;
+  /** The model loaded: only such a worker is replaced when it dies (one that cannot load would loop). */
+  loaded: boolean;
+  current?: { id: number; resolve: (answer: SegmentAnswer) => void; reject: (err: unknown) => void };
+}
+
+function errorOf(failure: WorkerFailure): Error {
+  if (failure.statusCode !== null) return new ApiError(failure.statusCode, failure.message);
+  const err = new Error(failure.message);
+  if (failure.stack) err.stack = `${failure.stack}\n    (in a segmentation worker)`;
+  return err;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: WorkQueue;
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(
+    private readonly config: WorkerConfig,
+    count: number,
+    options: PoolOptions,
+    /** Where a worker that died is reported (default console.error). */
+    private readonly logError: (message: string) => void,
+  ) {
+    this.queue = new WorkQueue(count, options.maxWaiting ?? 256, options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES);
+    for (let i = 0; i < count; i++) this.slots.push(this.spawn());
+  }
+
+  /** Starts the workers and waits until every one has loaded the model; throws the first load failure. */
+  static async start(options: PoolOptions, logError: (message: string) => void = (m) => console.error(m)): Promise<{ pool: WorkerPool; model: ModelDescription }> {
+    const count = options.workers ?? defaultWorkerCount();
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`workers must be a whole number from 1 to 64, got ${count}`);
+    const config: WorkerConfig = { model: options.model, backend: options.backend ?? 'wasm', maxPixels: options.maxPixels };
+    const pool = new WorkerPool(config, count, options, logError);
+    try {
+      const [model] = await Promise.all(pool.slots.map((s) => s.ready));
+      return { pool, model: model! };
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+  }
+
+  get maxPixels(): number {
+    return this.config.maxPixels;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get running(): number {
+    return this.queue.running;
+  }
+
+  get waiting(): number {
+    return this.queue.waiting;
+  }
+
+  /** Segments one upload on the next free worker, in arrival order; skipped if `cancelled()` when its turn comes. */
+  segment(job: SegmentJob, cancelled: () => boolean = () => false): Promise<SegmentAnswer> {
+    if (this.closed) return Promise.reject(new ApiError(503, 'the server is shutting down'));
+    return this.queue.run(() => this.dispatch(job), { cancelled, bytes: job.bytes.length });
+  }
+
+  /** Stops every worker; jobs still running are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private async dispatch(job: SegmentJob): Promise<SegmentAnswer> {
+    // The queue runs at most one job per slot, so a free slot exists.
+    const slot = this.slots.find((s) => !s.busy)!;
+    slot.busy = true;
+    try {
+      await slot.ready;
+      return await new Promise<SegmentAnswer>((resolve, reject) => {
+        const id = this.nextId++;
+        slot.current = { id, resolve, reject };
+        slot.worker.postMessage({ id, job });
+      });
+    } finally {
+      slot.current = undefined;
+      slot.busy = false;
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { workerData: this.config });
+    let settleReady: { resolve: (m: ModelDescription) => void; reject: (err: unknown) => void } | undefined;
+    const ready = new Promise<ModelDescription>((resolve, reject) => (settleReady = { resolve, reject }));
+    ready.catch(() => {}); // observed by start() or by the job that awaits it
+    const slot: Slot = { worker, ready, busy: false, loaded: false };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready') {
+        slot.loaded = true;
+        settleReady?.resolve(message.model);
+      }
+      else if (message.type === 'failed') settleReady?.reject(new Error(`a segmentation worker could not load the model: ${message.message}`));
+      else if (slot.current?.id === message.id) {
+        if (message.type === 'done') slot.current.resolve(message.answer);
+        else slot.current.reject(errorOf(message.failure));
+      }
+    });
+    worker.on('error', (err) => this.workerDied(slot, settleReady, err));
+    worker.on('exit', (code) => this.workerDied(slot, settleReady, new Error(`exited with code ${code}`)));
+    return slot;
+  }
+
+  /** A worker that crashed (out of memory, a native fault): its job fails with 500, and a new worker takes its place. */
+  private workerDied(slot: Slot, settleReady: { reject: (err: unknown) => void } | undefined, err: Error): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return; // already replaced ('error' comes before 'exit')
+    const failure = new Error(`the segmentation worker stopped: ${err.message}`);
+    settleReady?.reject(failure);
+    slot.current?.reject(failure);
+    if (this.closed) return;
+    if (!slot.loaded) {
+      this.logError(`leukoseg serve: ${failure.message} before it loaded the model`);
+      return;
+    }
+    this.logError(`leukoseg serve: ${failure.message}; starting a new one`);
+    // The old slot's job has just been rejected, so the new worker starts free.
+    this.slots[index] = this.spawn();
+  }
+}
