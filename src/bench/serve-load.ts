@@ -1,5 +1,6 @@
 // Load check of `leukoseg serve`: the real command in a child process on loopback, 50 concurrent
-// clients for 20 s posting a real Dataset 1 image to /api/segment; prints req/s, p50/p99, errors.
+// clients for 20 s posting a real Dataset 1 image to /api/segment; prints req/s, p50/p99, errors,
+// and the latency of /api/health asked every 50 ms meanwhile (it must stay under 100 ms at p99).
 //
 //   npm run bench:serve            (CONNECTIONS=50 DURATION=20 IMAGE=001 to change the defaults)
 import { spawn } from 'node:child_process';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { sharedDataset1 } from '../testing/paths.js';
+import { startHealthProbe } from './health-probe.js';
 
 const connections = Number(process.env.CONNECTIONS ?? 50);
 const duration = Number(process.env.DURATION ?? 20);
@@ -32,7 +34,9 @@ async function main(): Promise<void> {
     // A short warm-up, so the first compile of the wasm kernels is not in the figures.
     for (let i = 0; i < 3; i++) await fetch(target, { method: 'POST', headers: { 'content-type': 'image/bmp' }, body: image });
     console.log(`leukoseg serve load check: ${connections} connections for ${duration} s, POST ${target} (${image.length} bytes)`);
+    const probe = startHealthProbe(`${url}/api/health`);
     const result = await autocannon({ url: target, connections, duration, method: 'POST', headers: { 'content-type': 'image/bmp' }, body: image, timeout: 60 });
+    const health = await probe.stop();
     const summary = {
       requests: result['2xx'] + result.non2xx,
       requestsPerSecond: Number(result.requests.average.toFixed(2)),
@@ -40,11 +44,13 @@ async function main(): Promise<void> {
       errors: result.errors,
       timeouts: result.timeouts,
       non2xx: result.non2xx,
+      healthMs: health,
     };
     console.log(`requests/s ${summary.requestsPerSecond}  latency p50 ${summary.latencyMs.p50} ms  p99 ${summary.latencyMs.p99} ms  (max ${summary.latencyMs.max} ms)`);
     console.log(`requests ${summary.requests}  errors ${summary.errors}  timeouts ${summary.timeouts}  non-2xx ${summary.non2xx}`);
+    console.log(`/api/health during the load: p50 ${health.p50} ms  p99 ${health.p99} ms  (max ${health.max} ms, ${health.samples} answers, ${health.failures} failed)${health.p99 < 100 ? "" : "  OVER the 100 ms p99 target"}`);
     console.log(JSON.stringify(summary));
-    if (summary.errors + summary.timeouts + summary.non2xx > 0) process.exitCode = 1;
+    if (summary.errors + summary.timeouts + summary.non2xx + health.failures > 0) process.exitCode = 1;
   } finally {
     child.kill('SIGTERM');
   }

@@ -224,7 +224,9 @@ test('503 when the model takes longer than the timeout; later requests are serve
   const slowApp = await buildServer({ ...one, timeoutMs: 1000, logError: () => {} });
   try {
     const post = (body: Buffer) => slowApp.inject({ method: 'POST', url: '/api/segment?format=png', headers: { 'content-type': 'application/octet-stream' }, payload: body });
-    const [first, second] = await Promise.all([post(large), post(bmp)]);
+    const firstPending = post(large);
+    for (let i = 0; i < 100 && one.pool.running === 0; i++) await sleep(10); // the large one has the worker
+    const [first, second] = await Promise.all([firstPending, post(bmp)]);
     assertError(first, 503, /longer than 1 s/);
     assertError(second, 503, /longer than 1 s/);
     assert.equal(first.headers['retry-after'], '5');

@@ -8,6 +8,7 @@ import { loadAssets, MODEL_URL, WASM_URL_PREFIX, type Asset } from './assets.js'
 import { ApiError, toErrorResponse } from './errors.js';
 import { withTimeout } from './queue.js';
 import type { ModelDescription, WorkerPool } from './pool.js';
+import { headerPixels } from './image-size.js';
 import { parseSegmentQuery } from './query.js';
 import { checkImageBytes, FORM_LIMITS, IMAGE_CONTENT_TYPES, readUpload } from './upload.js';
 
@@ -160,8 +161,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       reply.raw.once('close', () => (clientGone = true));
       const out = await withTimeout(timeoutMs, () => clientGone, async (cancelled) => {
         const upload = await readUpload(request, query.name);
-        checkImageBytes(upload); // cheap refusals (empty, not an image) before any wait
-        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled);
+        const format = checkImageBytes(upload); // cheap refusals (empty, not an image) before any wait
+        const pixels = await headerPixels(upload.bytes, format);
+        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled, pixels);
       });
       // The worker built the whole body; this thread only sends it.
       const body = typeof out.body === 'string' ? out.body : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);

@@ -2,6 +2,7 @@
 // each with its own copy of the model, fed from one WorkQueue, so the event loop only parses
 // requests and sends answers, and at most one image per worker is decoded in memory at a time.
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 // sharp must be loaded by the main thread before workers load it, so that its shared libraries stay
 // loaded until every thread is done (sharp's documentation, "worker threads" on glibc Linux).
@@ -25,9 +26,19 @@ export interface PoolOptions {
   maxWaiting?: number;
   /** Upload bytes allowed to wait for a worker (default 256 MB); more get 503 at once. */
   maxWaitingBytes?: number;
+  /** Pixels of the images being segmented at once (default maxPixels): two huge ones take turns. */
+  maxRunningPixels?: number;
 }
 
 export const DEFAULT_MAX_WAITING_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Images above this go to a worker that has had one before, when it is free: WebAssembly memory
+ * never shrinks, and one 2800 x 2800 image leaves a worker ~400 MB larger for good (peak ~620 MB),
+ * so one worker grows instead of all. (Replacing such a worker by a fresh one instead stalled the
+ * HTTP thread for ~140 ms while the old one was torn down.)
+ */
+export const LARGE_PIXELS = 2_000_000;
 
 export function defaultWorkerCount(): number {
   return Math.min(4, Math.max(1, availableParallelism()));
@@ -40,6 +51,8 @@ interface Slot {
   /** Settles once the worker has loaded the model (rejects if it cannot). */
   ready: Promise<ModelDescription>;
   busy: boolean;
+  /** It has segmented a LARGE_PIXELS image, so its memory has grown already. */
+  grown: boolean;
   /** The model loaded: only such a worker is replaced when it dies (one that cannot load would loop). */
   loaded: boolean;
   current?: { id: number; resolve: (answer: SegmentAnswer) => void; reject: (err: unknown) => void };
@@ -65,7 +78,7 @@ export class WorkerPool {
     /** Where a worker that died is reported (default console.error). */
     private readonly logError: (message: string) => void,
   ) {
-    this.queue = new WorkQueue(count, options.maxWaiting ?? 256, options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES);
+    this.queue = new WorkQueue(count, options.maxWaiting ?? 256, options.maxWaitingBytes ?? DEFAULT_MAX_WAITING_BYTES, options.maxRunningPixels ?? options.maxPixels);
     for (let i = 0; i < count; i++) this.slots.push(this.spawn());
   }
 
@@ -100,22 +113,34 @@ export class WorkerPool {
     return this.queue.waiting;
   }
 
-  /** Segments one upload on the next free worker, in arrival order; skipped if `cancelled()` when its turn comes. */
-  segment(job: SegmentJob, cancelled: () => boolean = () => false): Promise<SegmentAnswer> {
+  /**
+   * Segments one upload on the next free worker, in arrival order; skipped if `cancelled()` when its
+   * turn comes. `pixels` (from the header, 0 if unknown) is the job's weight against maxRunningPixels.
+   */
+  segment(job: SegmentJob, cancelled: () => boolean = () => false, pixels = 0): Promise<SegmentAnswer> {
     if (this.closed) return Promise.reject(new ApiError(503, 'the server is shutting down'));
-    return this.queue.run(() => this.dispatch(job), { cancelled, bytes: job.bytes.length });
+    return this.queue.run(() => this.dispatch(job, pixels), { cancelled, bytes: job.bytes.length, weight: pixels });
   }
 
-  /** Stops every worker; jobs still running are rejected. */
-  async close(): Promise<void> {
+  /**
+   * Refuses new and waiting jobs, lets running ones finish (at most `graceMs`), then stops every worker.
+   * Waiting matters: terminating a worker inside an ONNX Runtime call aborts the whole process.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.closed = true;
+    const deadline = Date.now() + graceMs;
+    while (this.slots.some((slot) => slot.busy) && Date.now() < deadline) await sleep(20);
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
-  private async dispatch(job: SegmentJob): Promise<SegmentAnswer> {
+  private async dispatch(job: SegmentJob, pixels: number): Promise<SegmentAnswer> {
+    // Jobs that were still waiting when the pool closed would otherwise wait for a stopped worker forever.
+    if (this.closed) throw new ApiError(503, 'the server is shutting down');
     // The queue runs at most one job per slot, so a free slot exists.
-    const slot = this.slots.find((s) => !s.busy)!;
+    const large = pixels > LARGE_PIXELS;
+    const slot = (large ? this.slots.find((s) => !s.busy && s.grown) : undefined) ?? this.slots.find((s) => !s.busy)!;
     slot.busy = true;
+    if (large) slot.grown = true;
     try {
       await slot.ready;
       return await new Promise<SegmentAnswer>((resolve, reject) => {
@@ -134,7 +159,7 @@ export class WorkerPool {
     let settleReady: { resolve: (m: ModelDescription) => void; reject: (err: unknown) => void } | undefined;
     const ready = new Promise<ModelDescription>((resolve, reject) => (settleReady = { resolve, reject }));
     ready.catch(() => {}); // observed by start() or by the job that awaits it
-    const slot: Slot = { worker, ready, busy: false, loaded: false };
+    const slot: Slot = { worker, ready, busy: false, grown: false, loaded: false };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') {
         slot.loaded = true;

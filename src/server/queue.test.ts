@@ -80,3 +80,21 @@ test('with concurrency 2, two jobs run at once and the third starts when one end
   assert.equal(queue.waitingBytes + queue.waiting + queue.running, 0);
   assert.throws(() => new WorkQueue(0, 1), /concurrency must be a whole number/);
 });
+
+test('a weight budget keeps two heavy jobs from running together, while light ones share', async () => {
+  const queue = new WorkQueue(2, 10, Number.POSITIVE_INFINITY, 100);
+  const log: string[] = [];
+  const job = (name: string, ms: number) => async () => {
+    log.push(`start ${name}`);
+    await sleep(ms);
+    log.push(`end ${name}`);
+  };
+  await Promise.all([queue.run(job('big1', 20), { weight: 80 }), queue.run(job('big2', 5), { weight: 80 })]);
+  assert.deepEqual(log, ['start big1', 'end big1', 'start big2', 'end big2']);
+  log.length = 0;
+  await Promise.all([queue.run(job('small1', 20), { weight: 10 }), queue.run(job('small2', 5), { weight: 10 })]);
+  assert.deepEqual(log, ['start small1', 'start small2', 'end small2', 'end small1']);
+  // Heavier than the whole budget: runs alone rather than never.
+  await queue.run(job('huge', 1), { weight: 1000 });
+  assert.equal(log.at(-1), 'end huge');
+});

@@ -5,6 +5,7 @@ import { ApiError } from './errors.js';
 
 interface Pending {
   bytes: number;
+  weight: number;
   start: () => void;
 }
 
@@ -12,17 +13,21 @@ export class WorkQueue {
   private readonly pending: Pending[] = [];
   private waitingBytesCount = 0;
   private runningCount = 0;
+  private runningWeight = 0;
 
   /**
    * @param concurrency jobs running at once.
    * @param maxWaiting jobs allowed to wait, not yet running, before new ones get 503.
    * @param maxWaitingBytes upload bytes allowed to wait; a job that would pass it gets 503, unless
    *   nothing waits (one upload is bounded by the body limit alone).
+   * @param maxRunningWeight the most weight (pixels) running at once: the next job waits while it
+   *   would pass it, unless nothing runs. Keeps two huge images from being in memory together.
    */
   constructor(
     private readonly concurrency: number,
     private readonly maxWaiting: number,
     private readonly maxWaitingBytes = Number.POSITIVE_INFINITY,
+    private readonly maxRunningWeight = Number.POSITIVE_INFINITY,
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}`);
   }
@@ -45,8 +50,8 @@ export class WorkQueue {
    * running it finishes, since inference cannot be interrupted. A failing job rejects only its own
    * promise: the queue goes on.
    */
-  run<T>(job: () => Promise<T>, options: { cancelled?: () => boolean; bytes?: number } = {}): Promise<T> {
-    const { cancelled = () => false, bytes = 0 } = options;
+  run<T>(job: () => Promise<T>, options: { cancelled?: () => boolean; bytes?: number; weight?: number } = {}): Promise<T> {
+    const { cancelled = () => false, bytes = 0, weight = 0 } = options;
     if (this.pending.length >= this.maxWaiting) {
       return Promise.reject(new ApiError(503, `the server is busy (${this.pending.length} images waiting); try again shortly`, { 'retry-after': '2' }));
     }
@@ -61,16 +66,18 @@ export class WorkQueue {
           return;
         }
         this.runningCount++;
+        this.runningWeight += weight;
         // job() may throw synchronously: the promise chain turns that into a rejection too.
         Promise.resolve()
           .then(job)
           .then(resolve, reject)
           .finally(() => {
             this.runningCount--;
+            this.runningWeight -= weight;
             this.pump();
           });
       };
-      this.pending.push({ bytes, start });
+      this.pending.push({ bytes, weight, start });
       this.waitingBytesCount += bytes;
       this.pump();
     });
@@ -78,6 +85,9 @@ export class WorkQueue {
 
   private pump(): void {
     while (this.runningCount < this.concurrency && this.pending.length > 0) {
+      const head = this.pending[0]!;
+      // Strict arrival order: a heavy job at the head waits for room, and the light ones behind it wait too.
+      if (this.runningCount > 0 && this.runningWeight + head.weight > this.maxRunningWeight) return;
       const next = this.pending.shift()!;
       this.waitingBytesCount -= next.bytes;
       next.start();

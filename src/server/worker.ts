@@ -1,5 +1,6 @@
 // A segmentation worker thread: loads its own copy of the model, then decodes, segments and encodes
 // one image per message, so none of that CPU work runs on the HTTP server's event loop.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { DataFileError } from '../data/errors.js';
@@ -12,7 +13,26 @@ function failureOf(err: unknown): WorkerFailure {
   return { statusCode: null, message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined };
 }
 
+/**
+ * On Linux the nice value belongs to a thread, and threads inherit it: lowering this one before the
+ * model starts its own threads (ONNX Runtime's) lets the HTTP thread win the CPU whenever both want
+ * it, so health checks and 503s stay instant even when the workers keep every core busy. Only by 5:
+ * at 10 the workers got so little CPU beside a training run that throughput halved. Elsewhere
+ * setPriority would lower the whole process, so it is left alone.
+ */
+function yieldToHttpThread(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(WORKER_NICE);
+  } catch {
+    // not permitted here (some containers): the worker simply runs at normal priority
+  }
+}
+
+const WORKER_NICE = 5;
+
 async function main(): Promise<void> {
+  yieldToHttpThread();
   const port = parentPort;
   if (port === null) throw new Error('src/server/worker.ts runs only as a worker thread (see pool.ts)');
   const config = workerData as WorkerConfig;
