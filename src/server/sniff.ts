@@ -1,6 +1,6 @@
 // Which image format an upload is, from its first bytes: the declared content type is only a hint
 // (Python's requests sends file parts without one), and only these five formats go to the decoder.
-import { isBmp } from '../data/bmp.js';
+// Pure (no Node imports): the web page uses it too, to tell a broken file from a TIFF it cannot show.
 
 export type ImageFormat = 'bmp' | 'png' | 'jpeg' | 'tiff' | 'webp';
 
@@ -14,7 +14,7 @@ const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
 
 /** The format whose signature starts `bytes`, or null (GIF, SVG, text ... are null). */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
-  if (isBmp(bytes)) return 'bmp';
+  if (startsWith(bytes, ascii('BM'))) return 'bmp';
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   // Little- and big-endian TIFF, and BigTIFF (43 instead of 42).
