@@ -2,7 +2,7 @@
 // clients for 20 s posting a real Dataset 1 image to /api/segment; prints req/s, p50/p99, errors,
 // and the latency of /api/health asked every 50 ms meanwhile (it must stay under 100 ms at p99).
 //
-//   npm run bench:serve            (CONNECTIONS=50 DURATION=20 IMAGE=001 to change the defaults)
+//   npm run bench:serve            (CONNECTIONS=50 DURATION=20 IMAGE=001 WORKERS=n to change the defaults)
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,14 @@ import { startHealthProbe } from './health-probe.js';
 const connections = Number(process.env.CONNECTIONS ?? 50);
 const duration = Number(process.env.DURATION ?? 20);
 const imageId = process.env.IMAGE ?? '001';
+/** Segmentation workers of the server; default: the server's own (one per core). */
+const workers = process.env.WORKERS === undefined ? [] : ['--workers', process.env.WORKERS];
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'leukoseg.js');
 
 async function main(): Promise<void> {
   const image = await readFile(join(sharedDataset1(), `${imageId}.bmp`));
   // The server gets its own process, as in use: the load generator must not share its event loop.
-  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--timeout', '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--timeout', '60', ...workers], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {
       let out = '';

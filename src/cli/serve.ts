@@ -27,7 +27,7 @@ export interface ServeOptions {
   bodyLimitMb: number;
   timeout: number;
   backend: string;
-  /** Segmentation worker threads (default: one per core, at most 4). */
+  /** Segmentation worker threads (default: one per core but one, at most 4). */
   workers?: number;
 }
 
@@ -83,7 +83,7 @@ export function serveCommand(): Command {
     .option('--body-limit <mb>', 'refuse larger uploads (413), in megabytes', positiveNumber, 20)
     .option('--timeout <seconds>', 'longest time for one request, waiting for the model included (then 503)', positiveNumber, 30)
     .option('--backend <name>', 'wasm (fast) or cpu (reference)', 'wasm')
-    .option('--workers <n>', 'segmentation threads, each with its own copy of the model (default: one per core, at most 4)', wholeNumber(1, 64), defaultWorkerCount())
+    .option('--workers <n>', 'segmentation threads, each with its own copy of the model (default: one per core but one, at most 4)', wholeNumber(1, 64), defaultWorkerCount())
     .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: string; workers: number }) => {
       const server = await startServe({ ...opts, bodyLimitMb: opts.bodyLimit });
       if (!LOOPBACK.has(opts.host)) {

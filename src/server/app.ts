@@ -144,11 +144,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/api/model', async (): Promise<ModelInfo> => info);
 
-  // Its own scope: only image bodies and multipart forms are parsed here (no JSON or text parsers).
+  // Its own scope: a body is a multipart form or plain bytes, never parsed as JSON or text. Bytes of
+  // any declared type are read: they decide whether they are an image (checkImageBytes), so
+  // `curl --data-binary @cell.bmp` (sent as application/x-www-form-urlencoded) works.
   await app.register(async (api) => {
     api.removeAllContentTypeParsers();
-    // Any other content type is read too: the bytes decide whether it is an image (checkImageBytes),
-    // so `curl --data-binary @cell.bmp` (sent as application/x-www-form-urlencoded) works.
     api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
     await api.register(multipart, { limits: { fileSize: bodyLimit, ...FORM_LIMITS } });
 

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     return;
   }
   send({ type: 'ready', model: { metadata: model.metadata, modelDir: model.modelDir, runtime: model.runtime } });
-  // One job at a time: the pool sends the next only after this one's answer.
+  // The pool sends at most JOBS_PER_WORKER jobs at once; their awaits (ONNX Runtime, sharp) interleave.
   port.on('message', ({ id, job }: JobMessage) => {
     segmentJob(model, config.maxPixels, job).then(
       (answer) => send({ type: 'done', id, answer }),
