@@ -166,7 +166,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled, pixels);
       });
       // The worker built the whole body; this thread only sends it.
-      const body = typeof out.body === 'string' ? out.body : Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
+      const body = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
       return reply.type(out.contentType).send(body);
     });
   });

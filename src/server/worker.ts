@@ -48,7 +48,11 @@ async function main(): Promise<void> {
   // The pool sends at most JOBS_PER_WORKER jobs at once; their awaits (ONNX Runtime, sharp) interleave.
   port.on('message', ({ id, job }: JobMessage) => {
     segmentJob(model, config.maxPixels, job).then(
-      (answer) => send({ type: 'done', id, answer }),
+      (answer) => {
+        // Handed over, not copied; Node's small Buffers share one pooled ArrayBuffer, so those are copied first.
+        const body = answer.body.byteOffset === 0 && answer.body.byteLength === answer.body.buffer.byteLength ? answer.body : new Uint8Array(answer.body);
+        port.postMessage({ type: 'done', id, answer: { ...answer, body } } satisfies WorkerMessage, [body.buffer as ArrayBuffer]);
+      },
       (err: unknown) => send({ type: 'error', id, failure: failureOf(err) }),
     );
   });
