@@ -217,9 +217,9 @@ test('bad requests in flight leave good ones alone', async () => {
 });
 
 test('503 when the model takes longer than the timeout; later requests are served', async () => {
-  // A 1500 x 1500 upscaled cell keeps the one worker busy (seconds) well past the 1 s limit.
+  // A 2800 x 2800 upscaled cell keeps the one worker busy (several seconds) well past the 1 s limit.
   const cell = await decodeImage(bmp, imageName);
-  const large = await sharp(Buffer.from(cell.data), { raw: { width: cell.width, height: cell.height, channels: 3 } }).resize(1500, 1500).png().toBuffer();
+  const large = await sharp(Buffer.from(cell.data), { raw: { width: cell.width, height: cell.height, channels: 3 } }).resize(2800, 2800).png().toBuffer();
   // A pixel budget of 1 makes the small image wait for the large one although a worker takes two at once.
   const one = await WorkerPool.start({ maxPixels: 8_000_000, workers: 1, maxRunningPixels: 1 });
   const slowApp = await buildServer({ ...one, timeoutMs: 1000, logError: () => {} });
