@@ -2,10 +2,10 @@
 // medical images often must not leave it; another --host is allowed but said out loud.
 import { Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { buildServer, DEFAULT_SERVER_MAX_PIXELS } from '../server/app.js';
 import type { EngineBackend } from '../engine/index.js';
 import { backendOption } from './options.js';
+import { defaultWorkerCount, WorkerPool, type ModelDescription } from '../server/pool.js';
 
 function wholeNumber(min: number, max: number): (value: string) => number {
   return (value: string): number => {
@@ -29,25 +29,34 @@ export interface ServeOptions {
   bodyLimitMb: number;
   timeout: number;
   backend: EngineBackend;
+  /** Segmentation worker threads (default: one per core but one, at most 4). */
+  workers?: number;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
-  segmenter: Segmenter;
+  pool: WorkerPool;
+  /** The model the workers run. */
+  model: ModelDescription;
   url: string;
-  /** Stops accepting requests, lets running ones finish, frees the model. */
+  /** Stops accepting requests, lets running ones finish, stops the workers. */
   close(): Promise<void>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** Loads the model and starts listening; used by the command, the end-to-end test and the load bench. */
+/** Starts the workers (each loads the model) and listens; used by the command, the end-to-end test and the load bench. */
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {
-  const segmenter = await loadSegmenter({ model: opts.model, backend: opts.backend, maxPixels: opts.maxPixels });
+  const { pool, model } = await WorkerPool.start({
+    model: opts.model,
+    backend: opts.backend,
+    maxPixels: opts.maxPixels,
+    workers: opts.workers,
+  });
   try {
     const app = await buildServer({
-      segmenter,
-      maxPixels: opts.maxPixels,
+      pool,
+      model,
       bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
       timeoutMs: Math.round(opts.timeout * 1000),
     });
@@ -57,11 +66,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
     const close = async (): Promise<void> => {
       await app.close();
-      segmenter.dispose();
+      await pool.close();
     };
-    return { app, segmenter, url: `http://${host}:${port}`, close };
+    return { app, pool, model, url: `http://${host}:${port}`, close };
   } catch (err) {
-    segmenter.dispose();
+    await pool.close();
     throw err;
   }
 }
@@ -76,12 +85,13 @@ export function serveCommand(): Command {
     .option('--body-limit <mb>', 'refuse larger uploads (413), in megabytes', positiveNumber, 20)
     .option('--timeout <seconds>', 'longest time for one request, waiting for the model included (then 503)', positiveNumber, 30)
     .addOption(backendOption())
-    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: EngineBackend }) => {
+    .option('--workers <n>', 'segmentation threads, each with its own copy of the model (default: one per core but one, at most 4)', wholeNumber(1, 64), defaultWorkerCount())
+    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: EngineBackend; workers: number }) => {
       const server = await startServe({ ...opts, bodyLimitMb: opts.bodyLimit });
       if (!LOOPBACK.has(opts.host)) {
         console.error(`warning: listening on ${opts.host}: other machines can reach this server and send it images`);
       }
-      console.log(`leukoseg serve: ${server.url} (model ${server.segmenter.metadata.preset ?? server.segmenter.metadata.architecture} from ${server.segmenter.modelDir}; Ctrl-C stops)`);
+      console.log(`leukoseg serve: ${server.url} (model ${server.model.metadata.preset ?? server.model.metadata.architecture} from ${server.model.modelDir}, ${server.pool.size} worker${server.pool.size === 1 ? '' : 's'}; Ctrl-C stops)`);
       const stop = (): void => {
         server.close().then(
           () => process.exit(0),

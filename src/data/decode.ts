@@ -97,7 +97,8 @@ async function decodeWithSharp(
   let format: string;
   let sourceChannels: number;
   try {
-    const meta = await sharp(bytes).metadata();
+    // No sharp pixel limit here: checkSize below names leukoseg's own limit instead of "truncated or corrupt".
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     format = meta.format ?? 'unknown';
     sourceChannels = meta.channels ?? 3;
     checkSize(meta.width ?? 0, meta.height ?? 0);

@@ -6,7 +6,7 @@ import { initEngine } from '../engine/index.js';
 import { DEFAULT_MODEL_DIR } from '../infer/segmenter.js';
 import { resolveModelDir } from '../infer/evaluate.js';
 import { findPairs, resolveDataDir } from '../data/dataset.js';
-import { loadModel } from '../models/io.js';
+import { loadModel, recordedSplits } from '../models/io.js';
 import { exportOnnx } from '../onnx/export.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { exportBioimageio } from './bioimageio.js';
@@ -28,11 +28,14 @@ interface ExportFlags {
 async function defaultTestImage(modelDir: string, data: string | undefined): Promise<string> {
   const { model, metadata } = await loadModel(modelDir);
   model.dispose();
-  const dir = resolveDataDir({ data, dataset: metadata.split?.dataset ?? 1 });
+  // The first source the model records (e.g. "Dataset 1"), and its first test image.
+  const [split] = recordedSplits(metadata);
+  const datasetNumber = Number(/^Dataset (\d+)$/.exec(split?.dataset ?? '')?.[1] ?? 1);
+  const dir = split?.dir && data === undefined ? split.dir : resolveDataDir({ data, dataset: datasetNumber });
   const { pairs } = await findPairs(dir).catch((err: Error) => {
     throw new Error(`no --image given, and the data set for the test tensors is not at hand (${err.message}); pass --image FILE or --data DIR`);
   });
-  const wanted = metadata.split?.testIds[0];
+  const wanted = split?.testIds[0];
   const pair = pairs.find((p) => p.id === wanted) ?? pairs[0];
   if (!pair) throw new Error(`${dir}: no image/mask pairs for the test tensors; pass --image FILE`);
   return pair.imagePath;

@@ -14,7 +14,8 @@ export interface SegmentRow {
 /** Columns of results.csv, in order. */
 export const RESULT_COLUMNS = ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, 'inferenceMs'] as const;
 
-function csvCell(v: number | string | null | undefined): string {
+/** One CSV cell: quoted when it holds a comma, quote or newline (the web page's CSV adds a column with it). */
+export function csvCell(v: number | string | null | undefined): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

@@ -27,7 +27,8 @@ export interface ModelInfo {
 export interface HealthResponse {
   status: 'ok';
   model: string;
-  queue: { running: number; waiting: number };
+  /** Images being segmented and waiting for a worker, and the number of workers. */
+  queue: { running: number; waiting: number; workers: number };
   limits: { bodyBytes: number; maxPixels: number; timeoutMs: number };
   uptimeSeconds: number;
 }

@@ -5,12 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { crc32, deflateSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CELL_STATS_COLUMNS, cellStatsRow } from '../infer/morphometrics.js';
 import type { Segmenter } from '../infer/segmenter.js';
+import { decodeImage } from '../data/decode.js';
 import { buildServer } from './app.js';
+import { WorkerPool, type ModelDescription } from './pool.js';
 import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
 import { datasetImage, loadBundledSegmenter, testImageIds } from './fixtures.js';
 
@@ -18,20 +21,25 @@ const BODY_LIMIT = 1024 * 1024;
 const MAX_PIXELS = 250_000;
 
 let segmenter: Segmenter;
+let pool: WorkerPool;
+let model: ModelDescription;
 let app: FastifyInstance;
 let bmp: Buffer;
 let imageName: string;
 
 before(async () => {
+  // The library in this thread, to compare against; the server's two workers load their own copies.
   segmenter = await loadBundledSegmenter();
-  app = await buildServer({ segmenter, bodyLimit: BODY_LIMIT, maxPixels: MAX_PIXELS, logError: () => {} });
-  const [id] = testImageIds(segmenter, 1);
+  ({ pool, model } = await WorkerPool.start({ maxPixels: MAX_PIXELS, workers: 2 }));
+  app = await buildServer({ pool, model, bodyLimit: BODY_LIMIT, logError: () => {} });
+  const [id] = testImageIds(model, 1);
   imageName = `${id}.bmp`;
   bmp = await readFile(datasetImage(id!));
 });
 
 after(async () => {
   await app?.close();
+  await pool?.close();
   segmenter?.dispose();
 });
 
@@ -57,6 +65,7 @@ test('health and model describe the server and the bundled model', async () => {
   const health = (await app.inject({ url: '/api/health' })).json<HealthResponse>();
   assert.equal(health.status, 'ok');
   assert.deepEqual(health.limits, { bodyBytes: BODY_LIMIT, maxPixels: MAX_PIXELS, timeoutMs: 30_000 });
+  assert.deepEqual(health.queue, { running: 0, waiting: 0, workers: 2 });
   const model = (await app.inject({ url: '/api/model' })).json<ModelInfo>();
   assert.deepEqual(model.classNames, ['background', 'cytoplasm', 'nucleus']);
   assert.equal(model.inputSize, segmenter.metadata.preprocessing.inputSize);
@@ -106,8 +115,8 @@ test('413: bodies over the limit, raw or multipart', async () => {
 });
 
 test('415: anything but an image or a multipart form', async () => {
-  assertError(await postRaw('hello', 'text/plain'), 415, /unsupported content type/);
-  assertError(await postRaw('{"path":"/etc/passwd"}', 'application/json'), 415, /unsupported content type/);
+  assertError(await postRaw('hello', 'text/plain'), 415, /unsupported file type 'text\/plain'/);
+  assertError(await postRaw('{"path":"/etc/passwd"}', 'application/json'), 415, /unsupported file type 'application\/json'/);
   assertError(await postForm('hello', 'text/plain', 'notes.txt'), 415, /unsupported file type 'text\/plain'/);
 });
 
@@ -132,6 +141,69 @@ test('400: bad query or a form without a file; 404: unknown routes', async () =>
   assertError(await app.inject({ url: '/api/segments' }), 404, /no such resource/);
 });
 
+/** A multipart body by hand, for what FormData cannot send: parts without a content type, broken endings. */
+function rawForm(parts: Array<{ name: string; fileName?: string; type?: string; body: Buffer | string }>, end = '--XX--\r\n'): Buffer {
+  const chunks = parts.flatMap(({ name, fileName, type, body }) => [
+    Buffer.from(`--XX\r\nContent-Disposition: form-data; name="${name}"${fileName ? `; filename="${fileName}"` : ''}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`),
+    Buffer.isBuffer(body) ? body : Buffer.from(body),
+    Buffer.from('\r\n'),
+  ]);
+  return Buffer.concat([...chunks, Buffer.from(end)]);
+}
+
+function postRawForm(payload: Buffer | string, contentType = 'multipart/form-data; boundary=XX'): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url: '/api/segment', headers: { 'content-type': contentType }, payload });
+}
+
+/** A PNG whose one compressed row stands for all: enough for a decoder to read the size, 138 bytes for 20000 x 20000. */
+function pngHeader(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1 + 3 * width))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('400 in plain words: non-finite or unknown query parameters, malformed forms, too many fields', async () => {
+  for (const value of ['1e309', 'Infinity', '-Infinity', 'NaN', 'abc', '']) {
+    assertError(await postRaw(bmp, 'image/bmp', `?umPerPx=${value}`), 400, /^query parameter umPerPx=.*: must be a number above 0 and at most 1000/);
+  }
+  assertError(await postRaw(bmp, 'image/bmp', '?umPerPx=0.1&umperpx=0.2'), 400, /^unknown query parameter 'umperpx' \(allowed: format, image, umPerPx, name\)/);
+  assertError(await postRaw(bmp, 'image/bmp', '?name=a&name=b'), 400, /^query parameter name=a,b: given more than once/);
+  assertError(await postRawForm('--XX\r\n', 'multipart/form-data'), 400, /^malformed multipart\/form-data body \(.*[Bb]oundary/);
+  const unfinished = rawForm([{ name: 'image', fileName: imageName, type: 'image/bmp', body: bmp }], '');
+  assertError(await postRawForm(unfinished.subarray(0, unfinished.length - 2)), 400, /^malformed multipart\/form-data body/);
+  const fields = Array.from({ length: 12 }, (_, i) => ({ name: `f${i}`, body: 'x' }));
+  assertError(await postRawForm(rawForm(fields)), 400, /^the form has more than 10 fields: send one file field/);
+});
+
+test('a file part without a content type (Python requests files=) or a raw body of any type is judged by its bytes', async () => {
+  const expected = (await postRaw(bmp, 'image/bmp')).json<SegmentResponse>();
+  const res = await postRawForm(rawForm([{ name: 'image', fileName: imageName, body: bmp }]));
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json<SegmentResponse>().maskPng, expected.maskPng);
+  const declaredWrong = await postForm(bmp, 'text/plain');
+  assert.equal(declaredWrong.statusCode, 200, declaredWrong.body);
+  // curl --data-binary without -H sends application/x-www-form-urlencoded.
+  const curlDefault = await postRaw(bmp, 'application/x-www-form-urlencoded');
+  assert.equal(curlDefault.json<SegmentResponse>().maskPng, expected.maskPng);
+  assertError(await postRawForm(rawForm([{ name: 'image', fileName: 'notes.txt', body: 'hello' }])), 415, /unsupported file type 'text\/plain': the bytes are not an image/);
+  assertError(await postRaw('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', 'image/png'), 422, /not an image \(the bytes are not BMP, PNG, JPEG, TIFF or WebP\)/);
+});
+
+test('422 names the pixel limit even past the decoder\'s own limit', async () => {
+  // 20000 x 20000 is over sharp's default limit (268 megapixels) too, which used to read "truncated or corrupt".
+  assertError(await postRaw(pngHeader(20_000, 20_000), 'image/png', '?name=huge.png'), 422, /^huge\.png: image is 20000x20000 = 400000000 pixels, more than the limit of 250000/);
+});
+
 test('bad requests in flight leave good ones alone', async () => {
   const expected = (await postRaw(bmp, 'image/bmp')).json<SegmentResponse>();
   const requests = Array.from({ length: 12 }, (_, i) =>
@@ -145,34 +217,31 @@ test('bad requests in flight leave good ones alone', async () => {
 });
 
 test('503 when the model takes longer than the timeout; later requests are served', async () => {
-  let calls = 0;
-  const slow: Segmenter = {
-    metadata: segmenter.metadata,
-    modelDir: segmenter.modelDir,
-    segment: async (input, options) => {
-      calls++;
-      if (calls === 1) await sleep(400);
-      return segmenter.segment(input, options);
-    },
-    dispose: () => {},
-  };
-  const slowApp = await buildServer({ segmenter: slow, timeoutMs: 150, logError: () => {} });
+  // A 2800 x 2800 upscaled cell keeps the one worker busy (several seconds) well past the 1 s limit.
+  const cell = await decodeImage(bmp, imageName);
+  const large = await sharp(Buffer.from(cell.data), { raw: { width: cell.width, height: cell.height, channels: 3 } }).resize(2800, 2800).png().toBuffer();
+  // A pixel budget of 1 makes the small image wait for the large one although a worker takes two at once.
+  const one = await WorkerPool.start({ maxPixels: 8_000_000, workers: 1, maxRunningPixels: 1 });
+  const slowApp = await buildServer({ ...one, timeoutMs: 1000, logError: () => {} });
   try {
-    const post = () => slowApp.inject({ method: 'POST', url: '/api/segment', headers: { 'content-type': 'image/bmp' }, payload: bmp });
-    const [first, second] = await Promise.all([post(), post()]);
-    assertError(first, 503, /longer than 0.15 s/);
-    assertError(second, 503, /longer than 0.15 s/);
+    const post = (body: Buffer) => slowApp.inject({ method: 'POST', url: '/api/segment?format=png', headers: { 'content-type': 'application/octet-stream' }, payload: body });
+    const firstPending = post(large);
+    for (let i = 0; i < 100 && one.pool.running === 0; i++) await sleep(10); // the large one has the worker
+    const [first, second] = await Promise.all([firstPending, post(bmp)]);
+    assertError(first, 503, /longer than 1 s/);
+    assertError(second, 503, /longer than 1 s/);
     assert.equal(first.headers['retry-after'], '5');
-    await sleep(400);
-    assert.equal(calls, 1, 'the request that timed out in the queue still ran the model');
-    assert.equal((await post()).statusCode, 200);
+    for (let i = 0; i < 200 && one.pool.running > 0; i++) await sleep(50);
+    assert.equal(one.pool.running + one.pool.waiting, 0, 'the worker is still busy');
+    assert.equal((await post(bmp)).statusCode, 200);
   } finally {
     await slowApp.close();
+    await one.pool.close();
   }
 });
 
 test('408 for a client that does not finish sending its request', async () => {
-  const slowClientApp = await buildServer({ segmenter, receiveTimeoutMs: 500, logError: () => {} });
+  const slowClientApp = await buildServer({ pool, model, receiveTimeoutMs: 500, logError: () => {} });
   try {
     await slowClientApp.listen({ host: '127.0.0.1', port: 0 });
     const { port } = slowClientApp.server.address() as { port: number };

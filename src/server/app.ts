@@ -3,25 +3,26 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { basename } from 'node:path';
-import type { Segmenter } from '../infer/segmenter.js';
-import type { HealthResponse, ModelInfo, SegmentResponse } from './api-types.js';
+import type { HealthResponse, ModelInfo } from './api-types.js';
 import { loadAssets, MODEL_URL, WASM_URL_PREFIX, type Asset } from './assets.js';
 import { ApiError, toErrorResponse } from './errors.js';
-import { SerialQueue, withTimeout } from './queue.js';
-import { IMAGE_CONTENT_TYPES, readUpload, SEGMENT_QUERY_SCHEMA, segmentUpload, type SegmentQuery } from './segment.js';
+import { withTimeout } from './queue.js';
+import type { ModelDescription, WorkerPool } from './pool.js';
+import { headerPixels } from './image-size.js';
+import { parseSegmentQuery } from './query.js';
+import { checkImageBytes, FORM_LIMITS, IMAGE_CONTENT_TYPES, readUpload } from './upload.js';
 
 export interface ServerOptions {
-  segmenter: Segmenter;
+  /** The segmentation workers (WorkerPool.start); closing the server does not stop them. */
+  pool: WorkerPool;
+  /** The model they run, as WorkerPool.start reports it. */
+  model: ModelDescription;
   /** Largest accepted upload in bytes (default 20 MB); larger ones get 413. */
   bodyLimit?: number;
-  /** Largest accepted image in pixels (default 8 megapixels); larger ones get 422. */
-  maxPixels?: number;
   /** Time for one request from arrival to answer, waiting for the model included (default 30 s); then 503. */
   timeoutMs?: number;
   /** Time for a client to send its whole request (default 60 s); then 408 and the connection closes. */
   receiveTimeoutMs?: number;
-  /** Images allowed to wait for the model at once (default 256); more get 503 at once. */
-  maxWaiting?: number;
   /** The built page (default dist/web). */
   webDir?: string;
   /** Where server errors are reported (default console.error). */
@@ -31,15 +32,15 @@ export interface ServerOptions {
 export const DEFAULT_BODY_LIMIT = 20 * 1024 * 1024;
 export const DEFAULT_SERVER_MAX_PIXELS = 8_000_000;
 
-export function modelInfo(segmenter: Segmenter): ModelInfo {
-  const m = segmenter.metadata;
+export function modelInfo(model: ModelDescription): ModelInfo {
+  const m = model.metadata;
   let metrics: Record<string, unknown> | null = null;
   if (typeof m.metrics === 'object' && m.metrics !== null) {
     const { confusion: _confusion, pixels: _pixels, ...rest } = m.metrics as Record<string, unknown>;
     metrics = rest;
   }
   return {
-    name: m.preset ?? `${m.architecture} (${basename(segmenter.modelDir)})`,
+    name: m.preset ?? `${m.architecture} (${basename(model.modelDir)})`,
     architecture: m.architecture,
     preset: m.preset ?? null,
     epoch: m.epoch ?? null,
@@ -90,16 +91,15 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset): 
   return reply.send(asset.body);
 }
 
-/** Builds (does not start) the server; `app.listen` or `app.inject` it. Closing it does not dispose the segmenter. */
+/** Builds (does not start) the server; `app.listen` or `app.inject` it. Closing it does not stop the pool. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const receiveTimeoutMs = options.receiveTimeoutMs ?? 60_000;
   const logError = options.logError ?? ((message: string) => console.error(message));
-  const { segmenter } = options;
-  const ctx = { segmenter, queue: new SerialQueue(options.maxWaiting ?? 256), maxPixels: options.maxPixels ?? DEFAULT_SERVER_MAX_PIXELS };
-  const { assets, hasWebPage } = await loadAssets(segmenter.modelDir, options.webDir);
-  const info = modelInfo(segmenter);
+  const { pool } = options;
+  const { assets, hasWebPage } = await loadAssets(options.model.modelDir, options.webDir);
+  const info = modelInfo(options.model);
   const startedAt = Date.now();
 
   const app = Fastify({
@@ -142,34 +142,37 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.get('/api/health', async (): Promise<HealthResponse> => ({
     status: 'ok',
     model: info.name,
-    queue: { running: ctx.queue.running, waiting: ctx.queue.waiting },
-    limits: { bodyBytes: bodyLimit, maxPixels: ctx.maxPixels, timeoutMs },
+    queue: { running: pool.running, waiting: pool.waiting, workers: pool.size },
+    limits: { bodyBytes: bodyLimit, maxPixels: pool.maxPixels, timeoutMs },
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }));
 
   app.get('/api/model', async (): Promise<ModelInfo> => info);
 
-  // Its own scope: only image bodies and multipart forms are parsed here (no JSON or text parsers).
+  // Its own scope: a body is a multipart form or plain bytes, never parsed as JSON or text. Bytes of
+  // any declared type are read: they decide whether they are an image (checkImageBytes), so
+  // `curl --data-binary @cell.bmp` (sent as application/x-www-form-urlencoded) works.
   await app.register(async (api) => {
     api.removeAllContentTypeParsers();
-    api.addContentTypeParser(IMAGE_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
-    await api.register(multipart, { limits: { fileSize: bodyLimit, files: 1, fields: 10, fieldSize: 1024, parts: 20, headerPairs: 100 } });
+    api.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+    await api.register(multipart, { limits: { fileSize: bodyLimit, ...FORM_LIMITS } });
 
-    api.post<{ Querystring: SegmentQuery }>('/api/segment', { schema: { querystring: SEGMENT_QUERY_SCHEMA } }, async (request, reply) => {
-      const query = request.query;
-      const png = query.format === 'png';
-      const want = png ? { mask: query.image !== 'overlay', overlay: query.image === 'overlay' } : { mask: true, overlay: true };
+    api.post('/api/segment', async (request, reply) => {
+      const query = parseSegmentQuery(request.query);
+      const answer = query.format === 'png' ? (query.image === 'overlay' ? 'overlay' : 'mask') : 'json';
       // Not fastify's handlerTimeout/request.signal: that signal fires as soon as a POST body has
       // been read (fastify/fastify#6725), so it cannot tell a finished upload from a client that left.
       let clientGone = false;
       reply.raw.once('close', () => (clientGone = true));
       const out = await withTimeout(timeoutMs, () => clientGone, async (cancelled) => {
-        const upload = await readUpload(request, query);
-        return segmentUpload(ctx, upload, { umPerPx: query.umPerPx, want, cancelled });
+        const upload = await readUpload(request, query.name);
+        const format = checkImageBytes(upload); // cheap refusals (empty, not an image) before any wait
+        const pixels = await headerPixels(upload.bytes, format);
+        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled, pixels);
       });
-      if (png) return reply.type('image/png').send(query.image === 'overlay' ? out.overlayPng : out.maskPng);
-      const body: SegmentResponse = { ...out.row, maskPng: out.maskPng!.toString('base64'), overlayPng: out.overlayPng!.toString('base64') };
-      return reply.type('application/json; charset=utf-8').send(body);
+      // The worker built the whole body; this thread only sends it.
+      const body = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);
+      return reply.type(out.contentType).send(body);
     });
   });
 

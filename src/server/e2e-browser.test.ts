@@ -59,7 +59,7 @@ async function segmentOnPage(files: string[], mode: 'server' | 'browser', on: Pa
 }
 
 test('"Download all" gives one zip: each image\'s mask and overlay, results.csv and results.json', { timeout: 120_000 }, async () => {
-  const files = testImageIds(server.segmenter, 2).map(datasetImage);
+  const files = testImageIds(server.model, 2).map(datasetImage);
   await segmentOnPage(files, 'server');
   await segmentOnPage([files[0]!], 'browser'); // the same name again: its files must not overwrite the first's
 

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -122,7 +122,7 @@ async function upload(files: string[], mode: 'server' | 'browser', how: 'choose'
 }
 
 test('the page segments real images on the server and in the browser, with the API\'s numbers', { timeout: 120_000 }, async (t) => {
-  const ids = testImageIds(server.segmenter, 2);
+  const ids = testImageIds(server.model, 2);
   const files = ids.map(datasetImage);
   await page.goto(server.url);
   await page.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
@@ -176,7 +176,7 @@ test('the page segments real images on the server and in the browser, with the A
   const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
   const csv = (await readFile(await csvDownload.path(), 'utf8')).trim().split('\n');
   const apiCsv = rowsToCsv([viaApi]).trim().split('\n');
-  assert.equal(csv[0], apiCsv[0]);
+  assert.equal(csv[0], `${apiCsv[0]},error`);
   assert.equal(csv.length, 4);
   const cell = (v: string | undefined): number | string | null => (v === undefined || v === '' ? null : Number.isNaN(Number(v)) ? v : Number(v));
   const header = csv[0]!.split(',');
@@ -197,4 +197,84 @@ test('the page segments real images on the server and in the browser, with the A
   const shot = join(shotDir, 'leukoseg-page.png');
   await page.screenshot({ path: shot, fullPage: true });
   t.diagnostic(`screenshot: ${shot}`);
+});
+
+/** Files made in the test: a cut-off BMP, a TIFF (browsers cannot read it), and a real cell. */
+async function writeFixtures(dir: string): Promise<{ cut: string; tiff: string; cell: string }> {
+  const cell = datasetImage(testImageIds(server.model, 1)[0]!);
+  const bmp = await readFile(cell);
+  const cut = join(dir, 'cut.bmp');
+  await writeFile(cut, bmp.subarray(0, Math.floor(bmp.length / 2)));
+  const tiff = join(dir, 'cell.tiff');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c9b' } }).tiff().toFile(tiff);
+  return { cut, tiff, cell };
+}
+
+async function cardText(selector: string): Promise<{ status: string | null; badge: string; badgeClass: string; text: string }> {
+  return {
+    status: await page.getAttribute(selector, 'data-status'),
+    badge: (await page.textContent(`${selector} .badge`)) ?? '',
+    badgeClass: (await page.getAttribute(`${selector} .badge`, 'class')) ?? '',
+    text: (await page.textContent(`${selector} .card-body`)) ?? '',
+  };
+}
+
+test('the page says what went wrong in words, refuses a bad pixel size, shows µm² and lists failures in the CSV', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'leukoseg-e2e-files-'));
+  try {
+    const { cut, tiff, cell } = await writeFixtures(dir);
+    await page.goto(server.url);
+    await page.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
+
+    // A negative pixel size is refused beside the field, and nothing is segmented.
+    await page.fill('#um-per-px', '-0.5');
+    assert.equal(await page.isVisible('#um-per-px-error'), true, 'no message beside the pixel size');
+    assert.match((await page.textContent('#um-per-px-error')) ?? '', /must be above 0 µm per pixel/);
+    await page.check('input[name="mode"][value="server"]');
+    await page.setInputFiles('#file-input', [cell]);
+    assert.equal(await page.locator('article.card').count(), 0, 'images were segmented with a negative pixel size');
+    assert.match((await page.textContent('#status')) ?? '', /^Not started: The pixel size must be above 0/);
+
+    // With a valid pixel size the table gives areas in µm², as the card does.
+    await page.fill('#um-per-px', '0.1');
+    assert.equal(await page.isVisible('#um-per-px-error'), false);
+    await upload([cell, cut], 'server');
+    const areaCell = (await page.textContent('#summary-body tr:first-child td:nth-child(3)')) ?? '';
+    const api = await (await fetch(`${server.url}/api/segment?umPerPx=0.1`, { method: 'POST', headers: { 'content-type': 'image/bmp' }, body: new Uint8Array(await readFile(cell)) })).json() as SegmentResponse;
+    assert.equal(areaCell, `${Number(api.cellAreaUm2).toFixed(1)} µm²`);
+
+    // A server error reads as a sentence, under a badge marked as failed.
+    const serverCut = await cardText('article.card[data-mode="server"]:nth-of-type(2)');
+    assert.equal(serverCut.status, 'error');
+    assert.match(serverCut.badgeClass, /\bfailed\b/);
+    assert.match(serverCut.text, /^The server could not read this image: the file may be damaged, cut short, or too large \(truncated or corrupt BMP/);
+    assert.doesNotMatch(serverCut.text, /^\d{3}:/);
+
+    // In the browser: a cut-off BMP is called damaged (not "TIFF only works in server mode"); a TIFF is sent to the server mode.
+    await page.fill('#um-per-px', '');
+    await upload([cut, tiff], 'browser');
+    const browserCut = await cardText('article.card[data-mode="browser"]:nth-of-type(3)');
+    assert.equal(browserCut.status, 'error');
+    assert.match(browserCut.badgeClass, /\bfailed\b/);
+    assert.equal(browserCut.text, 'This BMP file could not be read: it may be damaged or cut short. Try exporting it again.');
+    const browserTiff = await cardText('article.card[data-mode="browser"]:nth-of-type(4)');
+    assert.match(browserTiff.text, /^Browsers cannot read TIFF images: choose "On the leukoseg server"/);
+
+    // The CSV has every image, failed ones with their reason in the error column.
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+    const lines = (await readFile(await csvDownload.path(), 'utf8')).trim().split('\n');
+    assert.equal(lines[0], `${rowsToCsv([]).trim()},error`);
+    assert.equal(lines.length, 5);
+    const header = lines[0]!.split(',');
+    const column = (line: string, name: string): string => line.split(',')[header.indexOf(name)]!;
+    assert.deepEqual(lines.slice(1).map((l) => column(l, 'file')), [basename(cell), 'cut.bmp', 'cut.bmp', 'cell.tiff']);
+    assert.equal(column(lines[1]!, 'error'), '');
+    assert.equal(Number(column(lines[1]!, 'cellAreaUm2')), api.cellAreaUm2);
+    assert.match(lines[2]!, /,"?The server could not read this image/);
+    assert.equal(column(lines[2]!, 'cellAreaPx'), '');
+    // Chromium logs the cut-off upload's 422 itself; anything else is a fault of the page.
+    assert.deepEqual(pageErrors.filter((e) => !/status of 422/.test(e)), [], 'errors in the page');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

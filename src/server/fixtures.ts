@@ -1,5 +1,6 @@
 // What the server tests share: the bundled model (they test whatever is in models/default) and real
 // Dataset 1 images from the shared copy, each failing with a message that says what is missing.
+import { recordedSplits } from '../models/io.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_DIR, loadSegmenter, type Segmenter } from '../infer/segmenter.js';
@@ -13,8 +14,8 @@ export async function loadBundledSegmenter(): Promise<Segmenter> {
 }
 
 /** Ids of Dataset 1 test images: the model's recorded test split first, so the page shows unseen cells. */
-export function testImageIds(segmenter: Segmenter, count: number): string[] {
-  const ids = segmenter.metadata.split?.testIds ?? [];
+export function testImageIds(model: Pick<Segmenter, 'metadata'>, count: number): string[] {
+  const ids = recordedSplits(model.metadata).find((s) => s.dataset === 'Dataset 1')?.testIds ?? [];
   return [...ids, '001', '002', '003'].slice(0, count);
 }
 

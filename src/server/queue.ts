@@ -1,17 +1,43 @@
-// One model, one thread: jobs run strictly one after another in arrival order. A job whose
-// request gave up while it waited is skipped, and a full queue refuses at once instead of growing.
+// The wait for a segmentation worker: jobs start in arrival order, at most `concurrency` at once (one
+// per worker). A job whose request gave up while it waited is skipped, and a full queue (too many
+// jobs, or too many bytes of uploads held) refuses at once instead of growing.
 import { ApiError } from './errors.js';
 
-export class SerialQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private waitingCount = 0;
-  private runningCount = 0;
+interface Pending {
+  bytes: number;
+  weight: number;
+  start: () => void;
+}
 
-  /** @param maxWaiting jobs allowed in the queue, not yet running, before new ones get 503. */
-  constructor(private readonly maxWaiting: number) {}
+export class WorkQueue {
+  private readonly pending: Pending[] = [];
+  private waitingBytesCount = 0;
+  private runningCount = 0;
+  private runningWeight = 0;
+
+  /**
+   * @param concurrency jobs running at once.
+   * @param maxWaiting jobs allowed to wait, not yet running, before new ones get 503.
+   * @param maxWaitingBytes upload bytes allowed to wait; a job that would pass it gets 503, unless
+   *   nothing waits (one upload is bounded by the body limit alone).
+   * @param maxRunningWeight the most weight (pixels) running at once: the next job waits while it
+   *   would pass it, unless nothing runs. Keeps two huge images from being in memory together.
+   */
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting: number,
+    private readonly maxWaitingBytes = Number.POSITIVE_INFINITY,
+    private readonly maxRunningWeight = Number.POSITIVE_INFINITY,
+  ) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}`);
+  }
 
   get waiting(): number {
-    return this.waitingCount;
+    return this.pending.length;
+  }
+
+  get waitingBytes(): number {
+    return this.waitingBytesCount;
   }
 
   get running(): number {
@@ -19,30 +45,53 @@ export class SerialQueue {
   }
 
   /**
-   * Runs `job` after every job queued before it. If `cancelled()` is true when its turn comes (its
-   * request timed out or the client left), the job never runs; once running it finishes, since
-   * inference cannot be interrupted. A failing job rejects only its own promise: the queue goes on.
+   * Runs `job` once the jobs queued before it have started and a place is free. If `cancelled()` is
+   * true when its turn comes (its request timed out or the client left), the job never runs; once
+   * running it finishes, since inference cannot be interrupted. A failing job rejects only its own
+   * promise: the queue goes on.
    */
-  run<T>(job: () => Promise<T>, cancelled: () => boolean = () => false): Promise<T> {
-    if (this.waitingCount >= this.maxWaiting) {
-      return Promise.reject(new ApiError(503, `the server is busy (${this.waitingCount} images waiting); try again shortly`, { 'retry-after': '2' }));
+  run<T>(job: () => Promise<T>, options: { cancelled?: () => boolean; bytes?: number; weight?: number } = {}): Promise<T> {
+    const { cancelled = () => false, bytes = 0, weight = 0 } = options;
+    if (this.pending.length >= this.maxWaiting) {
+      return Promise.reject(new ApiError(503, `the server is busy (${this.pending.length} images waiting); try again shortly`, { 'retry-after': '2' }));
     }
-    this.waitingCount++;
-    const result = this.tail.then(async () => {
-      this.waitingCount--;
-      if (cancelled()) throw new ApiError(503, 'the request was given up while waiting for the model', { 'retry-after': '5' });
-      this.runningCount++;
-      try {
-        return await job();
-      } finally {
-        this.runningCount--;
-      }
+    if (this.pending.length > 0 && this.waitingBytesCount + bytes > this.maxWaitingBytes) {
+      const mb = (this.waitingBytesCount / 1024 / 1024).toFixed(0);
+      return Promise.reject(new ApiError(503, `the server is busy (${mb} MB of images waiting); try again shortly`, { 'retry-after': '2' }));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        if (cancelled()) {
+          reject(new ApiError(503, 'the request was given up while waiting for the model', { 'retry-after': '5' }));
+          return;
+        }
+        this.runningCount++;
+        this.runningWeight += weight;
+        // job() may throw synchronously: the promise chain turns that into a rejection too.
+        Promise.resolve()
+          .then(job)
+          .then(resolve, reject)
+          .finally(() => {
+            this.runningCount--;
+            this.runningWeight -= weight;
+            this.pump();
+          });
+      };
+      this.pending.push({ bytes, weight, start });
+      this.waitingBytesCount += bytes;
+      this.pump();
     });
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+  }
+
+  private pump(): void {
+    while (this.runningCount < this.concurrency && this.pending.length > 0) {
+      const head = this.pending[0]!;
+      // Strict arrival order: a heavy job at the head waits for room, and the light ones behind it wait too.
+      if (this.runningCount > 0 && this.runningWeight + head.weight > this.maxRunningWeight) return;
+      const next = this.pending.shift()!;
+      this.waitingBytesCount -= next.bytes;
+      next.start();
+    }
   }
 }
 

@@ -1,6 +1,6 @@
-// POST /api/segment, the work part: take one uploaded image (multipart or raw body), decode it,
-// run the shared model through the queue, and answer with a results.json row plus mask/overlay PNGs.
-import type { FastifyRequest } from 'fastify';
+// POST /api/segment, the work part, run inside a segmentation worker (never on the server's event
+// loop): decode one uploaded image, segment it, and build the answer: a results.json row plus mask
+// and overlay PNGs as JSON, or one PNG.
 import { decodeImage } from '../data/decode.js';
 import { maskToGray } from '../report/masks.js';
 import { encodePng } from '../report/png.js';
@@ -8,112 +8,43 @@ import { renderOverlay } from '../report/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import type { SegmentRow } from '../report/results.js';
-import { ApiError } from './errors.js';
-import type { SerialQueue } from './queue.js';
+import type { SegmentResponse } from './api-types.js';
 
-/** Content types accepted for the raw body and for the multipart file part (the decoder sniffs the bytes). */
-export const IMAGE_CONTENT_TYPES = [
-  'image/bmp',
-  'image/x-bmp',
-  'image/x-ms-bmp',
-  'image/png',
-  'image/jpeg',
-  'image/tiff',
-  'image/webp',
-  'application/octet-stream',
-];
-
-export interface SegmentQuery {
-  format?: 'json' | 'png';
-  image?: 'mask' | 'overlay';
-  umPerPx?: number;
-  name?: string;
-}
-
-/** JSON schema of the query string; fastify answers 400 when it does not match. */
-export const SEGMENT_QUERY_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    format: { type: 'string', enum: ['json', 'png'] },
-    image: { type: 'string', enum: ['mask', 'overlay'] },
-    umPerPx: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
-    name: { type: 'string', maxLength: 200 },
-  },
-} as const;
-
-export interface Upload {
-  bytes: Buffer;
+/** What the server hands a worker: the upload's bytes and what to answer with. */
+export interface SegmentJob {
+  bytes: Uint8Array;
   /** A label for the response and messages only: never used as a path. */
   fileName: string;
-}
-
-/** The last path segment of a client-supplied name, without control characters, at most 200 characters. */
-export function cleanFileName(raw: string | undefined): string {
-  const last = (raw ?? '').split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  return last === '' ? 'upload' : last.slice(0, 200);
-}
-
-function checkContentType(type: string): void {
-  const mediaType = type.split(';')[0]!.trim().toLowerCase();
-  if (!IMAGE_CONTENT_TYPES.includes(mediaType)) {
-    throw new ApiError(415, `unsupported file type '${mediaType}': send a BMP, PNG, JPEG, TIFF or WebP image`);
-  }
-}
-
-/** The image bytes of a request: the first file part of a multipart body, or the raw body. */
-export async function readUpload(request: FastifyRequest, query: SegmentQuery): Promise<Upload> {
-  if (request.isMultipart()) {
-    const part = await request.file();
-    if (part === undefined) throw new ApiError(400, 'the form has no file: send the image as a file field (curl -F image=@cell.bmp)');
-    checkContentType(part.mimetype);
-    const bytes = await part.toBuffer();
-    return { bytes, fileName: cleanFileName(query.name ?? part.filename) };
-  }
-  if (!Buffer.isBuffer(request.body)) throw new ApiError(400, 'no image in the request body');
-  checkContentType(request.headers['content-type'] ?? '');
-  return { bytes: request.body, fileName: cleanFileName(query.name) };
-}
-
-export interface SegmentContext {
-  segmenter: Segmenter;
-  queue: SerialQueue;
-  maxPixels: number;
-}
-
-export interface SegmentOutcome {
-  row: SegmentRow;
-  /** Only the pictures asked for are encoded. */
-  maskPng?: Buffer;
-  overlayPng?: Buffer;
+  umPerPx?: number;
+  /** 'json': row + both PNGs in base64; 'mask' / 'overlay': that PNG alone. */
+  answer: 'json' | 'mask' | 'overlay';
 }
 
 /**
- * Decodes outside the queue (sharp works on its own threads, so uploads decode while the model is
- * busy), runs the model inside it, then encodes outside it again.
+ * The finished response body as bytes (UTF-8 JSON or PNG), so the server's thread only sends it: a
+ * 2800 x 2800 answer is ~10 MB of base64, which would otherwise be copied and encoded on that thread.
  */
-export async function segmentUpload(
-  ctx: SegmentContext,
-  upload: Upload,
-  options: { umPerPx?: number; want: { mask: boolean; overlay: boolean }; cancelled?: () => boolean },
-): Promise<SegmentOutcome> {
-  if (upload.bytes.length === 0) throw new ApiError(422, 'the image is empty (0 bytes)');
-  const image = await decodeImage(upload.bytes, upload.fileName, { maxPixels: ctx.maxPixels });
-  const result = await ctx.queue.run(
-    () => ctx.segmenter.segment({ ...image, channels: 3 }, { umPerPx: options.umPerPx, name: upload.fileName }),
-    options.cancelled,
-  );
+export interface SegmentAnswer {
+  contentType: 'application/json; charset=utf-8' | 'image/png';
+  body: Uint8Array;
+}
+
+export async function segmentJob(segmenter: Segmenter, maxPixels: number, job: SegmentJob): Promise<SegmentAnswer> {
+  const image = await decodeImage(job.bytes, job.fileName, { maxPixels });
+  const result = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: job.umPerPx, name: job.fileName });
+  const maskPng = (): Promise<Buffer> => encodePng({ width: result.width, height: result.height, data: maskToGray(result.mask), channels: 1 });
+  const overlayPng = (): Promise<Buffer> => encodePng(renderOverlay(result.image, result.mask));
+  if (job.answer === 'mask') return { contentType: 'image/png', body: await maskPng() };
+  if (job.answer === 'overlay') return { contentType: 'image/png', body: await overlayPng() };
   const row: SegmentRow = {
-    file: upload.fileName,
-    name: upload.fileName.replace(/\.[^.]*$/, '') || upload.fileName,
+    file: job.fileName,
+    name: job.fileName.replace(/\.[^.]*$/, '') || job.fileName,
     width: result.width,
     height: result.height,
     ...cellStatsRow(result.stats),
     inferenceMs: result.inferenceMs,
   };
-  const [maskPng, overlayPng] = await Promise.all([
-    options.want.mask ? encodePng({ width: result.width, height: result.height, data: maskToGray(result.mask), channels: 1 }) : undefined,
-    options.want.overlay ? encodePng(renderOverlay(result.image, result.mask)) : undefined,
-  ]);
-  return { row, maskPng, overlayPng };
+  const [mask, overlay] = await Promise.all([maskPng(), overlayPng()]);
+  const body: SegmentResponse = { ...row, maskPng: mask.toString('base64'), overlayPng: overlay.toString('base64') };
+  return { contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify(body), 'utf8') };
 }

@@ -3,7 +3,9 @@
 import { WARNING_MESSAGES, type CellWarning } from '../../src/infer/morphometrics.js';
 import type { SegmentRow } from '../../src/report/results.js';
 
-export { rowsToCsv } from '../../src/report/results.js';
+import { csvCell, RESULT_COLUMNS, rowsToCsv } from '../../src/report/results.js';
+
+export { rowsToCsv };
 
 export type Mode = 'server' | 'browser';
 
@@ -65,4 +67,66 @@ export function modeLabel(mode: Mode, backend?: string): string {
 
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+/** Largest pixel size accepted, as the API's umPerPx. */
+export const MAX_UM_PER_PX = 1000;
+
+/**
+ * What is wrong with the pixel-size field, or null when it is empty or a usable value. `badInput` is
+ * the browser's word that the typed text is no number at all (the field's value is then '').
+ */
+export function pixelSizeProblem(raw: string, badInput: boolean): string | null {
+  if (badInput) return 'The pixel size must be a number, such as 0.1.';
+  if (raw.trim() === '') return null;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) return `The pixel size must be above 0 µm per pixel (got ${raw}). Leave it empty for areas in pixels.`;
+  if (v > MAX_UM_PER_PX) return `The pixel size must be at most ${MAX_UM_PER_PX} µm per pixel (got ${raw}).`;
+  return null;
+}
+
+/** An area for the summary table: in µm² when the row has it (a pixel size was given), else in px. */
+export function areaText(row: SegmentRow, px: string): string {
+  const um2 = row[px.replace(/Px$/, 'Um2')];
+  return typeof um2 === 'number' ? `${num(um2, 1)} µm²` : `${int(row[px])} px`;
+}
+
+/**
+ * A server error as a sentence for the person at the microscope, not "422: ...". The server's own
+ * message starts with the file name, which the card already shows, so that prefix is dropped.
+ */
+export function serverErrorSentence(status: number, message: string | undefined, fileName: string): string {
+  const detail = (message ?? '').startsWith(`${fileName}: `) ? message!.slice(fileName.length + 2) : message ?? '';
+  const because = detail ? ` (${detail})` : '';
+  switch (status) {
+    case 400: return `The server did not accept the request${because}.`;
+    case 408: return 'The upload took too long and the server stopped waiting; try again.';
+    case 413: return `This file is too large for the server to accept${because}.`;
+    case 415: return `This file is not an image the server can read; use BMP, PNG, JPEG, TIFF or WebP${because}.`;
+    case 422: return `The server could not read this image: the file may be damaged, cut short, or too large${because}.`;
+    case 503: return 'The server is busy or took too long; try this image again in a moment.';
+    default: return status >= 500
+      ? 'The server failed on this image; its log says why. Try again, or report it.'
+      : `The server refused this image (HTTP ${status})${because}.`;
+  }
+}
+
+/** One image for the CSV: its row when it was segmented, else the reason it failed. */
+export interface CsvEntry {
+  fileName: string;
+  row?: SegmentRow;
+  error?: string;
+}
+
+/**
+ * The page's CSV: results.csv's columns plus `error`, with a row for every image, failed ones too
+ * (file and name filled, the measurements empty), so a table of 50 images says which 3 are missing.
+ */
+export function entriesToCsv(entries: CsvEntry[]): string {
+  const header = [...RESULT_COLUMNS, 'error'].join(',');
+  const lines = entries.map((e) => {
+    const row: Partial<SegmentRow> = e.row ?? { file: e.fileName, name: e.fileName.replace(/\.[^.]*$/, '') || e.fileName };
+    return [...RESULT_COLUMNS.map((c) => csvCell(row[c])), csvCell(e.row ? '' : e.error ?? 'failed')].join(',');
+  });
+  return [header, ...lines].join('\n') + '\n';
 }

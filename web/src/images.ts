@@ -4,6 +4,7 @@ import { MASK_LEVELS, type LabelMask, type RgbImage } from '../../src/data/types
 import { CLASS_COLORS } from '../../src/report/colors.js';
 import { maskToGray } from '../../src/report/masks.js';
 import { renderOverlay } from '../../src/report/overlay.js';
+import { FORMAT_NAMES, sniffImageFormat } from '../../src/server/sniff.js';
 
 /** Opacity of the class fills inside the layer; outlines are opaque. The slider fades the whole layer. */
 const FILL_ALPHA = 0.45;
@@ -22,18 +23,29 @@ function canvas2d(width: number, height: number): CanvasRenderingContext2D {
   return ctx;
 }
 
+/**
+ * Why the browser could not decode a file, judged from its first bytes: a TIFF is a format browsers
+ * do not read (the server does), anything else that looks like an image is damaged or cut short.
+ */
+async function undecodableReason(blob: Blob): Promise<string> {
+  const format = sniffImageFormat(new Uint8Array(await blob.slice(0, 16).arrayBuffer()));
+  if (format === 'tiff') return 'Browsers cannot read TIFF images: choose "On the leukoseg server" to segment this one.';
+  if (format !== null) return `This ${format.toUpperCase()} file could not be read: it may be damaged or cut short. Try exporting it again.`;
+  return `This file is not an image this page can read; use ${FORMAT_NAMES}.`;
+}
+
 /** RGBA pixels of an image file, as stored: no colour-profile conversion, no premultiplied alpha. */
 async function decodeRgba(blob: Blob, what: string, maxPixels: number): Promise<ImageData> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
-    throw new Error(`${what}: this browser cannot decode this file (TIFF, for one, only works in server mode)`);
+    throw new Error(await undecodableReason(blob));
   }
   const { width, height } = bitmap;
   if (width * height > maxPixels) {
     bitmap.close();
-    throw new Error(`${what}: image is ${width}x${height} = ${width * height} pixels, more than the limit of ${maxPixels}`);
+    throw new Error(`${what}: the image is ${width} × ${height} = ${(width * height).toLocaleString('en-US')} pixels, more than this server's limit of ${maxPixels.toLocaleString('en-US')}.`);
   }
   const ctx = canvas2d(width, height);
   ctx.drawImage(bitmap, 0, 0);

@@ -4,7 +4,7 @@ import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from '../.
 import type { SegmentRow } from '../../src/report/results.js';
 import { cellStatsRow } from '../../src/infer/morphometrics.js';
 import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
-import { formatMs, rowsToCsv, type Mode } from './format.js';
+import { entriesToCsv, formatMs, pixelSizeProblem, serverErrorSentence, type Mode } from './format.js';
 import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
 import { BROWSER_RUNTIMES, BrowserSegmenter, DEFAULT_BROWSER_RUNTIME, type BrowserRuntime } from './browser-model.js';
 import { buildResultsZip, type ZipItem } from './results-zip.js';
@@ -30,9 +30,21 @@ function layerOptions(): LayerOptions {
   return { nucleus: $<HTMLInputElement>('show-nucleus').checked, cytoplasm: $<HTMLInputElement>('show-cytoplasm').checked };
 }
 
+/** The pixel size to send, undefined when the field is empty; call checkPixelSize() first. */
 function umPerPx(): number | undefined {
-  const v = Number($<HTMLInputElement>('um-per-px').value);
-  return Number.isFinite(v) && v > 0 ? v : undefined;
+  const raw = $<HTMLInputElement>('um-per-px').value;
+  return raw.trim() === '' ? undefined : Number(raw);
+}
+
+/** Shows what is wrong with the pixel-size field beside it (or clears it); true when it is usable. */
+function checkPixelSize(): boolean {
+  const input = $<HTMLInputElement>('um-per-px');
+  const problem = pixelSizeProblem(input.value, input.validity.badInput);
+  const note = $('um-per-px-error');
+  note.textContent = problem ?? '';
+  note.hidden = problem === null;
+  input.setAttribute('aria-invalid', String(problem !== null));
+  return problem === null;
 }
 
 function setStatus(text: string): void {
@@ -43,9 +55,9 @@ function stem(name: string): string {
   return name.replace(/\.[^.]*$/, '') || name;
 }
 
-async function errorText(response: Response): Promise<string> {
+async function errorText(response: Response, fileName: string): Promise<string> {
   const body = (await response.json().catch(() => null)) as Partial<ErrorBody> | null;
-  return `${response.status}: ${body?.error ?? response.statusText}`;
+  return serverErrorSentence(response.status, body?.error ?? response.statusText, fileName);
 }
 
 /** The in-browser runtime: `?runtime=onnx` or `?runtime=tfjs` in the address, else the default (the faster). */
@@ -77,7 +89,7 @@ async function runOnServer(item: Item): Promise<void> {
     headers: { 'content-type': item.file.type || 'application/octet-stream' },
     body: item.file,
   });
-  if (!response.ok) throw new Error(await errorText(response));
+  if (!response.ok) throw new Error(await errorText(response, item.file.name));
   const { maskPng, overlayPng, ...row } = (await response.json()) as SegmentResponse;
   const maskBlob = base64ToBlob(maskPng, 'image/png');
   const overlayBlob = base64ToBlob(overlayPng, 'image/png');
@@ -136,6 +148,12 @@ async function segmentItem(item: Item): Promise<void> {
 function addFiles(files: FileList | File[]): void {
   const list = [...files];
   if (list.length === 0) return;
+  // A wrong pixel size would give wrong µm² for every image: refuse rather than ignore it.
+  if (!checkPixelSize()) {
+    setStatus(`Not started: ${$('um-per-px-error').textContent ?? ''}`);
+    $<HTMLInputElement>('um-per-px').focus();
+    return;
+  }
   const mode = currentMode();
   const batch = list.map((file) => {
     const id = nextId++;
@@ -184,7 +202,7 @@ async function downloadAll(): Promise<void> {
 
 function updateButtons(): void {
   const done = items.some((i) => i.status === 'done');
-  $<HTMLButtonElement>('download-csv').disabled = !done;
+  $<HTMLButtonElement>('download-csv').disabled = !items.some((i) => i.status === 'done' || i.status === 'error');
   $<HTMLButtonElement>('download-all').disabled = !done;
   $<HTMLButtonElement>('clear').disabled = items.length === 0;
 }
@@ -203,7 +221,7 @@ function applyOpacity(): void {
 async function showModelInfo(): Promise<void> {
   try {
     const [infoResponse, healthResponse] = await Promise.all([fetch('/api/model'), fetch('/api/health')]);
-    if (!infoResponse.ok) throw new Error(await errorText(infoResponse));
+    if (!infoResponse.ok) throw new Error(await errorText(infoResponse, ''));
     model = (await infoResponse.json()) as ModelInfo;
     if (healthResponse.ok) maxPixels = ((await healthResponse.json()) as HealthResponse).limits.maxPixels;
     const dice = model.metrics?.dice as Record<string, number> | undefined;
@@ -240,12 +258,14 @@ function wire(): void {
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
 
+  $('um-per-px').addEventListener('input', () => void checkPixelSize());
   $('opacity').addEventListener('input', applyOpacity);
   $('show-nucleus').addEventListener('change', redrawLayers);
   $('show-cytoplasm').addEventListener('change', redrawLayers);
   $('download-csv').addEventListener('click', () => {
-    const rows = items.filter((i) => i.row && i.status === 'done').map((i) => i.row!);
-    const url = URL.createObjectURL(new Blob([rowsToCsv(rows)], { type: 'text/csv' }));
+    const finished = items.filter((i) => i.status === 'done' || i.status === 'error');
+    const csv = entriesToCsv(finished.map((i) => ({ fileName: i.file.name, row: i.status === 'done' ? i.row : undefined, error: i.error })));
+    const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
     download(url, 'results.csv');
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   });

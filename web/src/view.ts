@@ -2,7 +2,7 @@
 // downloads) and one row per image in the summary table. Text always goes in as text, never HTML.
 import type { LabelMask, RgbImage } from '../../src/data/types.js';
 import type { SegmentRow } from '../../src/report/results.js';
-import { CARD_METRICS, formatInt, formatMs, formatNumber, modeLabel, warningTexts, type Mode } from './format.js';
+import { areaText, CARD_METRICS, formatInt, formatMs, formatNumber, modeLabel, warningTexts, type Mode } from './format.js';
 import { maskLayer, rgbToImageData, type LayerOptions } from './images.js';
 
 export interface Item {
@@ -58,7 +58,9 @@ export function setRunning(item: Item): void {
 export function showError(item: Item): void {
   item.card.dataset.status = 'error';
   item.card.removeAttribute('aria-busy');
-  item.card.querySelector('.badge')!.textContent = `${modeLabel(item.mode)} · failed`;
+  const badge = item.card.querySelector('.badge')!;
+  badge.textContent = `${modeLabel(item.mode)} · failed`;
+  badge.className = `badge ${item.mode} failed`;
   item.card.querySelector('.card-body')!.replaceChildren(el('p', { class: 'error', role: 'alert' }, item.error ?? 'failed'));
 }
 
@@ -114,7 +116,7 @@ export function renderSummary(body: HTMLTableSectionElement, items: Item[]): voi
     if (!r) return el('tr', { class: 'failed' }, el('th', { scope: 'row' }, link), el('td', { colspan: '9' }, item.error ?? 'failed'));
     const cells = [
       `${r.width} × ${r.height}`,
-      formatInt(r.cellAreaPx), formatInt(r.nucleusAreaPx), formatInt(r.cytoplasmAreaPx),
+      areaText(r, 'cellAreaPx'), areaText(r, 'nucleusAreaPx'), areaText(r, 'cytoplasmAreaPx'),
       formatNumber(r.ncRatio, 2), formatInt(r.nucleusLobes), formatNumber(r.circularity, 2),
     ];
     return el('tr', {},
