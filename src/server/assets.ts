@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadModel, MODEL_JSON } from '../models/io.js';
 import { exportOnnx } from '../onnx/export.js';
+import { initEngine } from '../engine/index.js';
 import { ONNX_MODEL_URL, ORT_URL_PREFIX } from './asset-urls.js';
 
 export { ONNX_MODEL_URL, ORT_MODULE_URL, ORT_URL_PREFIX } from './asset-urls.js';
@@ -90,7 +91,9 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
     assets.set(ORT_URL_PREFIX + file, asset(await readFile(join(ort, file)), contentType));
   }
 
-  // The same export the Node segmenter runs on ONNX Runtime (needs the tfjs engine set up, as the server has).
+  // The same export the Node segmenter runs on ONNX Runtime. The model itself runs in worker threads,
+  // so this thread sets up tfjs (inference only: nothing of the host's tfjs changes) just to read it.
+  await initEngine();
   const { model } = await loadModel(modelDir);
   try {
     assets.set(ONNX_MODEL_URL, asset(Buffer.from(exportOnnx(model, `leukoseg: ${model.name} from ${modelDir}`)), 'application/octet-stream'));

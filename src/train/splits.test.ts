@@ -31,14 +31,16 @@ test('each source is split on its own: Dataset 1 keeps the 90 test images every 
   const limited = makeSplits([{ name: 'Dataset 2', dir: '/d2', ids: ids(100) }], { testFraction: 0.3, valFraction: 0.15, seed: 42, trainLimit: 5 });
   assert.deepEqual(limited.sources[0].train, d2.train.slice(0, 5), 'a learning curve trains on a prefix of the same training part');
   assert.deepEqual([limited.sources[0].validation, limited.sources[0].test], [d2.validation, d2.test]);
-  // The bundled model was trained before several sources; its recorded split reads as "Dataset 1" and is this one.
+  // The bundled model was trained on both data sets: it records exactly these splits.
   await initEngine();
   const bundled = await loadModel(DEFAULT_MODEL_DIR);
   bundled.model.dispose();
-  const [recorded] = recordedSplits(bundled.metadata);
-  assert.equal(recorded.dataset, 'Dataset 1');
-  assert.deepEqual(recorded.testIds, d1.test);
-  assert.deepEqual(recorded.validationIds, d1.validation);
+  const [r1, r2] = recordedSplits(bundled.metadata);
+  assert.deepEqual([r1.dataset, r2.dataset], ['Dataset 1', 'Dataset 2']);
+  assert.deepEqual([r1.testIds, r1.validationIds], [d1.test, d1.validation]);
+  assert.deepEqual([r2.testIds, r2.validationIds], [d2.test, d2.validation]);
+  // A model saved before several sources recorded one split; it reads as "Dataset N".
+  assert.deepEqual(recordedSplits({ split: { dataset: 1, testFraction: 0.3, seed: 42, testIds: d1.test } })[0].dataset, 'Dataset 1');
 });
 
 test('a split file of the single-source era reads as one "Dataset N" source in the folder given', () => {
