@@ -73,28 +73,16 @@ export const PRESETS = Object.freeze({
   },
   // Every lab's cells: each data set present is a source, split 70/30 on its own (Dataset 1 keeps its
   // 90 test images), its validation part carved from its own training images, and every epoch draws the
-  // same number of images from each source. Augmentation adds what labs differ in: stain amounts (HED
-  // optical density), gamma and white balance of the camera, magnification, focus and sensor noise;
-  // hue jitter stays small, since a strong hue shift turns pink red cells into nothing a lab stains.
+  // same number of images from each source. The bundled model's recipe. Stain, gamma, white-balance,
+  // wider scale, blur and noise augmentation (augment.stain etc.) scored lower on both sources'
+  // validation images (mean 0.9654 against 0.9679, same code and seed), and trained on Dataset 1 alone it
+  // did worse on all of Dataset 2 than without it: so the augmentation stays the U-Net recipe's.
   'unet-small-multi': {
     preset: 'unet-small-multi',
-    description: 'unet-small-pad trained on every data set present (per-source splits, sources balanced per epoch) with stain, camera and scale augmentation',
+    description: 'unet-small-pad trained on every data set present, each split on its own, sources balanced per epoch: the bundled model',
     model: { name: 'unet-small' },
     ...UNET_RECIPE,
     data: { fit: 'pad', dataset: 'all' },
-    augment: {
-      enabled: true,
-      stain: 0.3,
-      gamma: 0.25,
-      whiteBalance: 0.1,
-      hue: 0.03,
-      saturation: 0.2,
-      brightness: 0.15,
-      contrast: 0.15,
-      scale: [0.7, 1.4],
-      blur: 0.6,
-      noise: 0.02,
-    },
     train: { ...UNET_RECIPE.train, epochs: 80, learningRate: 0.003, minLearningRate: 0.00003, earlyStopPatience: 0, sourceBalance: 1 },
   },
 } satisfies Record<string, RunConfigInput>);
