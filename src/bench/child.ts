@@ -12,7 +12,7 @@ import { findPairs, imagesToFloat32, loadSample } from '../data/dataset.js';
 import { oneHot } from '../data/masks.js';
 import { NUM_CLASSES, type Sample } from '../data/types.js';
 import { OnnxPredictor } from '../onnx/runtime.js';
-import { predictBatches } from '../infer/predict.js';
+import { predictBatches } from '../models/predict.js';
 import {
   BENCH_MODELS, ENGINES, EPOCH_IMAGES, FULL_COUNTS, QUICK_COUNTS, RESULT_MARKER, imagesNeeded, load1, messageOf, parseFlags, peakRssMiB, timeRuns,
   type BenchModel, type ChildResult, type Counts, type Engine, type EpochMemory, type Timing,

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResultsWriter } from './results-writer.js';
-import type { SegmentRow } from '../report/results.js';
+import type { SegmentRow } from '../output/results.js';
 
 const header = { model: { dir: '/m', architecture: 'unet-small', preset: null }, umPerPx: null };
 const row = (name: string): SegmentRow => ({ file: `/in/${name}.bmp`, name, width: 4, height: 4, inferenceMs: 1, cellAreaPx: 3 });

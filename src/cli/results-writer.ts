@@ -5,7 +5,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
-import { rowsToCsv, type SegmentRow } from '../report/results.js';
+import { rowsToCsv, type SegmentRow } from '../output/results.js';
 
 export const RESULTS_CSV = 'results.csv';
 export const RESULTS_JSON = 'results.json';

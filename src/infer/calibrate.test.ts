@@ -1,7 +1,7 @@
 // Weighted argmax and the fit of the class weights, on hand-built probabilities.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmaxLabels } from './predict.js';
+import { argmaxLabels } from '../models/predict.js';
 import { fitClassWeights, type CalibrationImage } from './calibrate.js';
 
 test('argmaxLabels: weights scale each class before the argmax; ties go to the lower class', () => {

@@ -1,28 +1,21 @@
 // Scores a saved model on each data source's test split recorded with it (or on every image when asked,
 // or when none is recorded): the per-class tables of `leukoseg evaluate`.
-import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { loadDataset, imagesToFloat32, labelsOf } from '../data/dataset.js';
-import { loadModel, MODEL_JSON, recordedSplits, type LoadedModel, type ModelMetadata } from '../models/io.js';
+import { loadModel, recordedSplits, resolveModelDir, type LoadedModel, type ModelMetadata } from '../models/io.js';
 import type { DataSource } from '../data/locate.js';
 import { trainTestSplit } from '../data/split.js';
 import type { PixelNormalization } from '../data/pixels.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import type { DataIssue } from '../data/types.js';
-import { argmaxLabels, predictBatches, probsAtImageSizes } from './predict.js';
-import { NUM_CLASSES, type LabelMask, type Sample } from '../data/types.js';
+import { predictBatches, probsAtImageSizes } from '../models/predict.js';
+import { argmaxLabels } from '../metrics/labels.js';
+import { scoreAtImageSizes } from '../metrics/native.js';
+import { NUM_CLASSES, type Sample } from '../data/types.js';
 import { fitClassWeights, type CalibrationResult } from './calibrate.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { squareFitOf } from '../models/preprocessing.js';
-
-/** A model folder holds model.json; a run folder holds its best model in `model/`. */
-export async function resolveModelDir(dir: string): Promise<string> {
-  const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
-  if (await isFile(join(dir, MODEL_JSON))) return dir;
-  if (await isFile(join(dir, 'model', MODEL_JSON))) return join(dir, 'model');
-  throw new Error(`${dir}: neither a model folder (with ${MODEL_JSON}) nor a run folder (with model/${MODEL_JSON})`);
-}
 
 /** Scores of one data source. */
 export interface SourceEvaluation {
@@ -85,20 +78,6 @@ export async function predictSamples(
   const sizes = samples.map((s) => ({ width: s.originalWidth, height: s.originalHeight }));
   const native = probsAtImageSizes(predictions.probs, size, sizes, options.fit);
   return { atSize: predictions.probs, native };
-}
-
-/**
- * Metrics of per-image probabilities at each image's own size against its original mask: the one
- * definition of "native-size" scores, shared by `evaluate` and training's per-epoch scoring.
- */
-export function scoreAtImageSizes(
-  probs: readonly Float32Array[],
-  masks: readonly LabelMask[],
-  classWeights?: readonly number[],
-): SegmentationMetrics {
-  const meter = new SegmentationMeter();
-  probs.forEach((p, i) => meter.add(argmaxLabels(p, NUM_CLASSES, classWeights), masks[i].data, { probs: p }));
-  return meter.aggregate();
 }
 
 /** Metrics at the model's size of a run of images of one NHWC probability block. */

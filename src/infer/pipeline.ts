@@ -3,7 +3,7 @@
 import { fitToSquare } from '../data/fit-square.js';
 import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
 import { pixelsToInput, squareFitOf, type Preprocessing } from '../models/preprocessing.js';
-import { argmaxLabels } from './predict.js';
+import { argmaxLabels } from '../models/predict.js';
 import { postprocessMask, type PostprocessOptions } from './postprocess.js';
 import { measureCell, WARNING_MULTIPLE_CELLS, WARNING_OUT_OF_DISTRIBUTION, type CellStats } from './morphometrics.js';
 import { checkImage, checkSegmentation } from './image-check.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/index.js';
 import { createModel } from '../models/registry.js';
 import { defaultMetadata, loadModel, MODEL_JSON, saveModel } from '../models/io.js';
-import { argmaxLabels } from './predict.js';
+import { argmaxLabels } from '../models/predict.js';
 import { fitToSquare } from '../data/fit-square.js';
 import { loadSegmenter, type PixelData } from './segmenter.js';
 

@@ -175,3 +175,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   }
   return { model, metadata, dir };
 }
+
+/** A model folder holds model.json; a run folder holds its best model in `model/`. */
+export async function resolveModelDir(dir: string): Promise<string> {
+  const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+  if (await isFile(join(dir, MODEL_JSON))) return dir;
+  if (await isFile(join(dir, 'model', MODEL_JSON))) return join(dir, 'model');
+  throw new Error(`${dir}: neither a model folder (with ${MODEL_JSON}) nor a run folder (with model/${MODEL_JSON})`);
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../engine/index.js';
 import { createModel } from '../models/registry.js';
-import { predictProbs } from '../infer/predict.js';
+import { predictProbs } from '../models/predict.js';
 import { flipNhwc, loadOnnxRuntime, OnnxPredictor } from './runtime.js';
 
 test('flipNhwc mirrors rows and/or columns of each image', () => {

@@ -4,8 +4,8 @@ import sharp, { type OverlayOptions } from 'sharp';
 import { CLASS_NAMES, type LabelMask, type RgbImage } from '../data/types.js';
 import { confusionMatrix } from '../metrics/confusion.js';
 import { computeMetrics } from '../metrics/scores.js';
-import { CLASS_COLORS, rgbToHex } from './colors.js';
-import { maskToRgb } from './masks.js';
+import { CLASS_COLORS, rgbToHex } from '../output/colors.js';
+import { maskToRgb } from '../output/masks.js';
 import { escapeXml, FONT_MONO, FONT_SANS, MONO_CHAR_WIDTH, truncate } from './svg.js';
 
 export interface GridRow {

@@ -3,7 +3,7 @@
 import { CLASS_NAMES, type ClassName } from '../data/types.js';
 import { SCORE_KEYS, type SegmentationMetrics } from '../metrics/scores.js';
 import { formatScore, SCORE_LABELS, SOFT_DICE_LABEL } from '../metrics/format.js';
-import { CLASS_COLORS, rgbToHex } from './colors.js';
+import { CLASS_COLORS, rgbToHex } from '../output/colors.js';
 
 /** The reproduced study's headline global soft Dice, quoted beside ours for comparison. */
 export const STUDY_GLOBAL_SOFT_DICE = 0.942;

@@ -1,8 +1,7 @@
-// Public entry of the report folder: mask colouring, PNG encoding, prediction grids, training
-// curves and the static HTML run report.
-export * from './colors.js';
-export * from './masks.js';
-export * from './png.js';
+// Public entry of the report folder: what a training run writes about itself (prediction grids,
+// training curves, the static HTML run report, the cross-validation page). The images and tables
+// `segment` writes for each image live in src/output/.
 export * from './grid.js';
 export * from './curves.js';
 export * from './html.js';
+export * from './cv.js';

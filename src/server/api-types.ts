@@ -1,7 +1,7 @@
 // The JSON shapes of the HTTP API, as types only, so the web page (bundled for the browser) and
 // the server (Node) agree on them without the page importing any server code.
 import type { InferenceMetadata, Preprocessing } from '../models/io.js';
-import type { SegmentRow } from '../report/results.js';
+import type { SegmentRow } from '../output/results.js';
 
 /** GET /api/model: what the page needs to run the same model itself, and what people want to know about it. */
 export interface ModelInfo {

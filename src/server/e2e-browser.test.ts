@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { unzipSync } from 'fflate';
-import { RESULT_COLUMNS } from '../report/results.js';
+import { RESULT_COLUMNS } from '../output/results.js';
 import { startServe, type RunningServer } from '../cli/serve.js';
 import { datasetImage, testImageIds } from './fixtures.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { rowsToCsv } from '../report/results.js';
+import { rowsToCsv } from '../output/results.js';
 import { startServe, type RunningServer } from '../cli/serve.js';
 import type { SegmentResponse } from './api-types.js';
 import { datasetImage, testImageIds } from './fixtures.js';

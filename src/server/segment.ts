@@ -2,12 +2,12 @@
 // loop): decode one uploaded image, segment it, and build the answer: a results.json row plus mask
 // and overlay PNGs as JSON, or one PNG.
 import { decodeImage } from '../data/decode.js';
-import { maskToGray } from '../report/masks.js';
-import { encodePng } from '../report/png.js';
-import { renderOverlay } from '../report/overlay.js';
+import { maskToGray } from '../output/masks.js';
+import { encodePng } from '../output/png.js';
+import { renderOverlay } from '../output/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
 import type { Segmenter } from '../infer/segmenter.js';
-import type { SegmentRow } from '../report/results.js';
+import type { SegmentRow } from '../output/results.js';
 import type { SegmentResponse } from './api-types.js';
 
 /** What the server hands a worker: the upload's bytes and what to answer with. */

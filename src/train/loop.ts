@@ -10,8 +10,8 @@ import { NUM_CLASSES, type LabelMask } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
-import { predictBatches, probsAtImageSizes } from '../infer/predict.js';
-import { scoreAtImageSizes } from '../infer/evaluate.js';
+import { predictBatches, probsAtImageSizes } from '../models/predict.js';
+import { scoreAtImageSizes } from '../metrics/native.js';
 import type { EpochRecord } from './types.js';
 import { learningRateAt, type ScheduleOptions } from './schedule.js';
 

@@ -11,7 +11,7 @@ import type { Sample } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { adam } from '../engine/adam.js';
 import { createModel } from '../models/registry.js';
-import { defaultMetadata, loadModel, saveModel, type ModelMetadata } from '../models/io.js';
+import { defaultMetadata, loadModel, resolveModelDir, saveModel, type ModelMetadata } from '../models/io.js';
 import { squareFitOf } from '../models/preprocessing.js';
 import { makeSplits, readSplitFile, toRecordedSplits, type SplitFile } from './splits.js';
 import { renderPredictionGrid } from '../report/grid.js';
@@ -92,7 +92,6 @@ function pickByIds(byId: Map<string, Sample>, ids: string[], where: string): Sam
 
 /** The model a fine-tuning run starts from, checked against the run's configuration. */
 async function loadInitModel(dir: string, config: RunConfig): Promise<tfl.LayersModel> {
-  const { resolveModelDir } = await import('../infer/evaluate.js');
   const loaded = await loadModel(await resolveModelDir(dir));
   const pre = loaded.metadata.preprocessing;
   const problems = [

@@ -3,6 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { NUM_CLASSES } from '../data/types.js';
+import { argmaxLabels } from '../metrics/labels.js';
+
+export { argmaxLabels } from '../metrics/labels.js';
 import { isResampled, placement, type SquareFit } from '../data/fit-square.js';
 
 export interface Predictions {
@@ -10,31 +13,6 @@ export interface Predictions {
   probs: Float32Array;
   /** Argmax class per pixel, NHW. */
   labels: Uint8Array;
-}
-
-/**
- * Index of the largest of each run of `numClasses` values (first wins on ties, like numpy). With
- * `classWeights`, each class's probability is first multiplied by its weight: a decision threshold
- * moved by calibration (see calibrate.ts), the probabilities themselves are left as they are.
- */
-export function argmaxLabels(probs: Float32Array, numClasses = NUM_CLASSES, classWeights?: readonly number[]): Uint8Array {
-  if (classWeights && classWeights.length !== numClasses) {
-    throw new Error(`argmaxLabels: ${classWeights.length} class weights for ${numClasses} classes`);
-  }
-  const labels = new Uint8Array(probs.length / numClasses);
-  for (let p = 0, o = 0; p < labels.length; p++, o += numClasses) {
-    let best = 0;
-    let bestValue = classWeights ? probs[o] * classWeights[0] : probs[o];
-    for (let c = 1; c < numClasses; c++) {
-      const value = classWeights ? probs[o + c] * classWeights[c] : probs[o + c];
-      if (value > bestValue) {
-        bestValue = value;
-        best = c;
-      }
-    }
-    labels[p] = best;
-  }
-  return labels;
 }
 
 /**
