@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelMask, RgbImage } from '../../src/data/types.js';
-import { predictProbs, probsToImageSize } from '../../src/infer/predict.js';
+import { predictProbs, probsToImageSize } from '../../src/models/predict.js';
 import { finishSegmentation, prepareInput } from '../../src/infer/pipeline.js';
 import type { CellStats } from '../../src/infer/morphometrics.js';
 import type { ModelMetadata } from '../../src/models/io.js';

@@ -1,9 +1,9 @@
 // Numbers and files for people: how the page writes areas, ratios, warnings and times, and the CSV
 // it offers for download (the same columns, in the same order, as `leukoseg segment`'s results.csv).
 import { WARNING_MESSAGES, type CellWarning } from '../../src/infer/morphometrics.js';
-import type { SegmentRow } from '../../src/report/results.js';
+import type { SegmentRow } from '../../src/output/results.js';
 
-import { csvCell, RESULT_COLUMNS, rowsToCsv } from '../../src/report/results.js';
+import { csvCell, RESULT_COLUMNS, rowsToCsv } from '../../src/output/results.js';
 
 export { rowsToCsv };
 

@@ -1,9 +1,9 @@
 // Pixels in the page: decoding files and mask PNGs with the browser's own decoders, the mask layer
 // drawn over the image (fills plus leukoseg's outlines), and PNG files for download.
 import { MASK_LEVELS, type LabelMask, type RgbImage } from '../../src/data/types.js';
-import { CLASS_COLORS } from '../../src/report/colors.js';
-import { maskToGray } from '../../src/report/masks.js';
-import { renderOverlay } from '../../src/report/overlay.js';
+import { CLASS_COLORS } from '../../src/output/colors.js';
+import { maskToGray } from '../../src/output/masks.js';
+import { renderOverlay } from '../../src/output/overlay.js';
 import { FORMAT_NAMES, sniffImageFormat } from '../../src/server/sniff.js';
 
 /** Opacity of the class fills inside the layer; outlines are opaque. The slider fades the whole layer. */

@@ -1,7 +1,7 @@
 // The page's behaviour: files in (chooser or drag-and-drop), each segmented by the server's API or
 // by the model in this browser, one at a time, and the results shown, tabulated and downloadable.
 import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from '../../src/server/api-types.js';
-import type { SegmentRow } from '../../src/report/results.js';
+import type { SegmentRow } from '../../src/output/results.js';
 import { cellStatsRow } from '../../src/infer/morphometrics.js';
 import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
 import { entriesToCsv, formatMs, pixelSizeProblem, serverErrorSentence, type Mode } from './format.js';

@@ -1,7 +1,7 @@
 // "Download all": every finished image's mask and overlay PNG, results.csv and results.json in one zip,
 // built in the page with fflate, laid out as `leukoseg segment --out` lays out its folder.
 import { zipSync, type Zippable } from 'fflate';
-import type { SegmentRow } from '../../src/report/results.js';
+import type { SegmentRow } from '../../src/output/results.js';
 import { rowsToCsv } from './format.js';
 
 export interface ZipItem {

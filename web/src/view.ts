@@ -1,7 +1,7 @@
 // The page's DOM for results: one card per image (image with the mask layer, metrics, warnings,
 // downloads) and one row per image in the summary table. Text always goes in as text, never HTML.
 import type { LabelMask, RgbImage } from '../../src/data/types.js';
-import type { SegmentRow } from '../../src/report/results.js';
+import type { SegmentRow } from '../../src/output/results.js';
 import { areaText, CARD_METRICS, formatInt, formatMs, formatNumber, modeLabel, warningTexts, type Mode } from './format.js';
 import { maskLayer, rgbToImageData, type LayerOptions } from './images.js';
 
