@@ -161,7 +161,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   await removeLeftovers(runDir);
   const { size, fit, normalize } = config.data;
   let split: SplitFile | undefined;
-  if (state) split = readSplitFile(JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')), join(runDir, 'split.json'), options.dataDir);
+  if (state) split = readSplitFile(JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')), join(runDir, 'split.json'), options.dataDir ?? options.sources?.[0]?.dir);
   const sources: DataSource[] =
     options.sources ??
     (options.dataDir ? [{ name: basename(resolve(options.dataDir)), dir: resolve(options.dataDir) }] : undefined) ??
