@@ -61,6 +61,12 @@ export interface DataSource {
   dir: string;
 }
 
+/** A folder of pairs as a source of its own, named after the folder. */
+export function sourceOfFolder(dir: string): DataSource {
+  const abs = resolve(dir);
+  return { name: basename(abs), dir: abs };
+}
+
 export interface ResolveSourcesOptions {
   /** --data DIR, as many as given; default $LEUKOSEG_DATA, then the download cache. */
   data?: readonly string[];
@@ -88,8 +94,7 @@ export function resolveSources(options: ResolveSourcesOptions = {}): DataSource[
       const numbers = wanted === 'all' ? folders.map((f) => Number(f.slice('Dataset '.length))) : typeof wanted === 'number' ? [wanted] : wanted;
       for (const n of numbers) sources.push({ name: `Dataset ${n}`, dir: resolveDataDir({ ...base, dataset: n }) });
     } else {
-      const found = resolveDataDir({ ...base, dataset: typeof wanted === 'number' ? wanted : 1 });
-      sources.push({ name: basename(found), dir: found });
+      sources.push(sourceOfFolder(resolveDataDir({ ...base, dataset: typeof wanted === 'number' ? wanted : 1 })));
     }
   }
   const seen = new Map<string, string>();

@@ -1,9 +1,8 @@
 // Scores a saved model on each data source's test split recorded with it (or on every image when asked,
 // or when none is recorded): the per-class tables of `leukoseg evaluate`.
-import { basename, resolve } from 'node:path';
 import { loadDataset, imagesToFloat32, labelsOf } from '../data/dataset.js';
 import { loadModel, recordedSplits, resolveModelDir, type LoadedModel, type ModelMetadata } from '../models/io.js';
-import type { DataSource } from '../data/locate.js';
+import { sourceOfFolder, type DataSource } from '../data/locate.js';
 import { trainTestSplit } from '../data/split.js';
 import type { PixelNormalization } from '../data/pixels.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
@@ -119,10 +118,20 @@ export async function scoreSamples(
   };
 }
 
-/** The samples with these ids, in that order; ids absent from the folder are left out, unless all are. */
-async function samplesById(dataDir: string, size: number, fit: SquareFit, ids: readonly string[] | undefined, what: string) {
+/**
+ * The samples with these ids, in that order (or the ids `pick` chooses from those in the folder);
+ * ids absent from the folder are left out, unless all are. No ids: every sample.
+ */
+async function samplesById(
+  dataDir: string,
+  size: number,
+  fit: SquareFit,
+  pick: readonly string[] | ((present: string[]) => readonly string[]) | undefined,
+  what: string,
+) {
   const dataset = await loadDataset({ dir: dataDir, size, fit });
-  if (!ids) return { samples: dataset.samples, issues: dataset.issues };
+  if (!pick) return { samples: dataset.samples, issues: dataset.issues };
+  const ids = typeof pick === 'function' ? pick(dataset.samples.map((s) => s.id)) : pick;
   const byId = new Map(dataset.samples.map((s) => [s.id, s]));
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length === ids.length) {
@@ -151,34 +160,37 @@ export function idsToScore(metadata: ModelMetadata, source: DataSource, all = fa
   return split.testIds;
 }
 
-/** A seeded test split that overlaps the images the model trained on would score it on them: refused. */
-function warnIfTrainedOn(metadata: ModelMetadata, source: DataSource, ids: readonly string[]): void {
+/**
+ * The test part of the seeded 70/30 split of `present` (the source's ids). Refused where the model
+ * records another test split for this source: it would be scored on images it may have trained on.
+ */
+function seededTestIds(metadata: ModelMetadata, source: DataSource, present: readonly string[], seed: number): string[] {
+  const ids = trainTestSplit([...present].sort(), { testFraction: 0.3, seed }).test;
   const split = recordedSplits(metadata).find((s) => s.dataset === source.name);
-  if (!split) return;
+  if (!split) return ids;
   const test = new Set(split.testIds);
   const trained = ids.filter((id) => !test.has(id));
   if (trained.length > 0) {
     throw new Error(`${source.dir}: ${trained.length} image(s) of the seeded test split (e.g. ${trained[0]}) are not in the test split the model records for "${source.name}": it may have trained on them`);
   }
+  return ids;
 }
 
 /** Scores the model on each source: its recorded test split there, or every pair with `all`. */
 export async function evaluateModel(loaded: LoadedModel, data: string | readonly DataSource[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
-  const sources = typeof data === 'string' ? [{ name: basename(resolve(data)), dir: resolve(data) }] : data;
+  const sources = typeof data === 'string' ? [sourceOfFolder(data)] : data;
   if (options.ids && sources.length !== 1) throw new Error('evaluateModel: ids can only be given for one data source');
   const pre = loaded.metadata.preprocessing;
   const size = pre.inputSize;
   const fit = squareFitOf(pre);
   const picked = [];
   for (const source of sources) {
-    let ids = options.ids ?? (options.seededSplit === undefined ? idsToScore(loaded.metadata, source, options.all) : undefined);
-    if (options.seededSplit !== undefined && !options.ids) {
-      const every = await samplesById(source.dir, size, fit, undefined, 'test');
-      ids = trainTestSplit(every.samples.map((s) => s.id).sort(), { testFraction: 0.3, seed: options.seededSplit }).test;
-      warnIfTrainedOn(loaded.metadata, source, ids);
-    }
-    const { samples, issues } = await samplesById(source.dir, size, fit, ids, 'test');
-    picked.push({ source, samples, issues, scope: (ids ? 'test-split' : 'all-images') as SourceEvaluation['scope'] });
+    const seed = options.seededSplit;
+    const pick =
+      options.ids ??
+      (seed === undefined ? idsToScore(loaded.metadata, source, options.all) : (present: string[]) => seededTestIds(loaded.metadata, source, present, seed));
+    const { samples, issues } = await samplesById(source.dir, size, fit, pick, 'test');
+    picked.push({ source, samples, issues, scope: (pick ? 'test-split' : 'all-images') as SourceEvaluation['scope'] });
   }
   const classWeights = options.calibrated === false ? undefined : loaded.metadata.inference?.classWeights;
   const scores = await scoreSamples(
@@ -214,7 +226,7 @@ export async function calibrateModel(
   data: string | readonly DataSource[],
   options: CalibrateOptions = {},
 ): Promise<CalibrationResult & { images: number; issues: DataIssue[] }> {
-  const sources = typeof data === 'string' ? [{ name: basename(resolve(data)), dir: resolve(data) }] : data;
+  const sources = typeof data === 'string' ? [sourceOfFolder(data)] : data;
   const splits = recordedSplits(loaded.metadata);
   const pre = loaded.metadata.preprocessing;
   const size = pre.inputSize;

@@ -2,11 +2,11 @@
 // per-epoch metrics, checkpoints, best model, curves, prediction pictures, report.html).
 import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset, labelsOf } from '../data/dataset.js';
-import type { DataSource } from '../data/locate.js';
+import { sourceOfFolder, type DataSource } from '../data/locate.js';
 import type { Sample } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { adam } from '../engine/adam.js';
@@ -164,7 +164,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   if (state) split = readSplitFile(JSON.parse(await readFile(join(runDir, 'split.json'), 'utf8')), join(runDir, 'split.json'), options.dataDir ?? options.sources?.[0]?.dir);
   const sources: DataSource[] =
     options.sources ??
-    (options.dataDir ? [{ name: basename(resolve(options.dataDir)), dir: resolve(options.dataDir) }] : undefined) ??
+    (options.dataDir ? [sourceOfFolder(options.dataDir)] : undefined) ??
     split?.sources.map((s) => ({ name: s.name, dir: s.dir })) ??
     [];
   if (sources.length === 0) throw new Error('trainRun: no data sources given');
@@ -176,11 +176,14 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
     loaded.push({ ...source, byId: new Map(dataset.samples.map((s) => [s.id, { ...s, source: source.name }])) });
   }
   if (!split) {
-    const given = options.split && 'train' in options.split ? { [sources[0].name]: options.split as { train: string[]; test: string[] } } : options.split;
-    if (given && 'train' in (options.split ?? {}) && sources.length > 1) throw new Error('trainRun: a single { train, test } split needs a single source');
+    let given = options.split as Record<string, { train: string[]; test: string[] }> | undefined;
+    if (options.split && Array.isArray(options.split.train)) {
+      if (sources.length > 1) throw new Error('trainRun: a single { train, test } split needs a single source');
+      given = { [sources[0].name]: options.split as { train: string[]; test: string[] } };
+    }
     split = makeSplits(
       loaded.map((l) => ({ name: l.name, dir: l.dir, ids: [...l.byId.keys()] })),
-      { testFraction: config.data.testFraction, valFraction: config.train.valFraction, seed: config.data.splitSeed, trainLimit: config.data.trainLimit, given: given as Record<string, { train: string[]; test: string[] }> | undefined },
+      { testFraction: config.data.testFraction, valFraction: config.train.valFraction, seed: config.data.splitSeed, trainLimit: config.data.trainLimit, given },
     );
   }
   const groups = (part: 'train' | 'validation' | 'test') =>
