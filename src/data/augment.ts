@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { affine, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
 import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
+import { jpegArtefacts } from './augment-jpeg.js';
 import { isNeutralStain, NEUTRAL_STAIN, stainJitter, type StainJitter } from './augment-stain.js';
 import { createRng, randomInt, uniform, type Rng } from './random.js';
 import type { LabelMask, RgbImage } from './types.js';
@@ -50,8 +51,13 @@ export const AugmentConfigSchema = z
     gamma: strength(1).default(0),
     /** White balance: R, G and B each times U[1 - whiteBalance, 1 + whiteBalance]; 0 = none. */
     whiteBalance: strength(0.5).default(0),
+    /** Probability of re-encoding the image as JPEG (augment-jpeg.ts), at a quality uniform in jpegQuality; 0 = never. */
+    jpeg: strength(1).default(0),
+    /** [min, max] JPEG quality (1..100) when `jpeg` applies. */
+    jpegQuality: z.tuple([z.number().int().min(1).max(100), z.number().int().min(1).max(100)]).default([40, 90]),
   })
-  .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] });
+  .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
+  .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] });
 
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
 export type AugmentConfigInput = z.input<typeof AugmentConfigSchema>;
@@ -67,6 +73,8 @@ export interface AugmentParams extends AffineParams, Dihedral, ColorJitter, Stai
   noiseSigma: number;
   /** Seed of the noise pattern. */
   noiseSeed: number;
+  /** JPEG quality of a re-encoding, 0 = none. */
+  jpegQuality: number;
 }
 
 /**
@@ -104,6 +112,13 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
         channelGain: three(() => 1 + uniform(rng, -1, 1) * config.whiteBalance),
       }
     : NEUTRAL_STAIN;
+  // Likewise drawn only when asked for.
+  let jpegQuality = 0;
+  if (config.jpeg > 0) {
+    const apply = rng() < config.jpeg;
+    const quality = Math.round(config.jpegQuality[0] + (config.jpegQuality[1] - config.jpegQuality[0]) * rng());
+    jpegQuality = apply ? quality : 0;
+  }
   return {
     ...stain,
     flipHorizontal: config.flip && draws.flipH,
@@ -120,6 +135,7 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
     blurSigma: draws.blur * config.blur,
     noiseSigma: draws.noise * config.noise * 255,
     noiseSeed: draws.noiseSeed,
+    jpegQuality,
   };
 }
 
@@ -139,6 +155,7 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   blurSigma: 0,
   noiseSigma: 0,
   noiseSeed: 0,
+  jpegQuality: 0,
   ...NEUTRAL_STAIN,
 });
 
@@ -149,7 +166,7 @@ export interface AugmentedPair {
 
 /**
  * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear) and mask (nearest)
- * alike, then jitter, blur and noise to the image. Steps at their neutral value are skipped, so an all-neutral
+ * alike, then jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
  * draw returns exact copies. Always returns new arrays.
  */
 export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentParams): AugmentedPair {
@@ -181,6 +198,8 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
   if (!isNeutralStain(p)) img = stainJitter(img, p);
   if (p.blurSigma > 0) img = gaussianBlur3(img, p.blurSigma);
   if (p.noiseSigma > 0) img = gaussianNoise(img, p.noiseSigma, createRng(p.noiseSeed));
+  // Last, as a camera compresses what the sensor saw.
+  if (p.jpegQuality > 0) img = jpegArtefacts(img, p.jpegQuality);
   // Copy what no step replaced, so callers may always mutate the result.
   return {
     image: img === image ? { width: image.width, height: image.height, data: image.data.slice() } : img,
