@@ -115,7 +115,10 @@ test('nucleus lobes: a thin bridge parts two lobes, crumbs are ignored; the open
   assert.equal(measureCell(thin).nucleusLobes, 1);
   assert.equal(measureCell(new MaskBuilder(8, 8).rect(1, 1, 6, 6, 1).build()).nucleusLobes, 0);
   // Options that do not go together, and unknown methods, are refused.
-  assert.throws(() => measureCell(thin, { openingRadius: 2 }), /openingRadius applies to lobeMethod 'opening' only/);
+  // openingRadius alone still means the opening, as before; with neckRatio or 'necks' it is refused.
+  assert.equal(measureCell(twoLobes().build(), { openingRadius: 0 }).nucleusLobes, 1);
+  assert.throws(() => measureCell(thin, { lobeMethod: 'necks', openingRadius: 2 }), /openingRadius applies to lobeMethod 'opening' only/);
+  assert.throws(() => measureCell(thin, { neckRatio: 0.5, openingRadius: 2 }), /openingRadius applies to lobeMethod 'opening' only/);
   assert.throws(() => measureCell(thin, { lobeMethod: 'opening', neckRatio: 0.5 }), /neckRatio applies to lobeMethod 'necks' only/);
   assert.throws(() => measureCell(thin, { lobeMethod: 'watershed' as LobeMethod }), /lobeMethod must be one of necks or opening, but got 'watershed'/);
 });

@@ -59,7 +59,7 @@ export interface MeasureOptions {
   lobeMethod?: LobeMethod;
   /** For 'necks': a neck narrower than this fraction of the thinner lobe's thickness separates lobes. Default NECK_RATIO. */
   neckRatio?: number;
-  /** For 'opening': the disk's radius in pixels. Default 1 (3x3 cross). */
+  /** For 'opening' (given alone, it selects 'opening'): the disk's radius in pixels. Default 1 (3x3 cross). */
   openingRadius?: number;
 }
 
@@ -187,7 +187,8 @@ export interface LobeParts {
 
 /** The lobes of a 0/1 nucleus mask (width x height) as measureCell counts them, with the parts, for pictures. */
 export function nucleusLobeParts(nucleus: Uint8Array, width: number, height: number, options: MeasureOptions = {}): LobeParts {
-  const method = options.lobeMethod ?? 'necks';
+  // An openingRadius alone asks for the opening, as it did before 'necks' existed.
+  const method = options.lobeMethod ?? (options.openingRadius !== undefined && options.neckRatio === undefined ? 'opening' : 'necks');
   if (!LOBE_METHODS.includes(method)) throw new Error(`lobeMethod must be one of ${LOBE_METHODS.join(' or ')}, but got '${String(method)}'`);
   if (method === 'necks' && options.openingRadius !== undefined) throw new Error("openingRadius applies to lobeMethod 'opening' only");
   if (method === 'opening' && options.neckRatio !== undefined) throw new Error("neckRatio applies to lobeMethod 'necks' only");

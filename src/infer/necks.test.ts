@@ -80,6 +80,29 @@ test('splitAtNecks cuts a filament between two blocks, not a wide join, and labe
   assert.equal(splitAtNecks(wide.binary, wide.width, wide.height, 0.5).count, 1);
 });
 
+test('splitAtNecks gives the same parts in a large image as in a tight one, and at the image edge', () => {
+  // The wide join from above; in the 13x7 grid its box plus a ring of background is the whole image,
+  // in the 40x30 one only a part, which is all that is flooded. The same parts must come out.
+  const cases: { name: string; rows: string[]; left: number }[] = [
+    { name: 'ring of background', rows: ['.............', '.#####.#####.', '.###########.', '.###########.', '.###########.', '.#####.#####.', '.............'], left: 17 },
+    // Cut by the left edge: no ring there, the outside counting as foreground in both images.
+    { name: 'on the left edge', rows: ['............', '#####.#####.', '###########.', '###########.', '###########.', '#####.#####.', '............'], left: 0 },
+  ];
+  for (const c of cases) {
+    const tight = grid(c.rows);
+    const expected = splitAtNecks(tight.binary, tight.width, tight.height, 0.75);
+    const width = 40;
+    const large = new Uint8Array(width * 30);
+    for (let y = 0; y < tight.height; y++) large.set(tight.binary.subarray(y * tight.width, (y + 1) * tight.width), (y + 11) * width + c.left);
+    const placed = splitAtNecks(large, width, 30, 0.75);
+    assert.equal(placed.count, 2, c.name);
+    assert.deepEqual(placed.areas, expected.areas, c.name);
+    for (let y = 0; y < tight.height; y++) {
+      for (let x = 0; x < tight.width; x++) assert.equal(placed.labels[(y + 11) * width + c.left + x], expected.labels[y * tight.width + x], `${c.name}: (${x}, ${y})`);
+    }
+  }
+});
+
 test('splitAtNecks: empty, full and separate objects; ratio checked', () => {
   assert.equal(splitAtNecks(new Uint8Array(9), 3, 3, 0.75).count, 0);
   // No background at all: every distance is Infinity and the image is one part.

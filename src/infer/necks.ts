@@ -97,6 +97,40 @@ function floodOrder(binary: Uint8Array, distance: Float64Array): Float64Array {
  */
 export function splitAtNecks(binary: Uint8Array, width: number, height: number, neckRatio: number): Components {
   if (!(neckRatio >= 0 && neckRatio <= 1)) throw new Error(`neckRatio must be between 0 and 1, got ${neckRatio}`);
+  checkSize(binary, width, height);
+  // Work in the foreground's bounding box with a 1-px ring of background where the image has one:
+  // every distance is the same there (the nearest background pixel outside the box is never nearer
+  // than the ring), and a nucleus is a small part of a large image.
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (binary[y * width + x] === 0) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y0 === height) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 < 0) return { labels: new Int32Array(width * height), count: 0, areas: [] };
+  x0 = Math.max(0, x0 - 1);
+  y0 = Math.max(0, y0 - 1);
+  x1 = Math.min(width - 1, x1 + 1);
+  y1 = Math.min(height - 1, y1 + 1);
+  if (x0 === 0 && y0 === 0 && x1 === width - 1 && y1 === height - 1) return floodFromPeaks(binary, width, height, neckRatio);
+  const boxWidth = x1 - x0 + 1;
+  const box = new Uint8Array(boxWidth * (y1 - y0 + 1));
+  for (let y = y0; y <= y1; y++) box.set(binary.subarray(y * width + x0, y * width + x1 + 1), (y - y0) * boxWidth);
+  const inBox = floodFromPeaks(box, boxWidth, y1 - y0 + 1, neckRatio);
+  const labels = new Int32Array(width * height);
+  for (let y = y0; y <= y1; y++) labels.set(inBox.labels.subarray((y - y0) * boxWidth, (y - y0 + 1) * boxWidth), y * width + x0);
+  return { labels, count: inBox.count, areas: inBox.areas };
+}
+
+/** splitAtNecks within a box that holds the whole foreground. */
+function floodFromPeaks(binary: Uint8Array, width: number, height: number, neckRatio: number): Components {
   const halfWidth = distanceTransform(binary, width, height);
   const order = floodOrder(binary, halfWidth);
   const parent = new Int32Array(width * height).fill(-1); // -1: not flooded yet
@@ -112,6 +146,7 @@ export function splitAtNecks(binary: Uint8Array, width: number, height: number, 
     return r;
   };
   const basins: number[] = [];
+  const higherPeakFirst = (a: number, b: number): number => peak[b] - peak[a] || a - b;
   for (let i = 0; i < order.length; i++) {
     const p = order[i];
     const level = halfWidth[p] - 0.5;
@@ -133,10 +168,12 @@ export function splitAtNecks(binary: Uint8Array, width: number, height: number, 
       peak[p] = level;
       continue;
     }
-    // Every lower basin this pixel touches merges into the highest one unless this is its neck
-    // (written as "not below" so that Infinity, on an image without background, still merges).
-    basins.sort((a, b) => peak[b] - peak[a] || a - b);
-    for (let j = 1; j < basins.length; j++) if (!(level < neckRatio * peak[basins[j]])) parent[basins[j]] = basins[0];
+    if (basins.length > 1) {
+      // Every lower basin this pixel touches merges into the highest one unless this is its neck
+      // (written as "not below" so that Infinity, on an image without background, still merges).
+      basins.sort(higherPeakFirst);
+      for (let j = 1; j < basins.length; j++) if (!(level < neckRatio * peak[basins[j]])) parent[basins[j]] = basins[0];
+    }
     parent[p] = root(steepest);
   }
   const labels = new Int32Array(width * height);
