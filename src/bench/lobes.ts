@@ -5,15 +5,15 @@
 //   npm run build && npm run build:dev && node dist-dev/bench/lobes.js                 # the README table (test split)
 //   node dist-dev/bench/lobes.js --part tuning --neck-ratios 0.3,0.5,0.6,0.7,0.8,0.9   # the tuning grid
 //   node dist-dev/bench/lobes.js --picture lobes.png --images 1/204,1/003 --masks truth
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import sharp from 'sharp';
 import { decodeImage, decodeMaskLevels } from '../data/decode.js';
 import { labelsFromGray } from '../data/masks.js';
 import type { LabelMask, RgbImage } from '../data/types.js';
-import { recordedSplits } from '../models/io.js';
-import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
+import { MODEL_JSON, recordedSplits, type ModelMetadata } from '../models/io.js';
+import { DEFAULT_MODEL_DIR, loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { measureCell, nucleusLobeParts, NECK_RATIO, type MeasureOptions } from '../infer/morphometrics.js';
 import { findMainCell } from '../infer/postprocess.js';
 import { sharedDataRoot } from '../testing/paths.js';
@@ -156,6 +156,15 @@ async function picture(file: string, images: string[], data: string, sources: Ma
   console.log(`wrote ${file}`);
 }
 
+/** The bundled model's metadata (its recorded splits) without loading its weights. */
+async function readBundledMetadata(): Promise<ModelMetadata> {
+  const file = join(DEFAULT_MODEL_DIR, MODEL_JSON);
+  const json = JSON.parse(await readFile(file, 'utf8')) as { userDefinedMetadata?: { leukoseg?: ModelMetadata } };
+  const metadata = json.userDefinedMetadata?.leukoseg;
+  if (metadata === undefined) throw new Error(`${file}: no leukoseg metadata`);
+  return metadata;
+}
+
 interface Options {
   data: string;
   part: Part;
@@ -195,7 +204,7 @@ async function main(): Promise<void> {
       await picture(resolve(o.picture), o.images.split(','), data, sources as MaskSource[], countings[countings.length - 1], segmenter);
       return;
     }
-    const splits = recordedSplits((segmenter ?? (await loadSegmenter())).metadata);
+    const splits = recordedSplits(segmenter?.metadata ?? (await readBundledMetadata()));
     const rows: CellCounts[] = [];
     for (const dataset of [1, 2]) {
       const types = await readCellTypes(join(data, `Class Labels of Dataset ${dataset}.csv`));
