@@ -103,6 +103,28 @@ test('splitAtNecks gives the same parts in a large image as in a tight one, and 
   }
 });
 
+test('splitAtNecks on blocks past maxWorkingArea: the same parts, every pixel labelled, raster order', () => {
+  // The filament shape of the first test at 8x: two 40x40 blocks joined by an 8x8 filament (3,264 px).
+  const small = grid(['.............', '.#####.#####.', '.#####.#####.', '.###########.', '.#####.#####.', '.#####.#####.', '.............']);
+  const width = small.width * 8;
+  const height = small.height * 8;
+  const big = new Uint8Array(width * height);
+  for (let p = 0; p < big.length; p++) big[p] = small.binary[Math.floor(p / width / 8) * small.width + Math.floor((p % width) / 8)];
+  for (const maxWorkingArea of [100_000, 400, 60]) {
+    // 3,264 px: on the pixels; on 3x3 blocks (ceil √(3264 / 400)); on 8x8 blocks, the first test's own grid.
+    const parts = splitAtNecks(big, width, height, 0.75, maxWorkingArea);
+    assert.equal(parts.count, 2, `maxWorkingArea ${maxWorkingArea}`);
+    assert.equal(parts.areas[0] + parts.areas[1], 3264);
+    assert.ok(Math.min(...parts.areas) >= 1600, `maxWorkingArea ${maxWorkingArea}: areas ${parts.areas}`);
+    let seen = 0;
+    for (let p = 0; p < big.length; p++) {
+      assert.equal(parts.labels[p] > 0, big[p] === 1);
+      if (parts.labels[p] > seen) assert.equal(parts.labels[p], ++seen, 'parts numbered in raster order of their first pixel');
+    }
+  }
+  assert.throws(() => splitAtNecks(big, width, height, 0.75, 0), /maxWorkingArea must be at least 1 pixel/);
+});
+
 test('splitAtNecks: empty, full and separate objects; ratio checked', () => {
   assert.equal(splitAtNecks(new Uint8Array(9), 3, 3, 0.75).count, 0);
   // No background at all: every distance is Infinity and the image is one part.
