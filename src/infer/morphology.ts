@@ -12,7 +12,8 @@ export interface Components {
   areas: number[];
 }
 
-function checkSize(binary: Uint8Array, width: number, height: number): void {
+/** Throws unless binary holds width x height pixels and the size is made of non-negative whole numbers. */
+export function checkSize(binary: Uint8Array, width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0) {
     throw new Error(`mask size must be non-negative whole numbers, got ${width}x${height}`);
   }
@@ -23,8 +24,9 @@ function checkSize(binary: Uint8Array, width: number, height: number): void {
 
 const DX4 = [1, -1, 0, 0];
 const DY4 = [0, 0, 1, -1];
-const DX8 = [1, -1, 0, 0, 1, 1, -1, -1];
-const DY8 = [0, 0, 1, -1, 1, -1, 1, -1];
+/** The 8 neighbours' offsets: DX8[k], DY8[k]. */
+export const DX8 = [1, -1, 0, 0, 1, 1, -1, -1];
+export const DY8 = [0, 0, 1, -1, 1, -1, 1, -1];
 
 /** Labels the non-zero pixels by breadth-first search; components are numbered in raster order of their first pixel. */
 export function connectedComponents(binary: Uint8Array, width: number, height: number, connectivity: Connectivity = 8): Components {

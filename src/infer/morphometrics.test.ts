@@ -1,5 +1,6 @@
 // Cell measurements on hand-built masks with answers worked out in comments, warnings, the flat
-// row, speed on a 1000x1000 mask, and plausibility on the first real masks of Dataset 1.
+// row, speed on a 1000x1000 mask, plausibility on the first real masks of Dataset 1, and lobe counts
+// of drawn nuclei at four scales and of Dataset 1's labelled cells.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -7,12 +8,14 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { LabelMask } from '../data/types.js';
 import { sharedDataset1 } from '../testing/paths.js';
+import { readCellTypes } from '../bench/cell-types.js';
 import { DIAGONAL_STEP_WEIGHT, STRAIGHT_STEP_WEIGHT } from './morphology.js';
 import {
   CELL_STATS_COLUMNS,
   cellStatsRow,
   describeWarnings,
   measureCell,
+  type LobeMethod,
   WARNING_MULTIPLE_CELLS,
   WARNING_NO_CELL,
   WARNING_NO_NUCLEUS,
@@ -93,15 +96,92 @@ function twoLobes(): MaskBuilder {
   return new MaskBuilder(24, 16).rect(1, 1, 22, 14, 1).rect(3, 2, 9, 8, 2).rect(13, 2, 19, 8, 2).rect(10, 5, 12, 5, 2);
 }
 
-test('nucleus lobes: a thin bridge is cut by the opening, crumbs are ignored', () => {
+test('nucleus lobes: a thin bridge parts two lobes, crumbs are ignored; the opening count as before', () => {
+  // The lobes' peak half-width is 4 - 1/2 = 3.5, the 1-px bridge's 1/2: far below 0.75 x 3.5.
   assert.equal(measureCell(twoLobes().build()).nucleusLobes, 2);
-  // Without an opening the bridge joins the lobes.
-  assert.equal(measureCell(twoLobes().build(), { openingRadius: 0 }).nucleusLobes, 1);
-  // A 3x3 crumb opens to a 5-px cross; the nucleus is 49 + 49 + 3 + 9 = 110 px, 5% = 5.5 > 5: ignored.
-  assert.equal(measureCell(twoLobes().rect(3, 11, 5, 13, 2).build()).nucleusLobes, 2);
+  assert.equal(measureCell(twoLobes().build(), { neckRatio: 0.1 }).nucleusLobes, 1);
+  // The opening cuts the bridge too; without an opening the bridge joins the lobes.
+  assert.equal(measureCell(twoLobes().build(), { lobeMethod: 'opening' }).nucleusLobes, 2);
+  assert.equal(measureCell(twoLobes().build(), { lobeMethod: 'opening', openingRadius: 0 }).nucleusLobes, 1);
+  // A separate 3x3 crumb: the nucleus is 49 + 49 + 3 + 9 = 110 px, 5% = 5.5. The opening shrinks the
+  // crumb to a 5-px cross (ignored); the neck split keeps its 9 px (a lobe), but a 2x2 crumb's 4 px
+  // (nucleus 105 px, 5% = 5.25) are ignored.
+  assert.equal(measureCell(twoLobes().rect(3, 11, 5, 13, 2).build(), { lobeMethod: 'opening' }).nucleusLobes, 2);
+  assert.equal(measureCell(twoLobes().rect(3, 11, 5, 13, 2).build()).nucleusLobes, 3);
+  assert.equal(measureCell(twoLobes().rect(3, 11, 4, 12, 2).build()).nucleusLobes, 2);
   // A nucleus thinner than the opening still counts as one; no nucleus, none.
-  assert.equal(measureCell(new MaskBuilder(8, 8).rect(1, 1, 6, 6, 1).rect(2, 3, 5, 3, 2).build()).nucleusLobes, 1);
+  const thin = new MaskBuilder(8, 8).rect(1, 1, 6, 6, 1).rect(2, 3, 5, 3, 2).build();
+  assert.equal(measureCell(thin, { lobeMethod: 'opening' }).nucleusLobes, 1);
+  assert.equal(measureCell(thin).nucleusLobes, 1);
   assert.equal(measureCell(new MaskBuilder(8, 8).rect(1, 1, 6, 6, 1).build()).nucleusLobes, 0);
+  // Options that do not go together, and unknown methods, are refused.
+  // openingRadius alone still means the opening, as before; with neckRatio or 'necks' it is refused.
+  assert.equal(measureCell(twoLobes().build(), { openingRadius: 0 }).nucleusLobes, 1);
+  assert.throws(() => measureCell(thin, { lobeMethod: 'necks', openingRadius: 2 }), /openingRadius applies to lobeMethod 'opening' only/);
+  assert.throws(() => measureCell(thin, { neckRatio: 0.5, openingRadius: 2 }), /openingRadius applies to lobeMethod 'opening' only/);
+  assert.throws(() => measureCell(thin, { lobeMethod: 'opening', neckRatio: 0.5 }), /neckRatio applies to lobeMethod 'necks' only/);
+  assert.throws(() => measureCell(thin, { lobeMethod: 'watershed' as LobeMethod }), /lobeMethod must be one of necks or opening, but got 'watershed'/);
+});
+
+/** A point of a nucleus drawn in units of a 60 x 60 cell; `nucleusOf` draws it at any scale. */
+type Shape = (u: number, v: number) => boolean;
+const inDisk = (cx: number, cy: number, r: number): Shape => (u, v) => (u - cx) ** 2 + (v - cy) ** 2 <= r * r;
+/** Points within r of the segment (x0, y0)-(x1, y1): a bar with round ends, r its half-width. */
+const inBar = (x0: number, y0: number, x1: number, y1: number, r: number): Shape => (u, v) => {
+  const t = Math.max(0, Math.min(1, ((u - x0) * (x1 - x0) + (v - y0) * (y1 - y0)) / ((x1 - x0) ** 2 + (y1 - y0) ** 2)));
+  return (u - x0 - t * (x1 - x0)) ** 2 + (v - y0 - t * (y1 - y0)) ** 2 <= r * r;
+};
+const union = (...shapes: Shape[]): Shape => (u, v) => shapes.some((s) => s(u, v));
+const minus = (a: Shape, b: Shape): Shape => (u, v) => a(u, v) && !b(u, v);
+
+/** A round cell (radius 28 units) with the nucleus `shape`, drawn at `scale` pixels per unit, tested at pixel centres. */
+function nucleusOf(shape: Shape, scale: number): LabelMask {
+  const size = 60 * scale;
+  const data = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const u = (x + 0.5) / scale;
+      const v = (y + 0.5) / scale;
+      data[y * size + x] = shape(u, v) ? 2 : inDisk(30, 30, 28)(u, v) ? 1 : 0;
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+test('nucleus lobes of drawn nuclei, the same at 1x, 2x, 3x and 10x', () => {
+  const cases: { name: string; shape: Shape; lobes: number }[] = [
+    // Peak half-width 8; a bridge of half-width 1 is 1/8 of it: two lobes.
+    { name: 'two disks on a thin bridge', shape: union(inDisk(19, 30, 8), inDisk(41, 30, 8), inBar(19, 30, 41, 30, 1)), lobes: 2 },
+    // The same disks joined at 7/8 of their half-width: a peanut, one nucleus.
+    { name: 'two disks on a fat bridge', shape: union(inDisk(19, 30, 8), inDisk(41, 30, 8), inBar(19, 30, 41, 30, 7)), lobes: 1 },
+    // Two overlapping disks pinched to a half-chord of √(10² - 9²) = 4.4, 0.44 of 10: bilobed (an eosinophil).
+    { name: 'two disks pinched', shape: union(inDisk(21, 30, 10), inDisk(39, 30, 10)), lobes: 2 },
+    { name: 'one ellipse', shape: (u, v) => ((u - 30) / 18) ** 2 + ((v - 30) / 9) ** 2 <= 1, lobes: 1 },
+    { name: 'three lobes on a chain', shape: union(inDisk(14, 30, 6.5), inDisk(30, 30, 6.5), inDisk(46, 30, 6.5), inBar(14, 30, 46, 30, 1)), lobes: 3 },
+    {
+      // Four lobes in a ring, each tied to the next by a filament, as Dataset 1's 204.bmp.
+      name: 'four lobes in a ring',
+      shape: union(inDisk(30, 17, 6), inDisk(43, 30, 6), inDisk(30, 43, 6), inDisk(17, 30, 6), inBar(30, 17, 43, 30, 1), inBar(43, 30, 30, 43, 1), inBar(30, 43, 17, 30, 1)),
+      lobes: 4,
+    },
+    // A monocyte's kidney: a disk of radius 14 with a bite of radius 10 from its side; the horns thin out without a neck.
+    { name: 'kidney', shape: minus(inDisk(30, 30, 14), inDisk(46, 30, 10)), lobes: 1 },
+    // A band neutrophil: a C of even width 8 (the ring between radii 8 and 16, left half), round ends.
+    {
+      name: 'band',
+      shape: union((u, v) => u <= 30 && (u - 30) ** 2 + (v - 30) ** 2 >= 64 && (u - 30) ** 2 + (v - 30) ** 2 <= 256, inDisk(30, 18, 4), inDisk(30, 42, 4)),
+      lobes: 1,
+    },
+    // A crumb of radius 1.5 (about 1% of the nucleus) on a filament is no lobe.
+    { name: 'disk with a crumb', shape: union(inDisk(26, 30, 12), inDisk(44, 30, 1.5), inBar(26, 30, 44, 30, 0.6)), lobes: 1 },
+  ];
+  for (const c of cases) {
+    // At 10x most nuclei pass MAX_WORKING_AREA (40,000 px) and are split on 2x2 blocks.
+    for (const scale of [1, 2, 3, 10]) assert.equal(measureCell(nucleusOf(c.shape, scale)).nucleusLobes, c.lobes, `${c.name} at ${scale}x`);
+  }
+  // The radius-1 opening cuts the filaments but not the pinch, which is 9 px wide at 1x.
+  assert.equal(measureCell(nucleusOf(cases[0].shape, 1), { lobeMethod: 'opening' }).nucleusLobes, 2);
+  assert.equal(measureCell(nucleusOf(cases[2].shape, 1), { lobeMethod: 'opening' }).nucleusLobes, 1);
 });
 
 test('warnings: no cell, no nucleus, touching the border, more than one cell (specks ignored)', () => {
@@ -179,8 +259,9 @@ test('a 1000x1000 mask is measured well under a second', () => {
   const ms = performance.now() - start;
   assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
   assert.ok(stats.circularity !== null && Math.abs(stats.circularity - 1) < 0.02, `circularity ${stats.circularity}`);
-  // The two nucleus disks overlap (centres 240 apart, radii 150) and the radius-1 opening keeps them joined.
-  assert.equal(stats.nucleusLobes, 1);
+  // The two nucleus disks overlap (centres 240 apart, radii 150) in a neck of half-width
+  // √(150² - 120²) = 90, 0.6 of their 150: two lobes (the radius-1 opening kept them as one).
+  assert.equal(stats.nucleusLobes, 2);
 });
 
 /** Dataset mask files are gray 0/128/255 (sharp may hand back 3 equal channels): nearest class. */
@@ -204,4 +285,32 @@ test('the first five ground-truth masks of Dataset 1 give plausible cells', asyn
     assert.ok(stats.circularity !== null && stats.circularity > 0.3 && stats.circularity <= 1.2, `${id}: circularity ${stats.circularity}`);
     assert.ok(stats.solidity !== null && stats.solidity > 0.5 && stats.solidity <= 1, `${id}: solidity ${stats.solidity}`);
   }
+});
+
+test("Dataset 1's ground truth: 204.bmp has four lobes, neutrophils mostly two or more, lymphocytes one", async () => {
+  const folder = sharedDataset1();
+  assert.ok(existsSync(folder), `no data set at ${folder}: set LEUKOSEG_DATA or lay ../shared beside the checkout`);
+  // 204.bmp shows four round lobes (upper left, top, right, bottom); its mask draws the bottom one
+  // apart and joins the other three through necks (the opening count was 2). See the README's picture.
+  assert.equal(measureCell(await readMask(join(folder, '204.png'))).nucleusLobes, 4);
+  const types = await readCellTypes(join(folder, '..', 'Class Labels of Dataset 1.csv'));
+  const tally = { neutrophils: 0, lobed: 0, lobedByOpening: 0, lymphocytes: 0, oneLobe: 0 };
+  for (const [id, type] of types) {
+    if (type !== 'neutrophil' && type !== 'lymphocyte') continue;
+    const mask = await readMask(join(folder, `${id}.png`));
+    const lobes = measureCell(mask).nucleusLobes;
+    if (type === 'neutrophil') {
+      tally.neutrophils++;
+      if (lobes >= 2) tally.lobed++;
+      if (measureCell(mask, { lobeMethod: 'opening' }).nucleusLobes >= 2) tally.lobedByOpening++;
+    } else {
+      tally.lymphocytes++;
+      if (lobes === 1) tally.oneLobe++;
+    }
+  }
+  assert.deepEqual([tally.neutrophils, tally.lymphocytes], [176, 53]);
+  // Measured: 160 of 176 neutrophils (0.91) with >= 2 lobes, 61 (0.35) by the opening; 53 of 53 lymphocytes with 1.
+  assert.ok(tally.lobed / tally.neutrophils >= 0.85, `neutrophils with >= 2 lobes: ${tally.lobed} of ${tally.neutrophils}`);
+  assert.ok(tally.lobedByOpening / tally.neutrophils < 0.5, `by the opening: ${tally.lobedByOpening} of ${tally.neutrophils}`);
+  assert.ok(tally.oneLobe / tally.lymphocytes >= 0.95, `lymphocytes with 1 lobe: ${tally.oneLobe} of ${tally.lymphocytes}`);
 });
