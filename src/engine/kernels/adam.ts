@@ -1,11 +1,13 @@
 // One Adam step of one variable as a single wasm kernel, added under a name of leukoseg's own.
 // tfjs's AdamOptimizer spends ~13 generic kernels per variable and step (Model 3: ~230 kernel calls
-// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass.
+// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass. With
+// the addon, adamInPlace updates every variable of the model in one native call instead.
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
-import type { Info, WasmKernelArgs } from './scratch.js';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import type { BackendWasm, Info, WasmKernelArgs } from './scratch.js';
 
 export const ADAM_UPDATE = 'LeukosegAdamUpdate';
 
@@ -68,3 +70,32 @@ export const adamUpdateConfig: KernelConfig = {
   backendName: 'wasm',
   kernelFunc: adamUpdateWasm as unknown as KernelFunc,
 };
+
+/** One variable's Adam step for adamInPlace. */
+export interface AdamEntry {
+  value: Info;
+  m: Info;
+  v: Info;
+  gradient: Info;
+}
+
+/**
+ * Adam's step for every entry in one native call, writing value, m and v in place: no new tensors,
+ * no assign. Only where nothing else holds those buffers (the wasm backend counts every tensor and
+ * variable on a buffer, clones included), so no other tensor sees its values change; false (and
+ * nothing done) when that or the addon is missing: then run ADAM_UPDATE per variable.
+ */
+export function adamInPlace(backend: BackendWasm, entries: AdamEntry[], attrs: AdamUpdateAttrs): boolean {
+  const native = nativeModule();
+  if (native === null || entries.length === 0) return false;
+  const params = new Int32Array(entries.length * 5);
+  for (const [k, e] of entries.entries()) {
+    const tensors = [e.value, e.m, e.v, e.gradient];
+    if (tensors.some((t) => t.dtype !== 'float32' || !util.arraysEqual(t.shape, e.value.shape))) return false;
+    if ([e.value, e.m, e.v].some((t) => backend.refCount(t.dataId) !== 1) || new Set(tensors.map((t) => t.dataId)).size !== 4) return false;
+    params.set([...tensors.map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
+  }
+  const { learningRate, beta1, beta2, epsilon, correction1, correction2 } = attrs;
+  native.adamInPlace(heapOf(backend), params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
+  return true;
+}

@@ -8,11 +8,13 @@ import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig, batchNormTrainingGradient } from './batch_norm_training.js';
 import { castConfig } from './cast.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
+import { conv2DReluTrainingConfig, conv2DReluTrainingGradConfig, conv2DReluTrainingGradient } from './conv_relu_training.js';
 import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from './cross_entropy.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
 import { l2PenaltyConfig, l2PenaltyGradConfig, l2PenaltyGradient } from './l2_penalty.js';
+import { maxPoolConfig } from './max_pool.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { keepOriginal } from './originals.js';
 import { meanConfig, sumConfig } from './reduce_leading.js';
@@ -31,6 +33,7 @@ const replacements: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   tileConfig,
+  maxPoolConfig,
   maxPoolGradConfig,
   fusedBatchNormConfig,
   resizeNearestNeighborConfig,
@@ -51,10 +54,12 @@ const replacements: readonly KernelConfig[] = [
   l2PenaltyConfig,
   l2PenaltyGradConfig,
   reluGradConfig,
+  conv2DReluTrainingConfig,
+  conv2DReluTrainingGradConfig,
 ];
 
 // Gradients of leukoseg's own kernels (names tfjs does not have), registered with the kernels.
-const ownKernelGradients: readonly GradConfig[] = [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient];
+const ownKernelGradients: readonly GradConfig[] = [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient, conv2DReluTrainingGradient];
 // leukoseg's Softmax and Relu gradients in place of tfjs's (they run the fused gradient kernels and
 // compute the same values where those are absent): only for training, see useTrainingGradients.
 const replacedGradients: readonly GradConfig[] = [softmaxGradient, reluGradient];
