@@ -164,22 +164,21 @@ void maxPoolGradRow(const float* __restrict top, const float* __restrict bottom,
   const float lowest = -std::numeric_limits<float>::infinity();
   for (int64_t ox = 0; ox < outWidth; ox++) {
     const int64_t o = 2 * ox * c;
-    const float* g = dy + ox * c;
     for (int64_t ch = 0; ch < c; ch++) {
       const float v0 = top[o + ch], v1 = top[o + c + ch], v2 = bottom[o + ch], v3 = bottom[o + c + ch];
-      // m_k: window value k beats every earlier one (the last such k is the first maximum).
-      const bool m0 = v0 > lowest;
-      float best = m0 ? v0 : lowest;
-      const bool m1 = v1 > best;
-      best = m1 ? v1 : best;
-      const bool m2 = v2 > best;
-      best = m2 ? v2 : best;
-      const bool m3 = v3 > best;
-      const float d = g[ch];
-      dxBottom[o + c + ch] = m3 ? d : 0.f;
-      dxBottom[o + ch] = !m3 && m2 ? d : 0.f;
-      dxTop[o + c + ch] = !m3 && !m2 && m1 ? d : 0.f;
-      dxTop[o + ch] = !m3 && !m2 && !m1 && m0 ? d : 0.f;
+      // The running maximum in row-major order; the last value to beat it is the first maximum.
+      // Selects only, no branches, so the loop vectorises.
+      const float b0 = v0 > lowest ? v0 : lowest;
+      const float b1 = v1 > b0 ? v1 : b0;
+      const float b2 = v2 > b1 ? v2 : b1;
+      float rest = dy[ox * c + ch];
+      dxBottom[o + c + ch] = v3 > b2 ? rest : 0.f;
+      rest = v3 > b2 ? 0.f : rest;
+      dxBottom[o + ch] = v2 > b1 ? rest : 0.f;
+      rest = v2 > b1 ? 0.f : rest;
+      dxTop[o + c + ch] = v1 > b0 ? rest : 0.f;
+      rest = v1 > b0 ? 0.f : rest;
+      dxTop[o + ch] = v0 > lowest ? rest : 0.f;
     }
   }
 }

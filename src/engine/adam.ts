@@ -53,10 +53,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       if (gradient == null) return;
       entries.push({ value, m: state.accumulatedFirstMoment[i]!.variable, v: state.accumulatedSecondMoment[i]!.variable, gradient });
     });
-    // One native call for the whole model where it may write in place; else one kernel per variable.
-    if (!(tf.getBackend() === 'wasm' && adamInPlace(tf.backend() as BackendWasm, entries, attrs))) {
+    // One native call for every variable it may write in place; one kernel for each other one.
+    const rest = tf.getBackend() === 'wasm' ? adamInPlace(tf.backend() as BackendWasm, entries, attrs) : entries;
+    if (rest.length > 0) {
       tf.tidy(() => {
-        for (const { value, m, v, gradient } of entries) {
+        for (const { value, m, v, gradient } of rest) {
           const [newValue, newM, newV] = tf.engine().runKernel(
             ADAM_UPDATE,
             { value, m, v, gradient },

@@ -80,22 +80,27 @@ export interface AdamEntry {
 }
 
 /**
- * Adam's step for every entry in one native call, writing value, m and v in place: no new tensors,
- * no assign. Only where nothing else holds those buffers (the wasm backend counts every tensor and
- * variable on a buffer, clones included), so no other tensor sees its values change; false (and
- * nothing done) when that or the addon is missing: then run ADAM_UPDATE per variable.
+ * Adam's step for every entry it may write in place, in one native call: no new tensors, no assign.
+ * An entry qualifies when nothing else holds its value's or moments' buffers (the wasm backend
+ * counts every tensor and variable on a buffer, clones included), so no other tensor sees its
+ * values change. Returns the entries left undone (all of them without the addon): run ADAM_UPDATE
+ * for those.
  */
-export function adamInPlace(backend: BackendWasm, entries: AdamEntry[], attrs: AdamUpdateAttrs): boolean {
+export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: E[], attrs: AdamUpdateAttrs): E[] {
   const native = nativeModule();
-  if (native === null || entries.length === 0) return false;
-  const params = new Int32Array(entries.length * 5);
-  for (const [k, e] of entries.entries()) {
+  if (native === null) return entries;
+  const owned = (e: E) => {
     const tensors = [e.value, e.m, e.v, e.gradient];
-    if (tensors.some((t) => t.dtype !== 'float32' || !util.arraysEqual(t.shape, e.value.shape))) return false;
-    if ([e.value, e.m, e.v].some((t) => backend.refCount(t.dataId) !== 1) || new Set(tensors.map((t) => t.dataId)).size !== 4) return false;
-    params.set([...tensors.map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
-  }
+    return tensors.every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, e.value.shape)) &&
+      [e.value, e.m, e.v].every((t) => backend.refCount(t.dataId) === 1) && new Set(tensors.map((t) => t.dataId)).size === 4;
+  };
+  const done = entries.filter(owned);
+  if (done.length === 0) return entries;
+  const params = new Int32Array(done.length * 5);
+  done.forEach((e, k) => {
+    params.set([...[e.value, e.m, e.v, e.gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
+  });
   const { learningRate, beta1, beta2, epsilon, correction1, correction2 } = attrs;
   native.adamInPlace(heapOf(backend), params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
-  return true;
+  return entries.filter((e) => !done.includes(e));
 }
