@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { adam, categoricalCrossentropy, useFusedLayers, useLayersAsShipped } from './index.js';
+import { adam, categoricalCrossentropy, useFusedLayers, useLayersAsShipped, useShippedGradients } from './index.js';
+import { useTrainingGradients } from './kernels/register.js';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
@@ -239,4 +240,32 @@ modeTest('with the addon Adam writes variables it alone holds in place, in one c
   assert.ok(relativeError(held.values, reference.values) <= 1e-6, `relative error ${relativeError(held.values, reference.values)}`);
   assert.deepEqual(Array.from(held.clone!), Array.from(held.initial));
   assert.deepEqual(held.inPlace, [false, nativeModule() !== null]);
+});
+
+modeTest("leukoseg's Mean gradient gives exactly tfjs-core's", async () => {
+  await tf.setBackend('wasm');
+  const next = rng(13);
+  const cases: Array<{ shape: number[]; axis?: number | number[]; keepDims: boolean }> = [
+    { shape: [2, 128, 128], keepDims: false }, // a loss's mean over pixels
+    { shape: [2, 5, 7, 3], axis: [1, 2], keepDims: true },
+    { shape: [4, 6], axis: -1, keepDims: false },
+    { shape: [3, 1, 5], axis: 0, keepDims: false },
+  ];
+  for (const c of cases) {
+    const x = tf.tensor(randomValues(next, c.shape.reduce((a, b) => a * b)), c.shape);
+    const grad = () => {
+      const w = tf.tidy(() => tf.mean(x, c.axis, c.keepDims));
+      const weights = tf.tensor(randomValues(rng(1), w.size), w.shape);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, c.axis, c.keepDims), weights)))(x);
+      const values = Array.from(g.dataSync());
+      tf.dispose([w, weights, g]);
+      return values;
+    };
+    const ours = grad();
+    useShippedGradients();
+    const shipped = grad();
+    useTrainingGradients();
+    assert.deepEqual(ours, shipped, `shape ${c.shape} axis ${String(c.axis)}`);
+    x.dispose();
+  }
 });
