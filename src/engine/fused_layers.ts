@@ -15,6 +15,7 @@ import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { activeBackendHas } from './kernels/scratch.js';
 import { batchNormPrototype, l1l2Prototype, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
+import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
 type ConvCall = (this: object, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
@@ -128,8 +129,12 @@ export function unpatch(proto: object, key: string): void {
   delete p[saved];
 }
 
-/** Installs the fused paths (idempotent). initEngine({ training: true }) calls it. */
+/**
+ * Installs the fused paths, and the engine's saving of tensors for gradients without clones
+ * (saved_tensors.ts), idempotently. initEngine({ training: true }) calls it.
+ */
 export function useFusedLayers(): void {
+  useSharedSavedTensors();
   patch<Call>(batchNormPrototype(), 'call', (original) =>
     function (this: BatchNormLayer, inputs, kwargs) {
       const input = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -150,8 +155,9 @@ export function useFusedLayers(): void {
     });
 }
 
-/** Puts tfjs-layers' own methods back (for comparisons). */
+/** Puts tfjs-layers' own methods and tfjs-core's saving of tensors back (for comparisons). */
 export function useLayersAsShipped(): void {
+  useClonedSavedTensors();
   unpatch(batchNormPrototype(), 'call');
   unpatch(conv2dPrototype(), 'call');
   unpatch(l1l2Prototype(), 'apply');
