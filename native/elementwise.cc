@@ -13,6 +13,9 @@
 //   backend picks it); every other dx value is 0
 // upsampleNearest(heap, [x, y, batch, height, width, channels, fh, fw, backward]): forward (0)
 //   y[b, i, j, c] = x[b, i / fh, j / fw, c]; backward (1) x = the sums of y over its fh x fw blocks
+// sumSquares(heap, [x, out, n], scale): out[0] = scale * sum of x[i]^2, in float64 and in order (the
+//   L2 weight penalty; weights are small, one thread keeps it deterministic)
+// scale(heap, [x, out, n], factor): out[i] = x[i] * factor (float32)
 #include <omp.h>
 
 #include <cstring>
@@ -276,11 +279,55 @@ napi_value UpsampleNearest(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- The L2 weight penalty and its gradient -----------------------------------------------------------
+
+LEUKOSEG_SIMD_CLONES
+void scaleSpan(const float* __restrict x, float* __restrict out, int64_t n, float factor) {
+  for (int64_t i = 0; i < n; i++) out[i] = x[i] * factor;
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readHeapCall(env, info, 3, 3, argv, &heap, &bytes, &p)) return nullptr;
+  const double scale = readNumber(env, argv[2]);
+  const int64_t n = p[2];
+  if (n < 0 || !inHeap(p[0], n, bytes) || !inHeap(p[1], 1, bytes)) return refuse(env, "sumSquares");
+  const float* x = floatsAt(heap, p[0]);
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += static_cast<double>(x[i]) * x[i];
+  floatsAt(heap, p[1])[0] = static_cast<float>(scale * sum);
+  return nullptr;
+}
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  uint8_t* heap;
+  size_t bytes;
+  const int32_t* p;
+  if (!readHeapCall(env, info, 3, 3, argv, &heap, &bytes, &p)) return nullptr;
+  const float factor = static_cast<float>(readNumber(env, argv[2]));
+  const int64_t n = p[2];
+  if (n < 0 || !inHeap(p[0], n, bytes) || !inHeap(p[1], n, bytes)) return refuse(env, "scale");
+  const float* x = floatsAt(heap, p[0]);
+  float* out = floatsAt(heap, p[1]);
+#pragma omp parallel num_threads(threadsFor(n))
+  {
+    int64_t begin, end;
+    rowRange(n, omp_get_thread_num(), omp_get_num_threads(), &begin, &end);
+    scaleSpan(x + begin, out + begin, end - begin, factor);
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<Export> elementwiseExports() {
   return {{"reduceLeading", ReduceLeading}, {"binary", Binary}, {"maxPool2x2", MaxPool2x2},
-          {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"upsampleNearest", UpsampleNearest}};
+          {"maxPoolGrad2x2", MaxPoolGrad2x2}, {"upsampleNearest", UpsampleNearest}, {"sumSquares", SumSquares},
+          {"scale", Scale}};
 }
 
 }  // namespace leukoseg

@@ -52,6 +52,10 @@ export interface NativeConvModule {
    * (backward 1); params [x, y, batch, height, width, channels, fh, fw, backward] (sizes of x).
    */
   upsampleNearest(heap: ArrayBuffer, params: Int32Array): void;
+  /** out[0] = scale * sum of x^2 (float64, in order); params [x, out, n]. */
+  sumSquares(heap: ArrayBuffer, params: Int32Array, scale: number): void;
+  /** out = x * factor (float32); params [x, out, n]. */
+  scale(heap: ArrayBuffer, params: Int32Array, factor: number): void;
   /**
    * Adam's step for many variables, in place; params [value, m, v, gradient, size] per variable,
    * hyper [learningRate, beta1, beta2, epsilon, correction1, correction2].
@@ -63,7 +67,7 @@ export interface NativeConvModule {
 
 const FUNCTIONS = [
   'conv', 'reduceLeading', 'binary', 'maxPool2x2', 'maxPoolGrad2x2', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad',
-  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'adamInPlace', 'version',
+  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'sumSquares', 'scale', 'adamInPlace', 'version',
 ] as const satisfies ReadonlyArray<keyof NativeConvModule>;
 
 /** Where `npm ci` builds the addon; LEUKOSEG_NATIVE_ADDON names another build (e.g. one under test). */

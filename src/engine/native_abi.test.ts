@@ -12,7 +12,7 @@ import { checkAddon, loadNativeConv, NATIVE_ABI_VERSION } from './native.js';
 
 const FUNCTIONS = [
   'conv', 'reduceLeading', 'binary', 'maxPool2x2', 'maxPoolGrad2x2', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad',
-  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'adamInPlace', 'version',
+  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'sumSquares', 'scale', 'adamInPlace', 'version',
 ];
 
 function fakeAddon(abiVersion: number | undefined, without: string[] = []): Record<string, unknown> {

@@ -182,7 +182,7 @@ modeTest('add, sub, mul and div with broadcasting match cpu exactly', async () =
   }
 });
 
-test('cast to bool is x != 0 like cpu; other casts unchanged', async () => {
+test('cast to bool is x != 0 like cpu; other casts unchanged; to its own dtype shared', async () => {
   const values = Float32Array.from([0.5, -0.2, 0, 0.9, -1, 3, -0, 1e-30, Number.NaN]);
   for (const [from, to] of [['float32', 'bool'], ['int32', 'bool'], ['float32', 'int32'], ['bool', 'float32']] as const) {
     const { error, wasm, cpu } = await compareBackends(() => {
@@ -192,6 +192,16 @@ test('cast to bool is x != 0 like cpu; other casts unchanged', async () => {
     });
     assert.equal(error, 0, `${from} -> ${to}: wasm ${wasm.values} vs cpu ${cpu.values}`);
   }
+  // A cast to the tensor's own dtype is another reference to its buffer, freed with the last of them.
+  await tf.setBackend('wasm');
+  const buffers = tf.engine().backend.numDataIds();
+  const x = tf.tensor1d(values);
+  const same = tf.cast(x, 'float32');
+  assert.equal(tf.engine().backend.numDataIds(), buffers + 1);
+  x.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), Array.from(values));
+  same.dispose();
+  assert.equal(tf.engine().backend.numDataIds(), buffers);
 });
 
 modeTest('batchNorm with and without offset and scale matches cpu', async () => {
