@@ -245,6 +245,22 @@ void addInto(float* __restrict out, const float* __restrict g, int64_t n) {
   for (int64_t i = 0; i < n; i++) out[i] += g[i];
 }
 
+/** One input row of a 2x2 up-sampling: y's two rows from x's row (forward), or x's row from y's two (backward). */
+LEUKOSEG_SIMD_CLONES
+void upsampleRow2x2(float* __restrict x, float* __restrict top, float* __restrict bottom, int64_t w, int64_t c, bool backward) {
+  for (int64_t j = 0; j < w; j++) {
+    float* in = x + j * c;
+    float* t = top + 2 * j * c;
+    float* b = bottom + 2 * j * c;
+    if (!backward) {
+      for (int64_t ch = 0; ch < c; ch++) t[ch] = t[c + ch] = b[ch] = b[c + ch] = in[ch];
+    } else {
+      // The block's sum in the general loop's order (row by row, left to right).
+      for (int64_t ch = 0; ch < c; ch++) in[ch] = ((t[ch] + t[c + ch]) + b[ch]) + b[c + ch];
+    }
+  }
+}
+
 napi_value UpsampleNearest(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint8_t* heap;
@@ -264,7 +280,9 @@ napi_value UpsampleNearest(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < rowsIn; r++) {
     float* xr = x + r * w * c;
     float* yr = y + r * fh * outW * c;
-    if (!backward) {
+    if (fh == 2 && fw == 2) {
+      upsampleRow2x2(xr, yr, yr + outW * c, w, c, backward);
+    } else if (!backward) {
       for (int64_t j = 0; j < w; j++)
         for (int64_t k = 0; k < fw; k++) std::memcpy(yr + (j * fw + k) * c, xr + j * c, c * sizeof(float));
       for (int64_t q = 1; q < fh; q++) std::memcpy(yr + q * outW * c, yr, outW * c * sizeof(float));

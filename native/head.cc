@@ -90,7 +90,10 @@ napi_value CrossEntropy(napi_env env, napi_callback_info info) {
     float sum = 0;
     for (int64_t j = 0; j < c; j++) sum += y[o + j];
     float total = 0;
-    for (int64_t j = 0; j < c; j++) total += t[o + j] * std::log(std::min(hi, std::max(lo, y[o + j] / sum)));
+    // Classes the target gives no weight add nothing (0 * a finite log): one log per pixel for one-hot targets.
+    for (int64_t j = 0; j < c; j++) {
+      if (t[o + j] != 0.f) total += t[o + j] * std::log(std::min(hi, std::max(lo, y[o + j] / sum)));
+    }
     loss[i] = -total;
   }
   return nullptr;
