@@ -76,11 +76,9 @@ void gradRows(const float* __restrict dy, const float* __restrict x, const float
 }
 
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 12, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 12)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const double epsilon = readNumber(env, argv[2]);
   const int64_t total = p[6], c = p[7];
   bool ok = total >= 0 && c > 0 && total % c == 0 && inHeap(p[0], total, bytes) && inHeap(p[5], total, bytes);
@@ -113,11 +111,9 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 }
 
 napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 4, 12, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 4, 12)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const double epsilon = readNumber(env, argv[2]), momentum = readNumber(env, argv[3]);
   const int64_t rows = p[10], c = p[11];
   bool ok = rows > 0 && c > 0 && inHeap(p[0], rows * c, bytes) && inHeap(p[5], rows * c, bytes);
@@ -168,11 +164,9 @@ napi_value BatchNormTraining(napi_env env, napi_callback_info info) {
 }
 
 napi_value BatchNormTrainingGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 10, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 10)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const double epsilon = readNumber(env, argv[2]);
   const int64_t rows = p[8], c = p[9];
   bool ok = rows > 0 && c > 0;

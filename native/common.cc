@@ -42,9 +42,8 @@ bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints
   return true;
 }
 
-bool readHeapCall(napi_env env, napi_callback_info info, size_t argc, size_t ints, napi_value* argv, uint8_t** heap,
-                  size_t* bytes, const int32_t** p) {
-  return readArgs(env, info, argc, argv) && readHeap(env, argv[0], heap, bytes) && readInts(env, argv[1], ints, p);
+bool HeapCall::read(napi_env env, napi_callback_info info, size_t argc, size_t ints) {
+  return argc <= 4 && readArgs(env, info, argc, argv) && readHeap(env, argv[0], &heap, &bytes) && readInts(env, argv[1], ints, &p);
 }
 
 double readNumber(napi_env env, napi_value value) {

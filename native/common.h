@@ -49,10 +49,19 @@ bool readInts(napi_env env, napi_value value, size_t count, const int32_t** ints
 
 /**
  * The arguments of most entry points: (heap, Int32Array of `ints` values, then any numbers the caller
- * reads itself from argv). Throws a JS error and returns false on bad input.
+ * reads itself from argv), read by
+ *   HeapCall call;
+ *   if (!call.read(env, info, argc, ints)) return nullptr;  // a JS error was thrown
+ *   auto& [argv, heap, bytes, p] = call;
  */
-bool readHeapCall(napi_env env, napi_callback_info info, size_t argc, size_t ints, napi_value* argv, uint8_t** heap,
-                  size_t* bytes, const int32_t** p);
+struct HeapCall {
+  napi_value argv[4];
+  uint8_t* heap = nullptr;
+  size_t bytes = 0;
+  const int32_t* p = nullptr;
+
+  bool read(napi_env env, napi_callback_info info, size_t argc, size_t ints);
+};
 
 /** A JS number (0 when it is none). */
 double readNumber(napi_env env, napi_value value);

@@ -41,11 +41,9 @@ namespace {
 // ---- Sums over leading axes -----------------------------------------------------------------------
 
 napi_value ReduceLeading(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 4, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 4)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const double scale = readNumber(env, argv[2]);
   const int64_t n = p[2], c = p[3];
   if (n < 0 || c < 0 || !inHeap(p[0], n * c, bytes) || !inHeap(p[1], c, bytes)) return refuse(env, "reduceLeading");
@@ -196,11 +194,9 @@ bool poolGeometry(const int32_t* p, int64_t* rows, int64_t* outWidth, int64_t* r
 }
 
 napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 2, 6, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 2, 6)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   int64_t rows, outWidth, rowStride, c;
   if (!poolGeometry(p + 2, &rows, &outWidth, &rowStride, &c) || !inHeap(p[0], rows * 2 * rowStride, bytes) ||
       !inHeap(p[1], rows * outWidth * c, bytes)) {
@@ -217,11 +213,9 @@ napi_value MaxPool2x2(napi_env env, napi_callback_info info) {
 }
 
 napi_value MaxPoolGrad2x2(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 2, 7, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 2, 7)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   int64_t rows, outWidth, rowStride, c;
   if (!poolGeometry(p + 3, &rows, &outWidth, &rowStride, &c) || !inHeap(p[0], rows * 2 * rowStride, bytes) ||
       !inHeap(p[1], rows * outWidth * c, bytes) || !inHeap(p[2], rows * 2 * rowStride, bytes)) {
@@ -262,11 +256,9 @@ void upsampleRow2x2(float* __restrict x, float* __restrict top, float* __restric
 }
 
 napi_value UpsampleNearest(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 2, 9, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 2, 9)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const int64_t batch = p[2], h = p[3], w = p[4], c = p[5], fh = p[6], fw = p[7];
   const bool backward = p[8] != 0;
   const int64_t small = batch * h * w * c, large = small * fh * fw;
@@ -305,11 +297,9 @@ void scaleSpan(const float* __restrict x, float* __restrict out, int64_t n, floa
 }
 
 napi_value SumSquares(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 3, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 3)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const double scale = readNumber(env, argv[2]);
   const int64_t n = p[2];
   if (n < 0 || !inHeap(p[0], n, bytes) || !inHeap(p[1], 1, bytes)) return refuse(env, "sumSquares");
@@ -321,11 +311,9 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
 }
 
 napi_value Scale(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 3, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 3)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const float factor = static_cast<float>(readNumber(env, argv[2]));
   const int64_t n = p[2];
   if (n < 0 || !inHeap(p[0], n, bytes) || !inHeap(p[1], n, bytes)) return refuse(env, "scale");

@@ -15,11 +15,9 @@ namespace {
 
 // softmax(heap, Int32Array [logits, out, rows, classes]): out = exp(x - max) / sum(exp(x - max)) per row.
 napi_value Softmax(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 2, 4, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 2, 4)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const int64_t rows = p[2], c = p[3];
   if (rows < 0 || c <= 0 || !inHeap(p[0], rows * c, bytes) || !inHeap(p[1], rows * c, bytes)) {
     napi_throw_range_error(env, nullptr, "softmax: bad sizes or a tensor outside the wasm heap");
@@ -42,11 +40,9 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
 
 // softmaxGrad(heap, Int32Array [dy, y, dx, rows, classes]): dx = y * (dy - sum(dy * y)) per row.
 napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 2, 5, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 2, 5)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   const int64_t rows = p[3], c = p[4];
   if (rows < 0 || c <= 0 || !inHeap(p[0], rows * c, bytes) || !inHeap(p[1], rows * c, bytes) || !inHeap(p[2], rows * c, bytes)) {
     napi_throw_range_error(env, nullptr, "softmaxGrad: bad sizes or a tensor outside the wasm heap");
@@ -68,11 +64,9 @@ napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
 // crossEntropy(heap, Int32Array [target, output, loss, pixels, classes], epsilon): Keras's categorical
 // cross-entropy of probabilities per pixel, loss = -sum_c t_c log(clip(y_c / sum_k y_k, eps, 1 - eps)).
 napi_value CrossEntropy(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 5, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 5)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   double epsilon = 0;
   napi_get_value_double(env, argv[2], &epsilon);
   const int64_t pixels = p[3], c = p[4];
@@ -103,11 +97,9 @@ napi_value CrossEntropy(napi_env env, napi_callback_info info) {
 // s = sum_k y_k, q = y / s and g_c = -t_c / q_c inside the clipping range (0 outside, like tfjs's clip
 // gradient), dOutput_j = dy (g_j - sum_c g_c q_c) / s.
 napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  uint8_t* heap;
-  size_t bytes;
-  const int32_t* p;
-  if (!readHeapCall(env, info, 3, 6, argv, &heap, &bytes, &p)) return nullptr;
+  HeapCall call;
+  if (!call.read(env, info, 3, 6)) return nullptr;
+  auto& [argv, heap, bytes, p] = call;
   double epsilon = 0;
   napi_get_value_double(env, argv[2], &epsilon);
   const int64_t pixels = p[4], c = p[5];
