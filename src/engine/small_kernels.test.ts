@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { leadingRepeats } from './kernels/broadcast_binary.js';
 import { simplifyTile } from './kernels/tile.js';
+import { nativeModule } from './kernels/native_conv.js';
 import { compareBackends, modeTest, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
 
 // Each test sets the engine up itself: modeTest runs some in both engine modes.
@@ -151,6 +152,11 @@ modeTest('sum and mean over leading, trailing and mixed axes match cpu', async (
   const big = randomValues(next, 2 * 64 * 64 * 16);
   const { error } = await compareBackends(() => tf.sum(tf.tensor4d(big, [2, 64, 64, 16]), [0, 1, 2]));
   assert.ok(error <= 1e-6, `large sum: relative error ${error}`);
+  // A loss's total (every axis): split over the addon's threads with float64 sums, else the shipped
+  // kernel, which sums in float32 (9e-6 here).
+  const total = await compareBackends(() => tf.concat([tf.reshape(tf.sum(tf.tensor4d(big, [2, 64, 64, 16])), [1]), tf.reshape(tf.mean(tf.tensor4d(big, [2, 64, 64, 16])), [1])]));
+  const tolerance = nativeModule() !== null ? 1e-6 : TOLERANCE;
+  assert.ok(total.error <= tolerance, `total sum and mean: relative error ${total.error}`);
 });
 
 test('broadcast detection only accepts repeats along leading axes', () => {

@@ -10,7 +10,7 @@ import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
  * Number of leading axes `axis` names when it names exactly axes 0..k-1 (k <
- * rank) of a non-empty float32 tensor, else 0. The shipped kernels transpose
+ * rank, or every axis with the addon) of a non-empty float32 tensor, else 0. The shipped kernels transpose
  * such reductions so the reduced axes come last, a strided full copy that
  * makes them ~3x slower than summing rows in place. Reductions over the
  * innermost axes need no transpose and stay with the shipped kernels.
@@ -18,7 +18,9 @@ import type { Info, WasmKernelArgs } from './scratch.js';
 function leadingAxes(x: Info, axis: number | number[]): number {
   if (x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return 0;
   const axes = [...new Set(util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
-  const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+  // Every axis (a loss's or metric's total) is the same pass with one column, where the addon runs it.
+  const all = axes.length === x.shape.length && nativeModule() !== null;
+  const leading = axes.length > 0 && (axes.length < x.shape.length || all) && axes.every((a, i) => a === i);
   return leading ? axes.length : 0;
 }
 
