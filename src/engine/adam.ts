@@ -4,7 +4,8 @@
 //
 //   model.compile({ optimizer: adam(0.001), loss: 'categoricalCrossentropy' });
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_UPDATE, type AdamUpdateAttrs } from './kernels/adam.js';
+import { ADAM_UPDATE, adamInPlace, type AdamEntry, type AdamUpdateAttrs } from './kernels/adam.js';
+import type { BackendWasm } from './kernels/scratch.js';
 import { activeBackendHas } from './kernels/scratch.js';
 import { adamState } from './tfjs-internals.js';
 
@@ -42,26 +43,32 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       correction1: 1 - this.beta1 ** t,
       correction2: 1 - this.beta2 ** t,
     };
-    tf.tidy(() => {
-      names.forEach((name, i) => {
-        const value = tf.engine().registeredVariables[name];
-        // Moments are created at a variable's first step, named as tfjs names them.
-        state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
-        if (gradient == null) return;
-        const m = state.accumulatedFirstMoment[i]!.variable;
-        const v = state.accumulatedSecondMoment[i]!.variable;
-        const [newValue, newM, newV] = tf.engine().runKernel(
-          ADAM_UPDATE,
-          { value, m, v, gradient },
-          attrs as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor[];
-        m.assign(newM);
-        v.assign(newV);
-        value.assign(newValue);
-      });
+    const entries: Array<AdamEntry & { value: tf.Variable; m: tf.Variable; v: tf.Variable; gradient: tf.Tensor }> = [];
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name];
+      // Moments are created at a variable's first step, named as tfjs names them.
+      state.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      state.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      entries.push({ value, m: state.accumulatedFirstMoment[i]!.variable, v: state.accumulatedSecondMoment[i]!.variable, gradient });
     });
+    // One native call for every variable it may write in place; one kernel for each other one.
+    const rest = tf.getBackend() === 'wasm' ? adamInPlace(tf.backend() as BackendWasm, entries, attrs) : entries;
+    if (rest.length > 0) {
+      tf.tidy(() => {
+        for (const { value, m, v, gradient } of rest) {
+          const [newValue, newM, newV] = tf.engine().runKernel(
+            ADAM_UPDATE,
+            { value, m, v, gradient },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
+          m.assign(newM);
+          v.assign(newV);
+          value.assign(newValue);
+        }
+      });
+    }
     this.incrementIterations();
   }
 }

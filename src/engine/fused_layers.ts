@@ -1,18 +1,24 @@
-// Routes two pieces of tfjs-layers through leukoseg's fused kernels wherever those are registered for
-// the active backend: BatchNormalization in training (kernels/batch_norm_training.ts) and the L2
-// weight penalty of the L1L2 regularizer (kernels/l2_penalty.ts). Done on the classes themselves
+// Routes three pieces of tfjs-layers through leukoseg's fused kernels wherever those are registered for
+// the active backend: BatchNormalization in training (kernels/batch_norm_training.ts), Conv2D with a
+// ReLU in training (kernels/conv_relu_training.ts) and the L2 weight penalty of the L1L2 regularizer
+// (kernels/l2_penalty.ts). Done on the classes themselves
 // rather than with classes of our own, so every model (built here, loaded from a file, the study's or
 // the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
-// do not take (another axis, no centre or scale, an L1 term, other dtypes) run tfjs-layers' own code.
+// do not take (another axis, no centre or scale, an L1 term, other dtypes, dilated or channels-first
+// convolutions, other activations) run tfjs-layers' own code.
 // Installed only when the engine is initialised for training: importing leukoseg changes nothing.
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
+import { CONV2D_RELU_TRAINING } from './kernels/conv_relu_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { activeBackendHas } from './kernels/scratch.js';
 import { batchNormPrototype, l1l2Prototype, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
+import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
+type ConvCall = (this: object, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
 type Apply = (this: L1L2Regularizer, x: tf.Tensor) => tf.Tensor;
 
 function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
@@ -48,6 +54,51 @@ function fusedTrainingCall(this: BatchNormLayer, input: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * The fields of a tfjs-layers Conv2D that the fused path reads (protected in tfjs-layers). Checked
+ * on every call: where a tfjs release lacks one, the layer runs tfjs-layers' own code.
+ */
+interface ConvLayer {
+  rank: number;
+  dataFormat: string;
+  padding: string;
+  strides: number[];
+  dilationRate: number[];
+  activation: { getClassName(): string } | null;
+  kernel: { read(): tf.Tensor };
+  bias: { read(): tf.Tensor } | null;
+}
+
+const conv2dPrototype = (): object => Object.getPrototypeOf(tfl.layers.conv2d({ filters: 1, kernelSize: 1 }));
+
+/** The layer as a ConvLayer when its call can be the fused kernel's, else null. */
+function fusedConv(layer: Partial<ConvLayer>, input: tf.Tensor, kwargs: Record<string, unknown>): ConvLayer | null {
+  const pair = (v: unknown): v is number[] => Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n));
+  const ok =
+    kwargs.training === true &&
+    layer.rank === 2 && layer.dataFormat === 'channelsLast' && (layer.padding === 'same' || layer.padding === 'valid') &&
+    pair(layer.strides) && pair(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
+    typeof layer.activation?.getClassName === 'function' && layer.activation.getClassName() === 'relu' &&
+    typeof layer.kernel?.read === 'function' && (layer.bias === null || typeof layer.bias?.read === 'function') &&
+    input.dtype === 'float32' && input.rank === 4 && input.size > 0 &&
+    activeBackendHas(CONV2D_RELU_TRAINING) &&
+    // Only the addon fuses bias and ReLU into the convolution; WebAssembly alone gains nothing.
+    nativeModule() !== null;
+  return ok ? (layer as ConvLayer) : null;
+}
+
+function fusedConvCall(layer: ConvLayer, input: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const filter = layer.kernel.read();
+    const bias = layer.bias?.read();
+    return tf.engine().runKernel(
+      CONV2D_RELU_TRAINING,
+      bias ? { x: input, filter, bias } : { x: input, filter },
+      { strides: layer.strides, pad: layer.padding, hasBias: bias !== undefined } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor;
+  });
+}
+
 function l2Penalty(this: L1L2Regularizer, x: tf.Tensor, original: Apply): tf.Tensor {
   if (this.hasL1 || x.dtype !== 'float32' || !activeBackendHas(L2_PENALTY)) return original.call(this, x);
   return tf.engine().runKernel(L2_PENALTY, { x }, { l2: this.l2 }) as tf.Tensor;
@@ -78,8 +129,12 @@ export function unpatch(proto: object, key: string): void {
   delete p[saved];
 }
 
-/** Installs the fused paths (idempotent). initEngine({ training: true }) calls it. */
+/**
+ * Installs the fused paths, and the engine's saving of tensors for gradients without clones
+ * (saved_tensors.ts), idempotently. initEngine({ training: true }) calls it.
+ */
 export function useFusedLayers(): void {
+  useSharedSavedTensors();
   patch<Call>(batchNormPrototype(), 'call', (original) =>
     function (this: BatchNormLayer, inputs, kwargs) {
       const input = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -87,14 +142,23 @@ export function useFusedLayers(): void {
       if (single && fusedApplies(this, input, kwargs ?? {})) return fusedTrainingCall.call(this, input);
       return original.call(this, inputs, kwargs);
     });
+  patch<ConvCall>(conv2dPrototype(), 'call', (original) =>
+    function (this: object, inputs, kwargs) {
+      const input = Array.isArray(inputs) ? inputs[0] : inputs;
+      const single = !Array.isArray(inputs) || inputs.length === 1;
+      const layer = single ? fusedConv(this as Partial<ConvLayer>, input, kwargs ?? {}) : null;
+      return layer ? fusedConvCall(layer, input) : original.call(this, inputs, kwargs);
+    });
   patch<Apply>(l1l2Prototype(), 'apply', (original) =>
     function (this: L1L2Regularizer, x: tf.Tensor) {
       return l2Penalty.call(this, x, original);
     });
 }
 
-/** Puts tfjs-layers' own methods back (for comparisons). */
+/** Puts tfjs-layers' own methods and tfjs-core's saving of tensors back (for comparisons). */
 export function useLayersAsShipped(): void {
+  useClonedSavedTensors();
   unpatch(batchNormPrototype(), 'call');
+  unpatch(conv2dPrototype(), 'call');
   unpatch(l1l2Prototype(), 'apply');
 }

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { adam, categoricalCrossentropy, useFusedLayers, useLayersAsShipped } from './index.js';
+import { adam, categoricalCrossentropy, useFusedLayers, useLayersAsShipped, useShippedGradients } from './index.js';
+import { useTrainingGradients } from './kernels/register.js';
 import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
@@ -199,4 +200,72 @@ modeTest('softmax and its gradient match cpu, the gradient through one kernel on
   const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.softmax(t)))(x));
   x.dispose();
   assert.ok(info.kernelNames.includes('LeukosegSoftmaxGrad'), `kernels: ${info.kernelNames.join(', ')}`);
+});
+
+/**
+ * Three Adam steps of two variables that own their buffers (made in a tidy, as layers and Adam's
+ * moments are), then the weights and moments; with `cloneFirst`, a clone of the first variable is
+ * held during the steps. Also whether each variable kept its buffer (written in place).
+ */
+async function adamStepsOwned(optimizer: tf.Optimizer, seed: number, cloneFirst: boolean):
+Promise<{ values: Float32Array; inPlace: boolean[]; clone: Float32Array | null; initial: Float32Array }> {
+  const next = rng(seed);
+  const initial = randomValues(next, 12);
+  const a = tf.tidy(() => tf.variable(tf.tensor2d(initial, [3, 4]), true, `owned-a${seed}${cloneFirst}`));
+  const b = tf.tidy(() => tf.variable(tf.tensor1d(randomValues(next, 5)), true, `owned-b${seed}${cloneFirst}`));
+  const clone = cloneFirst ? a.clone() : null;
+  const buffers = [a.dataId, b.dataId];
+  for (let s = 0; s < 3; s++) {
+    const grads = { [a.name]: tf.tensor2d(randomValues(next, 12), [3, 4]), [b.name]: tf.tensor1d(randomValues(next, 5)) };
+    optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+  const state = await optimizer.getWeights();
+  const values = Float32Array.from([a, b, ...state.map((w) => w.tensor)].flatMap((t) => Array.from(t.dataSync())));
+  const result = { values, inPlace: [a.dataId === buffers[0], b.dataId === buffers[1]], clone: clone ? (clone.dataSync() as Float32Array) : null, initial };
+  tf.dispose([a, b, ...(clone ? [clone] : [])]);
+  optimizer.dispose();
+  return result;
+}
+
+modeTest('with the addon Adam writes variables it alone holds in place, in one call; held ones as tfjs does', async () => {
+  await tf.setBackend('cpu');
+  const reference = await adamStepsOwned(tf.train.adam(0.01), 9, false);
+  await tf.setBackend('wasm');
+  const owned = await adamStepsOwned(adam(0.01), 9, false);
+  assert.ok(relativeError(owned.values, reference.values) <= 1e-6, `relative error ${relativeError(owned.values, reference.values)}`);
+  assert.deepEqual(owned.inPlace, [nativeModule() !== null, nativeModule() !== null]);
+  // A clone shares the variable's buffer (leukoseg's Identity): the update must not reach it.
+  const held = await adamStepsOwned(adam(0.01), 9, true);
+  assert.ok(relativeError(held.values, reference.values) <= 1e-6, `relative error ${relativeError(held.values, reference.values)}`);
+  assert.deepEqual(Array.from(held.clone!), Array.from(held.initial));
+  assert.deepEqual(held.inPlace, [false, nativeModule() !== null]);
+});
+
+modeTest("leukoseg's Mean gradient gives exactly tfjs-core's", async () => {
+  await tf.setBackend('wasm');
+  const next = rng(13);
+  const cases: Array<{ shape: number[]; axis?: number | number[]; keepDims: boolean }> = [
+    { shape: [2, 128, 128], keepDims: false }, // a loss's mean over pixels
+    { shape: [2, 5, 7, 3], axis: [1, 2], keepDims: true },
+    { shape: [4, 6], axis: -1, keepDims: false },
+    { shape: [3, 1, 5], axis: 0, keepDims: false },
+  ];
+  for (const c of cases) {
+    const x = tf.tensor(randomValues(next, c.shape.reduce((a, b) => a * b)), c.shape);
+    const grad = () => {
+      const w = tf.tidy(() => tf.mean(x, c.axis, c.keepDims));
+      const weights = tf.tensor(randomValues(rng(1), w.size), w.shape);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, c.axis, c.keepDims), weights)))(x);
+      const values = Array.from(g.dataSync());
+      tf.dispose([w, weights, g]);
+      return values;
+    };
+    const ours = grad();
+    useShippedGradients();
+    const shipped = grad();
+    useTrainingGradients();
+    assert.deepEqual(ours, shipped, `shape ${c.shape} axis ${String(c.axis)}`);
+    x.dispose();
+  }
 });

@@ -1,5 +1,6 @@
-// Importing leukoseg leaves the host's TensorFlow.js as it was: tfjs's Softmax and Relu gradients and
-// tfjs-layers' BatchNormalization.call / L1L2.apply stay the shipped ones, also after an inference
+// Importing leukoseg leaves the host's TensorFlow.js as it was: tfjs's Softmax, Relu and Mean gradients
+// tfjs-layers' BatchNormalization.call / Conv2D.call / L1L2.apply and tfjs-core's way of saving
+// tensors for gradients stay the shipped ones, also after an inference
 // initEngine; initEngine({ training: true }) installs leukoseg's, and they can be put back. When a
 // private tfjs field the engine reads is gone, it runs plain TensorFlow.js and says which field.
 // Each case runs in its own Node process, importing the package by its name as a host would.
@@ -14,8 +15,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 const bn = Object.getPrototypeOf(tfl.layers.batchNormalization({}));
 const l1l2 = Object.getPrototypeOf(tfl.regularizers.l2({ l2: 0.01 }));
-const shipped = { Softmax: tf.getGradient('Softmax').gradFunc, Relu: tf.getGradient('Relu').gradFunc, call: bn.call, apply: l1l2.apply };
-const now = () => ({ Softmax: tf.getGradient('Softmax').gradFunc, Relu: tf.getGradient('Relu').gradFunc, call: bn.call, apply: l1l2.apply });
+const conv = Object.getPrototypeOf(tfl.layers.conv2d({ filters: 1, kernelSize: 1 }));
+const grad = (name) => tf.getGradient(name).gradFunc;
+const save = () => tf.engine().saveTensorsForBackwardMode;
+const shipped = { Softmax: grad('Softmax'), Relu: grad('Relu'), Mean: grad('Mean'), call: bn.call, conv: conv.call, apply: l1l2.apply, save: save() };
+const now = () => ({ Softmax: grad('Softmax'), Relu: grad('Relu'), Mean: grad('Mean'), call: bn.call, conv: conv.call, apply: l1l2.apply, save: save() });
 const same = () => Object.fromEntries(Object.entries(now()).map(([k, v]) => [k, v === shipped[k]]));
 const out = {};
 `;
@@ -28,8 +32,8 @@ async function runHost(body: string): Promise<{ out: Record<string, unknown>; st
   return { out: JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>, stderr };
 }
 
-const ALL_SHIPPED = { Softmax: true, Relu: true, call: true, apply: true };
-const NONE_SHIPPED = { Softmax: false, Relu: false, call: false, apply: false };
+const ALL_SHIPPED = { Softmax: true, Relu: true, Mean: true, call: true, conv: true, apply: true, save: true };
+const NONE_SHIPPED = { Softmax: false, Relu: false, Mean: false, call: false, conv: false, apply: false, save: false };
 
 test('importing leukoseg and initEngine for inference leave tfjs as shipped; training installs leukoseg\'s; both can be undone', async () => {
   const { out } = await runHost(`

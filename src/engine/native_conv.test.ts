@@ -38,12 +38,15 @@ test('the addon refuses tensors outside the heap and malformed calls', (t) => {
   }
   const heap = new ArrayBuffer(1024);
   // 1x4x4x1 input, 3x3x1x1 filter, 'same': offsets 0 / 64 / 128 fit; the output at 1000 does not.
-  const params = Int32Array.from([1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 64, 1000, 0]);
+  const params = Int32Array.from([1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 64, 1000, 0, 0, 0]);
   assert.throws(() => addon.conv(0, heap, params), /outside the wasm heap/);
   params[21] = 128;
   assert.doesNotThrow(() => addon.conv(0, heap, params));
-  assert.throws(() => addon.conv(3 as 0, heap, params), /kind must be/);
-  assert.throws(() => addon.conv(0, heap, new Int32Array(5)), /Int32Array of 23/);
+  // Through a ReLU: dy at 64 (4x4), y at 1000 does not fit.
+  params.set([0, 64, 128, 0, 1000, 192], 19);
+  assert.throws(() => addon.conv(3, heap, params), /outside the wasm heap/);
+  assert.throws(() => addon.conv(4 as 0, heap, params), /kind must be/);
+  assert.throws(() => addon.conv(0, heap, new Int32Array(5)), /Int32Array of 25/);
 });
 
 function forward(c: ConvCase & { dilations?: [number, number] }, seed: number): () => tf.Tensor {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { leadingRepeats } from './kernels/broadcast_binary.js';
 import { simplifyTile } from './kernels/tile.js';
+import { nativeModule } from './kernels/native_conv.js';
 import { compareBackends, modeTest, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
 
 // Each test sets the engine up itself: modeTest runs some in both engine modes.
@@ -39,7 +40,7 @@ test('tile of the BatchNorm gradient shape matches cpu', async () => {
   assert.equal(error, 0);
 });
 
-modeTest('max pool gradient matches cpu, ties included', async () => {
+modeTest('max pool and its gradient match cpu, ties included', async () => {
   const next = rng(21);
   type Case = { shape: [number, number, number, number]; size: number; stride: number; pad: 'valid' | 'same' };
   // Windows tiling the input (the unrolled 2x2 path and the general one), then random ones.
@@ -63,15 +64,19 @@ modeTest('max pool gradient matches cpu, ties included', async () => {
       const f = (t: tf.Tensor4D) => tf.maxPool(t, size, stride, pad);
       const y = f(x);
       const dy = tf.tensor(dyValues.subarray(0, y.size), y.shape);
-      return tf.grad((t) => tf.mul(f(t as tf.Tensor4D), dy))(x);
+      // The pool itself too: the 2x2 tiling ones run natively with the addon.
+      return tf.concat([tf.reshape(y, [-1]), tf.reshape(tf.grad((t) => tf.mul(f(t as tf.Tensor4D), dy))(x), [-1])]);
     });
     assert.ok(error <= TOLERANCE, `x=${shape} pool=${size} stride=${stride} pad=${pad}: relative error ${error}`);
   }
   // A BatchNorm-sized 2x2 pool, large enough for the native kernel's threads.
   const big = randomValues(next, 2 * 64 * 64 * 16).map((v) => Math.round(v * 3));
   const bigDy = randomValues(next, 2 * 32 * 32 * 16);
-  const { error } = await compareBackends(() =>
-    tf.grad((t) => tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d(bigDy, [2, 32, 32, 16])))(tf.tensor4d(big, [2, 64, 64, 16])));
+  const { error } = await compareBackends(() => {
+    const x = tf.tensor4d(big, [2, 64, 64, 16]);
+    const dx = tf.grad((t) => tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.tensor4d(bigDy, [2, 32, 32, 16])))(x);
+    return tf.concat([tf.reshape(tf.maxPool(x, 2, 2, 'valid'), [-1]), tf.reshape(dx, [-1])]);
+  });
   assert.ok(error <= TOLERANCE, `2x64x64x16 pool 2: relative error ${error}`);
 });
 
@@ -147,6 +152,11 @@ modeTest('sum and mean over leading, trailing and mixed axes match cpu', async (
   const big = randomValues(next, 2 * 64 * 64 * 16);
   const { error } = await compareBackends(() => tf.sum(tf.tensor4d(big, [2, 64, 64, 16]), [0, 1, 2]));
   assert.ok(error <= 1e-6, `large sum: relative error ${error}`);
+  // A loss's total (every axis): split over the addon's threads with float64 sums, else the shipped
+  // kernel, which sums in float32 (9e-6 here).
+  const total = await compareBackends(() => tf.concat([tf.reshape(tf.sum(tf.tensor4d(big, [2, 64, 64, 16])), [1]), tf.reshape(tf.mean(tf.tensor4d(big, [2, 64, 64, 16])), [1])]));
+  const tolerance = nativeModule() !== null ? 1e-6 : TOLERANCE;
+  assert.ok(total.error <= tolerance, `total sum and mean: relative error ${total.error}`);
 });
 
 test('broadcast detection only accepts repeats along leading axes', () => {
@@ -178,7 +188,7 @@ modeTest('add, sub, mul and div with broadcasting match cpu exactly', async () =
   }
 });
 
-test('cast to bool is x != 0 like cpu; other casts unchanged', async () => {
+test('cast to bool is x != 0 like cpu; other casts unchanged; to its own dtype shared', async () => {
   const values = Float32Array.from([0.5, -0.2, 0, 0.9, -1, 3, -0, 1e-30, Number.NaN]);
   for (const [from, to] of [['float32', 'bool'], ['int32', 'bool'], ['float32', 'int32'], ['bool', 'float32']] as const) {
     const { error, wasm, cpu } = await compareBackends(() => {
@@ -188,6 +198,16 @@ test('cast to bool is x != 0 like cpu; other casts unchanged', async () => {
     });
     assert.equal(error, 0, `${from} -> ${to}: wasm ${wasm.values} vs cpu ${cpu.values}`);
   }
+  // A cast to the tensor's own dtype is another reference to its buffer, freed with the last of them.
+  await tf.setBackend('wasm');
+  const buffers = tf.engine().backend.numDataIds();
+  const x = tf.tensor1d(values);
+  const same = tf.cast(x, 'float32');
+  assert.equal(tf.engine().backend.numDataIds(), buffers + 1);
+  x.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), Array.from(values));
+  same.dispose();
+  assert.equal(tf.engine().backend.numDataIds(), buffers);
 });
 
 modeTest('batchNorm with and without offset and scale matches cpu', async () => {

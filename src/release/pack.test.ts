@@ -59,6 +59,18 @@ async function consumerLock(tarball: string, tarballBytes: Buffer): Promise<obje
   return { name: 'consumer', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
 }
 
+/** What `npm install` compiles the addon from: binding.gyp's sources and the headers they include. */
+async function nativeSources(): Promise<string[]> {
+  const gyp = JSON.parse(await readFile(join(PROJECT_ROOT, 'native', 'binding.gyp'), 'utf8')) as { targets: Array<{ sources: string[] }> };
+  const sources = gyp.targets.flatMap((t) => t.sources);
+  const headers = new Set<string>();
+  for (const source of sources) {
+    const text = await readFile(join(PROJECT_ROOT, 'native', source), 'utf8');
+    for (const [, header] of text.matchAll(/^#include "([^"]+)"/gm)) headers.add(header);
+  }
+  return [...sources, ...headers].map((f) => `native/${f}`);
+}
+
 test('the packed tarball installs offline into an empty folder, and its leukoseg command runs', { timeout: 240_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'leukoseg-pack-'));
   try {
@@ -69,7 +81,7 @@ test('the packed tarball installs offline into an empty folder, and its leukoseg
     for (const needed of [
       'package.json', 'README.md', 'LICENSE', 'bin/leukoseg.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
       'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css', 'models/default/model.json', 'models/default/weights.bin',
-      'native/binding.gyp', 'native/build.mjs', 'native/onednn_conv.cc',
+      'native/binding.gyp', 'native/build.mjs', ...(await nativeSources()),
     ]) {
       assert.ok(files.has(needed), `the tarball lacks ${needed}`);
     }

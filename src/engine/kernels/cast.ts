@@ -1,5 +1,6 @@
-// Cast for wasm with a correct conversion to bool. The shipped kernel copies
-// with TypedArray.set, so 0.5 became false and -1 became 255.
+// Cast for wasm with a correct conversion to bool (the shipped kernel copies with TypedArray.set, so
+// 0.5 became false and -1 became 255), and a cast to the tensor's own dtype as a new reference to its
+// buffer, like Identity (the losses cast their float32 targets: a copy and an allocation each).
 import { Cast } from '@tensorflow/tfjs-core';
 import type { CastAttrs, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
@@ -9,6 +10,10 @@ import type { Info, WasmKernelArgs } from './scratch.js';
 export function castWasm(args: WasmKernelArgs): Info {
   const x = args.inputs.x as Info;
   const { dtype } = args.attrs as unknown as CastAttrs;
+  if (dtype === x.dtype && dtype !== 'string' && dtype !== 'complex64') {
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
+  }
   if (dtype !== 'bool' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
     return callOriginal(Cast, args, `no leukoseg path for ${x.dtype} to ${dtype}`);
   }

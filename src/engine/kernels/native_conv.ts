@@ -1,8 +1,8 @@
 // Convolutions on oneDNN (see ../native.ts) for the wasm backend, when the engine turned them on:
-// Conv2D, FusedConv2D (bias, ReLU) and both gradients run in place on the wasm heap, multi-threaded.
-// Anything outside their path (other dtypes or layouts, empty tensors, negative implied padding)
-// returns null and the caller goes on with the WebAssembly kernels. This module also holds the addon
-// for the other native kernels (sums, arithmetic, max-pool gradient, batch norm).
+// Conv2D, FusedConv2D (bias, ReLU), both gradients, and the filter gradient through a ReLU (with the
+// bias gradient), in place on the wasm heap, multi-threaded. Anything outside their path (other
+// dtypes or layouts, empty tensors, negative implied padding) returns null and the caller goes on
+// with the WebAssembly kernels. This module also holds the addon for the other native kernels.
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { Conv2DAttrs, Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, FusedConv2DAttrs } from '@tensorflow/tfjs-core';
 import type { NativeConvModule } from '../native.js';
@@ -23,48 +23,69 @@ export function nativeModule(): NativeConvModule | null {
 const FORWARD = 0;
 const INPUT_GRAD = 1;
 const FILTER_GRAD = 2;
+const FILTER_GRAD_THROUGH_RELU = 3;
 
 // The heap and tensor offsets are tfjs-backend-wasm internals, read in ../tfjs-internals.ts.
 export { heapOf, offsetOf } from '../tfjs-internals.js';
 import { heapOf, offsetOf } from '../tfjs-internals.js';
 
-const params = new Int32Array(23);
+const params = new Int32Array(25);
 
-function runNative(
-  kind: number,
-  backend: BackendWasm,
-  info: backend_util.Conv2DInfo,
-  a: Info,
-  b: Info,
-  outShape: number[],
-  fused: { bias?: Info; relu: boolean } = { relu: false },
-): Info | null {
+/** The heap tensors of one call, by the addon's offset letters (see native/conv.cc). */
+interface Operands {
+  a: Info;
+  b: Info;
+  c: Info;
+  d?: Info;
+  e?: Info;
+  f?: Info;
+}
+
+/** oneDNN wants the padding after the input to be what the output size implies, [bottom, right]; null when negative. */
+function impliedPadding(info: backend_util.Conv2DInfo): [number, number] | null {
   const p = info.padInfo;
-  // oneDNN wants the padding after the input to be what the output size implies. That is negative
-  // when the last window stops short of the input's end (tfjs says 0 then), which oneDNN's kernels do
-  // not handle safely: such geometries stay on WebAssembly.
+  // Negative when the last window stops short of the input's end (tfjs says 0 then), which oneDNN's
+  // kernels do not handle safely: such geometries stay on WebAssembly.
   const padBottom = (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight - info.inHeight - p.top;
   const padRight = (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth - info.inWidth - p.left;
-  if (padBottom < 0 || padRight < 0 || p.top < 0 || p.left < 0) return null;
-  const out = backend.makeOutput(outShape, 'float32');
+  return padBottom < 0 || padRight < 0 || p.top < 0 || p.left < 0 ? null : [padBottom, padRight];
+}
+
+/** Whether the native kernels take this geometry (a convolution whose implied padding is not negative). */
+export function nativeTakes(info: backend_util.Conv2DInfo): boolean {
+  return native !== null && impliedPadding(info) !== null;
+}
+
+/**
+ * Runs kind on the operands, `outputs` (made by the caller, all among the operands) freed again if
+ * oneDNN refuses the geometry (then null: WebAssembly computes it instead).
+ */
+function runNative(kind: number, backend: BackendWasm, info: backend_util.Conv2DInfo, ops: Operands, outputs: Info[],
+  bias: boolean, relu: boolean): boolean {
+  const pads = impliedPadding(info);
+  const free = () => outputs.forEach((t) => backend.disposeData(t.dataId));
+  if (pads === null) {
+    free();
+    return false;
+  }
+  const at = (t: Info | undefined) => (t ? offsetOf(backend, t) : 0);
   params.set([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels,
     info.filterHeight, info.filterWidth, info.outChannels, info.outHeight, info.outWidth,
-    info.strideHeight, info.strideWidth, p.top, p.left, padBottom, padRight,
-    info.dilationHeight, info.dilationWidth, fused.bias ? 1 : 0, fused.relu ? 1 : 0,
-    offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), fused.bias ? offsetOf(backend, fused.bias) : 0,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, pads[0], pads[1],
+    info.dilationHeight, info.dilationWidth, bias ? 1 : 0, relu ? 1 : 0,
+    at(ops.a), at(ops.b), at(ops.c), at(ops.d), at(ops.e), at(ops.f),
   ]);
-  // Read the heap after makeOutput: an allocation may have grown (and replaced) its buffer.
-  const heap = heapOf(backend);
   try {
-    native!.conv(kind as 0 | 1 | 2, heap, params);
+    // Read the heap after the outputs were made: an allocation may have grown (and replaced) its buffer.
+    native!.conv(kind as 0 | 1 | 2 | 3, heapOf(backend), params);
   } catch (err) {
-    backend.disposeData(out.dataId);
+    free();
     // oneDNN refusing a geometry is not an error of the model: WebAssembly computes it instead.
-    if (err instanceof Error && err.message.startsWith('oneDNN:')) return null;
+    if (err instanceof Error && err.message.startsWith('oneDNN:')) return false;
     throw err;
   }
-  return out;
+  return true;
 }
 
 function usable(infos: Info[], dataFormat: unknown): boolean {
@@ -86,9 +107,15 @@ function forwardInfo(args: WasmKernelArgs, attrs: Conv2DAttrs, extra: Info[] = [
   return info.outHeight > 0 && info.outWidth > 0 ? info : null;
 }
 
+function forward(args: WasmKernelArgs, info: backend_util.Conv2DInfo, bias: Info | undefined, relu: boolean): Info | null {
+  const y = args.backend.makeOutput(info.outShape, 'float32');
+  const ops = { a: args.inputs.x as Info, b: args.inputs.filter as Info, c: y, d: bias };
+  return runNative(FORWARD, args.backend, info, ops, [y], bias !== undefined, relu) ? y : null;
+}
+
 export function conv2DNative(args: WasmKernelArgs): Info | null {
   const info = forwardInfo(args, args.attrs as unknown as Conv2DAttrs);
-  return info && runNative(FORWARD, args.backend, info, args.inputs.x as Info, args.inputs.filter as Info, info.outShape);
+  return info && forward(args, info, undefined, false);
 }
 
 /**
@@ -103,10 +130,7 @@ export function fusedConv2DNative(args: WasmKernelArgs): Info | null {
   const info = forwardInfo(args, attrs, bias ? [bias] : []);
   // A bias broadcast from fewer values than output channels stays with the shipped kernel.
   if (info === null || (bias && util.sizeFromShape(bias.shape) !== info.outChannels)) return null;
-  return runNative(FORWARD, args.backend, info, args.inputs.x as Info, args.inputs.filter as Info, info.outShape, {
-    bias,
-    relu: activation === 'relu',
-  });
+  return forward(args, info, bias, activation === 'relu');
 }
 
 export function conv2DBackpropInputNative(args: WasmKernelArgs): Info | null {
@@ -118,7 +142,8 @@ export function conv2DBackpropInputNative(args: WasmKernelArgs): Info | null {
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,
     attrs.dimRoundingMode, false, 'channelsLast');
   if (util.sizeFromShape(info.inShape) === 0) return null;
-  return runNative(INPUT_GRAD, args.backend, info, dy, filter, info.inShape);
+  const dx = args.backend.makeOutput(info.inShape, 'float32');
+  return runNative(INPUT_GRAD, args.backend, info, { a: dy, b: filter, c: dx }, [dx], false, false) ? dx : null;
 }
 
 export function conv2DBackpropFilterNative(args: WasmKernelArgs): Info | null {
@@ -129,5 +154,24 @@ export function conv2DBackpropFilterNative(args: WasmKernelArgs): Info | null {
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad,
     attrs.dimRoundingMode, false, 'channelsLast');
-  return runNative(FILTER_GRAD, args.backend, info, x, dy, info.filterShape);
+  const dw = args.backend.makeOutput(info.filterShape, 'float32');
+  return runNative(FILTER_GRAD, args.backend, info, { a: x, b: dy, c: dw }, [dw], false, false) ? dw : null;
+}
+
+/**
+ * The gradients of y = relu(conv(x, filter) + bias) for the filter and bias, from dy and y:
+ * g = dy where y > 0, the filter's gradient from x and g, and the bias's as the sum of g, in one
+ * call. Returns [g, dFilter, dBias?] (g for the input's gradient), or null outside the native path.
+ */
+export function conv2DReluFilterGradNative(backend: BackendWasm, x: Info, dy: Info, y: Info, info: backend_util.Conv2DInfo,
+  withBias: boolean): Info[] | null {
+  if (!usable([x, dy, y], 'NHWC') || !util.arraysEqual(dy.shape, info.outShape) || !util.arraysEqual(y.shape, info.outShape)) return null;
+  const outputs = [
+    backend.makeOutput(info.outShape, 'float32'),
+    backend.makeOutput(info.filterShape, 'float32'),
+    ...(withBias ? [backend.makeOutput([info.outChannels], 'float32')] : []),
+  ];
+  const [g, dw, db] = outputs;
+  const ops = { a: x, b: dy, c: dw, d: db, e: y, f: g };
+  return runNative(FILTER_GRAD_THROUGH_RELU, backend, info, ops, outputs, withBias, false) ? outputs : null;
 }

@@ -1,14 +1,16 @@
 // Sum and Mean over the leading axes (NHWC -> C, as in BatchNorm and bias
-// gradients) for wasm, as one pass over the heap with float64 accumulators.
+// gradients) for wasm, as one pass over the heap with float64 accumulators; and, for training,
+// Mean's gradient without tfjs-core's tensor of ones.
+import * as tf from '@tensorflow/tfjs-core';
 import { Mean, Sum, util } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, MeanAttrs, SumAttrs } from '@tensorflow/tfjs-core';
+import type { GradConfig, KernelConfig, KernelFunc, MeanAttrs, NamedAttrMap, SumAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
  * Number of leading axes `axis` names when it names exactly axes 0..k-1 (k <
- * rank) of a non-empty float32 tensor, else 0. The shipped kernels transpose
+ * rank, or every axis with the addon) of a non-empty float32 tensor, else 0. The shipped kernels transpose
  * such reductions so the reduced axes come last, a strided full copy that
  * makes them ~3x slower than summing rows in place. Reductions over the
  * innermost axes need no transpose and stay with the shipped kernels.
@@ -16,7 +18,9 @@ import type { Info, WasmKernelArgs } from './scratch.js';
 function leadingAxes(x: Info, axis: number | number[]): number {
   if (x.dtype !== 'float32' || util.sizeFromShape(x.shape) === 0) return 0;
   const axes = [...new Set(util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
-  const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+  // Every axis (a loss's or metric's total) is the same pass with one column, where the addon runs it.
+  const all = axes.length === x.shape.length && nativeModule() !== null;
+  const leading = axes.length > 0 && (axes.length < x.shape.length || all) && axes.every((a, i) => a === i);
   return leading ? axes.length : 0;
 }
 
@@ -76,3 +80,21 @@ export function meanWasm(args: WasmKernelArgs): Info {
 
 export const sumConfig: KernelConfig = { kernelName: Sum, backendName: 'wasm', kernelFunc: sumWasm as unknown as KernelFunc };
 export const meanConfig: KernelConfig = { kernelName: Mean, backendName: 'wasm', kernelFunc: meanWasm as unknown as KernelFunc };
+
+/**
+ * Mean's gradient for training: dy / n spread over x's shape. tfjs-core's builds a tensor of ones of
+ * x's shape in JS (a loop and an upload to the heap: a 2x128x128 loss's mean cost more than the
+ * convolution it follows) and then multiplies and divides it; this divides dy first, then tiles
+ * it. Each value is dy / n either way.
+ */
+export const meanGradient: GradConfig = {
+  kernelName: Mean,
+  inputsToSave: ['x'],
+  gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: NamedAttrMap) => {
+    const [x] = saved;
+    const axes = util.parseAxisParam((attrs as unknown as MeanAttrs).axis, x.shape);
+    const reduceSize = axes.reduce((n, a) => n * x.shape[a], 1);
+    const expandedShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy as tf.Tensor, expandedShape), reduceSize), x.shape) };
+  },
+};

@@ -1,5 +1,5 @@
 // Installs leukoseg's replacement kernels into the tfjs kernel registry for 'wasm', and for training
-// its Softmax and Relu gradients. Nothing happens at import. Idempotent: what is already ours stays.
+// its Softmax, Relu and Mean gradients. Nothing happens at import. Idempotent: what is already ours stays.
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { broadcastBinaryConfigs } from './broadcast_binary.js';
@@ -8,14 +8,16 @@ import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig, batchNormTrainingGradient } from './batch_norm_training.js';
 import { castConfig } from './cast.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
+import { conv2DReluTrainingConfig, conv2DReluTrainingGradConfig, conv2DReluTrainingGradient } from './conv_relu_training.js';
 import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from './cross_entropy.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
 import { identityConfig } from './identity.js';
 import { l2PenaltyConfig, l2PenaltyGradConfig, l2PenaltyGradient } from './l2_penalty.js';
+import { maxPoolConfig } from './max_pool.js';
 import { maxPoolGradConfig } from './max_pool_grad.js';
 import { keepOriginal } from './originals.js';
-import { meanConfig, sumConfig } from './reduce_leading.js';
+import { meanConfig, meanGradient, sumConfig } from './reduce_leading.js';
 import { reluGradConfig, reluGradient } from './relu_grad.js';
 import { resizeNearestNeighborConfig, resizeNearestNeighborGradConfig } from './resize_nearest_neighbor.js';
 import { softmaxConfig, softmaxGradConfig, softmaxGradient } from './softmax.js';
@@ -31,6 +33,7 @@ const replacements: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   tileConfig,
+  maxPoolConfig,
   maxPoolGradConfig,
   fusedBatchNormConfig,
   resizeNearestNeighborConfig,
@@ -51,13 +54,15 @@ const replacements: readonly KernelConfig[] = [
   l2PenaltyConfig,
   l2PenaltyGradConfig,
   reluGradConfig,
+  conv2DReluTrainingConfig,
+  conv2DReluTrainingGradConfig,
 ];
 
 // Gradients of leukoseg's own kernels (names tfjs does not have), registered with the kernels.
-const ownKernelGradients: readonly GradConfig[] = [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient];
-// leukoseg's Softmax and Relu gradients in place of tfjs's (they run the fused gradient kernels and
-// compute the same values where those are absent): only for training, see useTrainingGradients.
-const replacedGradients: readonly GradConfig[] = [softmaxGradient, reluGradient];
+const ownKernelGradients: readonly GradConfig[] = [batchNormTrainingGradient, crossEntropyGradient, l2PenaltyGradient, conv2DReluTrainingGradient];
+// leukoseg's Softmax, Relu and Mean gradients in place of tfjs's (they run the fused gradient kernels
+// or fewer kernels, and compute the same values): only for training, see useTrainingGradients.
+const replacedGradients: readonly GradConfig[] = [softmaxGradient, reluGradient, meanGradient];
 const shippedGradients = new Map<string, GradConfig | undefined>();
 
 for (const config of replacements) {
@@ -70,7 +75,7 @@ for (const gradient of [...ownKernelGradients, ...replacedGradients]) {
 
 const isOurs = (f: unknown): boolean => typeof f === 'function' && (f as unknown as Record<symbol, unknown>)[OURS] === true;
 
-/** Replaces tfjs's Softmax and Relu gradients with leukoseg's (idempotent); the originals are kept per kernel. */
+/** Replaces tfjs's Softmax, Relu and Mean gradients with leukoseg's (idempotent); the originals are kept per kernel. */
 export function useTrainingGradients(): void {
   for (const gradient of replacedGradients) {
     const current = tf.getGradient(gradient.kernelName);
