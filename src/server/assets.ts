@@ -1,5 +1,5 @@
 // The files the server hands out: the built web page, TensorFlow.js's and ONNX Runtime Web's wasm
-// binaries, and the model (tfjs files, and its ONNX export for ONNX Runtime Web).
+// binaries (and tfjs's thread scripts), and the model (tfjs files, and its ONNX export for ONNX Runtime Web).
 // A fixed table read once at start-up; a request's path only ever selects a key, never a file.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { loadModel, MODEL_JSON } from '../models/io.js';
 import { exportOnnx } from '../onnx/export.js';
 import { initEngine } from '../engine/index.js';
-import { ONNX_MODEL_URL, ORT_URL_PREFIX } from './asset-urls.js';
+import { threadedWasmGlue } from '../engine/tfjs-internals.js';
+import { ONNX_MODEL_URL, ORT_URL_PREFIX, THREADED_MAIN_SCRIPT, THREADED_WORKER_SCRIPT } from './asset-urls.js';
 
 export { ONNX_MODEL_URL, ORT_MODULE_URL, ORT_URL_PREFIX } from './asset-urls.js';
 
@@ -84,6 +85,14 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
   const wasm = wasmDir();
   for (const file of WASM_FILES) {
     assets.set(WASM_URL_PREFIX + file, asset(await readFile(join(wasm, file)), 'application/wasm'));
+  }
+  // The threaded build's scripts, so the page's thread workers need no blob: URLs (web/src/tfjs-threads.ts);
+  // without them the page runs tfjs single-threaded.
+  const glue = threadedWasmGlue();
+  if (!(glue instanceof Error)) {
+    const js = 'text/javascript; charset=utf-8';
+    assets.set(WASM_URL_PREFIX + THREADED_WORKER_SCRIPT, asset(Buffer.from(glue.workerSource), js));
+    assets.set(WASM_URL_PREFIX + THREADED_MAIN_SCRIPT, asset(await readFile(glue.mainScript), js));
   }
 
   const ort = ortDir();
