@@ -101,8 +101,9 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
   }
 
   // The same export the Node segmenter runs on ONNX Runtime. The model itself runs in worker threads,
-  // so this thread sets up tfjs (inference only: nothing of the host's tfjs changes) just to read it.
-  await initEngine();
+  // so this thread sets up tfjs (inference only: nothing of the host's tfjs changes; one thread: it
+  // computes nothing) just to read it.
+  await initEngine({ threads: 1 });
   const { model } = await loadModel(modelDir);
   try {
     assets.set(ONNX_MODEL_URL, asset(Buffer.from(exportOnnx(model, `leukoseg: ${model.name} from ${modelDir}`)), 'application/octet-stream'));
