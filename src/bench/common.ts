@@ -11,13 +11,14 @@ export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];
 
 /**
- * The environment of an engine's child: WebAssembly only as a user without oneDNN gets it (all cores) or on
- * one thread, even where the addon is built; PyTorch's OpenMP threads sleeping or as installed.
+ * The environment of an engine's child: WebAssembly only (even where the addon is built) on all `cores`
+ * (tfjs's threaded build) or on one thread; PyTorch's OpenMP threads sleeping or as installed.
  */
-export function childEnv(engine: Engine, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function childEnv(engine: Engine, base: NodeJS.ProcessEnv, cores: number): NodeJS.ProcessEnv {
   const env = { ...base };
   delete env.LEUKOSEG_WASM_THREADS;
   if (engine === 'leukoseg' || engine === 'leukoseg-1thread') env.LEUKOSEG_NATIVE = '0';
+  if (engine === 'leukoseg') env.LEUKOSEG_WASM_THREADS = String(cores);
   if (engine === 'leukoseg-1thread') env.LEUKOSEG_WASM_THREADS = '1';
   if (engine === 'pytorch') env.OMP_WAIT_POLICY = 'PASSIVE';
   if (engine === 'pytorch-spin') {

@@ -68,7 +68,7 @@ test('GFLOP/s: FLOPs per image over ms per image, as shares of the machine and o
   const lines = formatArithmetic(rows, peak);
   assert.match(lines[0], /^model\s+engine\s+threads\s+GFLOP\/img train\s+train GFLOP\/s\s+of machine\s+of wasm SIMD\s+infer b32 GFLOP\/s\s+of machine$/);
   // 3 GFLOP in 60 ms = 50 GFLOP/s: 10 % of 2 x 250, 100 % of 2 x 25; inference 1 GFLOP in 10 ms (b32 = b1 / 2).
-  assert.match(lines[1], /WebAssembly only\s+2\s+3\.000\s+50\.0\s+10\.0 %\s+100\.0 %\s+100\.0\s+20\.0 %$/);
+  assert.match(lines[1], /WebAssembly, all cores\s+2\s+3\.000\s+50\.0\s+10\.0 %\s+100\.0 %\s+100\.0\s+20\.0 %$/);
   assert.match(lines[2], /oneDNN convolutions\s+1\s+3\.000\s+100\.0\s+20\.0 %\s+-\s+200\.0\s+40\.0 %$/);
   assert.match(lines[3], /ONNX export on ORT\s+1\s+3\.000\s+-\s+-\s+-\s+400\.0\s+80\.0 %$/);
   const failed = formatArithmetic([{ result: result('native', 30, 10), rounds: [] }], { ...peak, native: { error: 'no cc' } });
@@ -90,13 +90,13 @@ test("a step's FLOPs: forward, filter and input gradients, no input gradient whe
   model.dispose();
 });
 
-test("the children's environments: WebAssembly only with all cores or one, PyTorch's OpenMP sleeping or as installed", () => {
+test("the children's environments: WebAssembly only on all cores or one, PyTorch's OpenMP sleeping or as installed", () => {
   const base = { LEUKOSEG_WASM_THREADS: '4', OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' };
-  assert.deepEqual(childEnv('leukoseg', base), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0' });
-  assert.deepEqual(childEnv('leukoseg-1thread', base), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '1' });
-  assert.deepEqual(childEnv('native', base), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' });
-  assert.equal(childEnv('pytorch', base).OMP_WAIT_POLICY, 'PASSIVE');
-  assert.equal(childEnv('pytorch-spin', base).OMP_WAIT_POLICY, undefined);
+  assert.deepEqual(childEnv('leukoseg', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '2' });
+  assert.deepEqual(childEnv('leukoseg-1thread', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '1' });
+  assert.deepEqual(childEnv('native', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' });
+  assert.equal(childEnv('pytorch', base, 2).OMP_WAIT_POLICY, 'PASSIVE');
+  assert.equal(childEnv('pytorch-spin', base, 2).OMP_WAIT_POLICY, undefined);
 });
 
 test('without a PyTorch row the ratios are blank', () => {

@@ -13,7 +13,7 @@ export interface Row {
 
 const ENGINE_LABEL: Record<ChildResult['engine'], string> = {
   shipped: 'tfjs-wasm as shipped',
-  leukoseg: 'leukoseg engine, WebAssembly only',
+  leukoseg: 'leukoseg engine, WebAssembly, all cores',
   'leukoseg-1thread': 'leukoseg engine, WebAssembly, 1 thread',
   native: 'leukoseg engine + oneDNN convolutions',
   onnx: 'leukoseg ONNX export on ORT',

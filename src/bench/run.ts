@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         const [command, args] = childCommand(o, model, engine, round === 1 && engine === memoryEngine);
         const t0 = Date.now();
         process.stderr.write(`[${label}] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
-        const env = childEnv(engine, process.env);
+        const env = childEnv(engine, process.env, Math.min(8, availableParallelism()));
         try {
           const result = await runChild(command, args, label, env, o.childTimeoutS);
           process.stderr.write(`[${label}] done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);

@@ -38,9 +38,9 @@ export interface EngineOptions {
   training?: boolean;
   /**
    * Threads for the wasm backend's convolutions and matrix products (XNNPACK), 1-8, taken when this call
-   * starts the backend (a started backend keeps its build). Default: $LEUKOSEG_WASM_THREADS, else every
-   * core on the main thread when the native kernels are not built (or LEUKOSEG_NATIVE=0), else 1. More
-   * than 1 runs tfjs's threaded build, whose shared heap the native kernels cannot take.
+   * starts the backend (a started backend keeps its build). Default: $LEUKOSEG_WASM_THREADS, else half
+   * the cores on the main thread when the native kernels are not built (or LEUKOSEG_NATIVE=0), else 1.
+   * More than 1 runs tfjs's threaded build, whose shared heap the native kernels cannot take.
    */
   threads?: number;
 }

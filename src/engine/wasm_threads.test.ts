@@ -102,13 +102,13 @@ console.log(engineInfo().threads);`;
   assert.equal(stdout.trim().split('\n').pop(), '2');
 });
 
-test('threads come from the option, else the environment, else the cores where the native kernels cannot load', () => {
+test('threads come from the option, else the environment, else half the cores where the native kernels cannot load', () => {
   const saved = process.env[THREADS_ENV];
   try {
     delete process.env[THREADS_ENV];
     assert.equal(wasmThreadsWanted(3, true), 3);
     assert.equal(wasmThreadsWanted(undefined, true), 1);
-    assert.equal(wasmThreadsWanted(undefined, false), Math.min(MAX_WASM_THREADS, availableParallelism()));
+    assert.equal(wasmThreadsWanted(undefined, false), Math.max(1, Math.min(MAX_WASM_THREADS, Math.ceil(availableParallelism() / 2))));
     process.env[THREADS_ENV] = '2';
     assert.equal(wasmThreadsWanted(undefined, true), 2);
     assert.equal(wasmThreadsWanted(1, false), 1);
