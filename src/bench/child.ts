@@ -1,5 +1,6 @@
 // One benchmark configuration in its own process (so kernel registration and peak RSS are its own):
-//   node dist-dev/bench/child.js --engine shipped|leukoseg|native|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
+//   node dist-dev/bench/child.js --engine shipped|leukoseg|leukoseg-1thread|native|onnx --model study-model-3|unet [--quick] [--memory-epochs N]
+// (run.ts sets the environment that makes leukoseg / leukoseg-1thread WebAssembly only: LEUKOSEG_NATIVE=0, LEUKOSEG_WASM_THREADS)
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
@@ -15,13 +16,14 @@ import { OnnxPredictor } from '../onnx/runtime.js';
 import { predictBatches } from '../models/predict.js';
 import {
   BENCH_MODELS, ENGINES, EPOCH_IMAGES, FULL_COUNTS, QUICK_COUNTS, RESULT_MARKER, imagesNeeded, load1, messageOf, parseFlags, peakRssMiB, timeRuns,
-  type BenchModel, type ChildResult, type Counts, type Engine, type EpochMemory, type Timing,
+  isTorch, type BenchModel, type ChildResult, type Counts, type Engine, type EpochMemory, type Timing, type TorchEngine,
 } from './common.js';
+import { stepFlops } from './flops.js';
 
 const SIZE = 128;
 
 interface Args {
-  engine: Exclude<Engine, 'pytorch'>;
+  engine: Exclude<Engine, TorchEngine>;
   model: BenchModel;
   data: string;
   counts: Counts;
@@ -33,7 +35,7 @@ function parseArgs(argv: string[]): Args {
   const flags = parseFlags(argv);
   const engine = flags.get('engine') as Args['engine'];
   const model = flags.get('model') as BenchModel;
-  if (!(ENGINES as readonly string[]).includes(engine) || (engine as string) === 'pytorch') throw new Error(`--engine must be shipped, leukoseg, native or onnx, but got '${engine}'`);
+  if (!(ENGINES as readonly string[]).includes(engine) || isTorch(engine)) throw new Error(`--engine must be shipped, leukoseg, leukoseg-1thread, native or onnx, but got '${engine}'`);
   if (!BENCH_MODELS.includes(model)) throw new Error(`--model must be one of ${BENCH_MODELS.join(', ')}, but got '${model}'`);
   const counts = { ...(flags.has('quick') ? QUICK_COUNTS : FULL_COUNTS) };
   counts.memoryEpochs = Number(flags.get('memory-epochs') ?? 0);
@@ -133,10 +135,12 @@ async function main(): Promise<void> {
     await initEngine({ backend: 'wasm', native: args.engine === 'native', training: true });
     const info = engineInfo();
     if (args.engine === 'native' && info.native === null) throw new Error(`the native kernels are not available: ${info.nativeUnavailable}`);
+    if (info.threadsUnavailable !== undefined) notes.push(`wasm threads: ${info.threadsUnavailable}`);
   }
   const samples = await loadImages(args.data, imagesNeeded(c));
   const model = buildModel(args.model);
   const params = model.countParams();
+  const flops = stepFlops(model);
   const x1 = tf.tensor4d(imagesToFloat32(samples, [0]), [1, SIZE, SIZE, 3]);
   const x32 = tf.tensor4d(imagesToFloat32(samples, samples.slice(0, 32).map((_, i) => i)), [32, SIZE, SIZE, 3]);
   let threads = 1;
@@ -163,17 +167,18 @@ async function main(): Promise<void> {
     log(`  inference b32 ...`);
     inferB32 = await timeRuns(tfjsInference(model, x32), 32, c.b32Runs, c.b32Warmup);
     if (c.memoryEpochs > 0 && 'msPerImage' in train) memory = await memoryRun(model, samples, c);
-    if (args.engine === 'native') threads = availableParallelism(); // oneDNN's OpenMP threads: one per core
+    // oneDNN's OpenMP threads: one per core; else the threads XNNPACK runs on.
+    threads = args.engine === 'native' ? availableParallelism() : args.engine === 'shipped' ? 1 : engineInfo().threads;
     notes.push(
       args.engine === 'shipped' ? 'tfjs-backend-wasm 4.22 as shipped (no leukoseg kernels)'
         : args.engine === 'native' ? `leukoseg's wasm kernels, convolutions on ${engineInfo().native} (OpenMP, one thread per core)`
-          : "leukoseg's wasm kernels (WebAssembly only)",
+          : `leukoseg's wasm kernels (WebAssembly only, ${threads === 1 ? 'the single-threaded SIMD build' : `the threaded SIMD build on ${threads} threads`})`,
     );
   }
   tf.dispose([x1, x32]);
   model.dispose();
   const result: ChildResult = {
-    engine: args.engine, model: args.model, threads, params, train, inferB1, inferB32,
+    engine: args.engine, model: args.model, threads, params, flops, train, inferB1, inferB32,
     peakRssMiB: peakRssMiB(), memory, load: { start: loadStart, end: load1() }, notes,
   };
   process.stdout.write(`${RESULT_MARKER}${JSON.stringify(result)}\n`);

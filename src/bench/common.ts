@@ -2,10 +2,31 @@
 // PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
 import { loadavg } from 'node:os';
 
-export const ENGINES = ['shipped', 'leukoseg', 'native', 'onnx', 'pytorch'] as const;
+export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'onnx', 'pytorch', 'pytorch-spin'] as const;
 export type Engine = (typeof ENGINES)[number];
+/** PyTorch's two rows: OpenMP threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE, the reference), and as installed (spinning). */
+export type TorchEngine = 'pytorch' | 'pytorch-spin';
+export const isTorch = (engine: Engine): engine is TorchEngine => engine === 'pytorch' || engine === 'pytorch-spin';
 export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];
+
+/**
+ * The environment of an engine's child: WebAssembly only (even where the addon is built) on all `cores`
+ * (tfjs's threaded build) or on one thread; PyTorch's OpenMP threads sleeping or as installed.
+ */
+export function childEnv(engine: Engine, base: NodeJS.ProcessEnv, cores: number): NodeJS.ProcessEnv {
+  const env = { ...base };
+  delete env.LEUKOSEG_WASM_THREADS;
+  if (engine === 'leukoseg' || engine === 'leukoseg-1thread') env.LEUKOSEG_NATIVE = '0';
+  if (engine === 'leukoseg') env.LEUKOSEG_WASM_THREADS = String(cores);
+  if (engine === 'leukoseg-1thread') env.LEUKOSEG_WASM_THREADS = '1';
+  if (engine === 'pytorch') env.OMP_WAIT_POLICY = 'PASSIVE';
+  if (engine === 'pytorch-spin') {
+    delete env.OMP_WAIT_POLICY;
+    delete env.GOMP_SPINCOUNT;
+  }
+  return env;
+}
 
 /** The child prints its result on one stdout line starting with this, so library chatter cannot confuse it. */
 export const RESULT_MARKER = 'BENCH_RESULT ';
@@ -28,12 +49,20 @@ export interface EpochMemory {
   seconds: number;
 }
 
+/** Per-image FLOPs of the model's convolutions (src/bench/flops.ts; torch_bench.py counts its own the same way). */
+export interface ImageFlops {
+  forward: number;
+  /** Forward + filter gradient + input gradient (but where the conv reads the image). */
+  training: number;
+}
+
 export interface ChildResult {
   engine: Engine;
   model: BenchModel;
   /** Threads the engine computes on. */
   threads: number;
   params?: number;
+  flops?: ImageFlops;
   /** A timing, or why this engine cannot train. */
   train: Timing | { error: string } | null;
   inferB1: Timing | { error: string };

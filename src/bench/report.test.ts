@@ -1,9 +1,15 @@
 // The bench's arithmetic and tables on made-up results (the bench itself is not a test and CI does not run
-// it): medians, ratios to PyTorch, the round chosen per configuration, memory growth, flag parsing.
+// it): medians, ratios to PyTorch, GFLOP/s and shares of the peak, a model's FLOPs, the children's
+// environments, the round chosen per configuration, memory growth, flag parsing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, parseFlags, timeRuns, type ChildResult, type Timing } from './common.js';
-import { bestRound, formatMemory, formatTable, memoryGrowth } from './report.js';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { childEnv, median, parseFlags, timeRuns, type ChildResult, type Timing } from './common.js';
+import { stepFlops } from './flops.js';
+import type { MachinePeak } from './peak.js';
+import { bestRound, formatArithmetic, formatMemory, formatPeak, formatTable, memoryGrowth } from './report.js';
 
 const timing = (msPerImage: number): Timing => ({ msPerImage, bestMsPerImage: msPerImage, batch: 1, runs: 1, warmup: 0 });
 
@@ -35,9 +41,62 @@ test('the table shows ratios to PyTorch of the same model, and "cannot train" fo
   const lines = formatTable(rows);
   assert.equal(lines.length, 4);
   assert.match(lines[0], /^model\s+engine\s+threads\s+train ms\/img/);
-  assert.match(lines[1], /cannot train\s+15\.0\s+7\.50\s+300\s+-\s+7\.14x\s+7\.14x/);
-  assert.match(lines[2], /13\.2\s+4\.20\s+2\.10\s+300\s+2\.00x\s+2\.00x\s+2\.00x\s+1\.0-1\.5$/);
-  assert.match(lines[3], /PyTorch reference\s+1\s+6\.60\s+2\.10\s+1\.05\s+300\s+1\s+1\s+1/);
+  assert.match(lines[1], /cannot train\s+15\.0\s+7\.50\s+300\s+-\s+7\.14x\s+7\.14x\s+-/);
+  assert.match(lines[2], /13\.2\s+4\.20\s+2\.10\s+300\s+2\.00x\s+2\.00x\s+2\.00x\s+-\s+1\.0-1\.5$/);
+  assert.match(lines[3], /PyTorch, OMP_WAIT_POLICY=PASSIVE\s+1\s+6\.60\s+2\.10\s+1\.05\s+300\s+1\s+1\s+1\s+-/);
+});
+
+test('the last ratio column is to PyTorch with its OpenMP threads as installed', () => {
+  const rows = [result('native', 12, 4), result('pytorch', 6, 2), result('pytorch-spin', 10, 2)].map((r) => ({ result: r, rounds: [r] }));
+  const lines = formatTable(rows);
+  assert.match(lines[1], /2\.00x\s+2\.00x\s+2\.00x\s+1\.20x\s+1\.0-1\.5$/);
+  assert.match(lines[3], /PyTorch, OpenMP as installed\s+1\s+10\.0.*1\.67x\s+1\.00x\s+1\.00x\s+1\s+1\.0-1\.5$/);
+});
+
+const peak: MachinePeak = {
+  cores: 2, native: { gflopsPerCore: 250, what: 'AVX-512 FMA' }, wasm: { gflopsPerCore: 25, what: 'f32x4' },
+  nominalGflops: 268.8, nominalWhat: '2 cores x 2.10 GHz',
+};
+
+test('GFLOP/s: FLOPs per image over ms per image, as shares of the machine and of WebAssembly SIMD', () => {
+  const flops = { forward: 1e9, training: 3e9 };
+  const rows = [
+    result('leukoseg', 60, 20, { flops, threads: 2 }),
+    result('native', 30, 10, { flops }),
+    result('onnx', null, 5, { flops }),
+  ].map((r) => ({ result: r, rounds: [r] }));
+  const lines = formatArithmetic(rows, peak);
+  assert.match(lines[0], /^model\s+engine\s+threads\s+GFLOP\/img train\s+train GFLOP\/s\s+of machine\s+of wasm SIMD\s+infer b32 GFLOP\/s\s+of machine$/);
+  // 3 GFLOP in 60 ms = 50 GFLOP/s: 10 % of 2 x 250, 100 % of 2 x 25; inference 1 GFLOP in 10 ms (b32 = b1 / 2).
+  assert.match(lines[1], /WebAssembly, all cores\s+2\s+3\.000\s+50\.0\s+10\.0 %\s+100\.0 %\s+100\.0\s+20\.0 %$/);
+  assert.match(lines[2], /oneDNN convolutions\s+1\s+3\.000\s+100\.0\s+20\.0 %\s+-\s+200\.0\s+40\.0 %$/);
+  assert.match(lines[3], /ONNX export on ORT\s+1\s+3\.000\s+-\s+-\s+-\s+400\.0\s+80\.0 %$/);
+  const failed = formatArithmetic([{ result: result('native', 30, 10), rounds: [] }], { ...peak, native: { error: 'no cc' } });
+  assert.match(failed[1], /1\s+-\s+-\s+-\s+-\s+-\s+-$/);
+  assert.match(formatPeak(peak)[0], /2 cores x 250\.0 GFLOP\/s \(AVX-512 FMA\) = 500 GFLOP\/s/);
+  assert.match(formatPeak({ ...peak, native: { error: 'no cc' } })[0], /FMA probe: no cc/);
+});
+
+test("a step's FLOPs: forward, filter and input gradients, no input gradient where a conv reads the image", async () => {
+  await tf.setBackend('cpu');
+  const input = tfl.input({ shape: [8, 8, 3] });
+  const a = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }).apply(input) as tfl.SymbolicTensor;
+  const b = tfl.layers.maxPooling2d({ poolSize: 2 }).apply(a) as tfl.SymbolicTensor;
+  const c = tfl.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 2, padding: 'same' }).apply(b) as tfl.SymbolicTensor;
+  const d = tfl.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(c) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: d });
+  // 2*8*8*4*3*3*3 = 13824 (reads the image); 2*(4*4)*2*2*4*2 = 1024 (per input position); 2*8*8*3*1*1*2 = 768.
+  assert.deepEqual(stepFlops(model), { forward: 15616, training: 2 * 15616 + 1024 + 768 });
+  model.dispose();
+});
+
+test("the children's environments: WebAssembly only on all cores or one, PyTorch's OpenMP sleeping or as installed", () => {
+  const base = { LEUKOSEG_WASM_THREADS: '4', OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' };
+  assert.deepEqual(childEnv('leukoseg', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '2' });
+  assert.deepEqual(childEnv('leukoseg-1thread', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '1' });
+  assert.deepEqual(childEnv('native', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' });
+  assert.equal(childEnv('pytorch', base, 2).OMP_WAIT_POLICY, 'PASSIVE');
+  assert.equal(childEnv('pytorch-spin', base, 2).OMP_WAIT_POLICY, undefined);
 });
 
 test('without a PyTorch row the ratios are blank', () => {

@@ -1,6 +1,8 @@
 // Turns the children's results into the bench's printed tables: speed and peak RSS per configuration
-// with the ratio to PyTorch, and RSS / live tensors per epoch of the memory runs.
+// with the ratio to PyTorch, achieved GFLOP/s beside the machine's peak, and RSS / live tensors per epoch
+// of the memory runs.
 import { isTiming, type ChildResult, type EpochMemory, type Timing } from './common.js';
+import type { MachinePeak } from './peak.js';
 
 /** A configuration's figures over all rounds: the round with the fastest training (else inference) is shown. */
 export interface Row {
@@ -11,11 +13,16 @@ export interface Row {
 
 const ENGINE_LABEL: Record<ChildResult['engine'], string> = {
   shipped: 'tfjs-wasm as shipped',
-  leukoseg: 'leukoseg engine (tfjs-wasm + kernels)',
+  leukoseg: 'leukoseg engine, WebAssembly, all cores',
+  'leukoseg-1thread': 'leukoseg engine, WebAssembly, 1 thread',
   native: 'leukoseg engine + oneDNN convolutions',
   onnx: 'leukoseg ONNX export on ORT',
-  pytorch: 'PyTorch reference',
+  pytorch: 'PyTorch, OMP_WAIT_POLICY=PASSIVE',
+  'pytorch-spin': 'PyTorch, OpenMP as installed',
 };
+
+/** Engines whose convolutions run on WebAssembly, bounded by its SIMD peak rather than the CPU's. */
+const ON_WASM: ReadonlySet<ChildResult['engine']> = new Set(['shipped', 'leukoseg', 'leukoseg-1thread']);
 
 function ms(t: Timing | { error: string } | null): string {
   if (t == null) return '-';
@@ -41,15 +48,61 @@ function pad(cells: string[][]): string[] {
 /** The main table: one line per (model, engine); ratios are this engine's ms per image / PyTorch's. */
 export function formatTable(rows: Row[]): string[] {
   const header = ['model', 'engine', 'threads', 'train ms/img', 'infer b1 ms/img', 'infer b32 ms/img', 'peak RSS MiB',
-    'train / PT', 'b1 / PT', 'b32 / PT', 'load 1m'];
+    'train / PT', 'b1 / PT', 'b32 / PT', 'train / PT spin', 'load 1m'];
   const cells = [header];
+  const find = (model: string, engine: ChildResult['engine']) => rows.find((o) => o.result.model === model && o.result.engine === engine)?.result;
   for (const { result: r } of rows) {
-    const torch = rows.find((o) => o.result.model === r.model && o.result.engine === 'pytorch')?.result;
+    const torch = find(r.model, 'pytorch');
+    const spin = find(r.model, 'pytorch-spin');
     const train = r.engine === 'onnx' ? '-' : ms(r.train);
+    const vs = (t: Timing | { error: string } | null, ref: Timing | { error: string } | null | undefined) => (r.engine === 'pytorch' ? '1' : ratio(t, ref));
     cells.push([
       r.model, ENGINE_LABEL[r.engine], String(r.threads), train, ms(r.inferB1), ms(r.inferB32), r.peakRssMiB.toFixed(0),
-      r.engine === 'pytorch' ? '1' : ratio(r.train, torch?.train), r.engine === 'pytorch' ? '1' : ratio(r.inferB1, torch?.inferB1),
-      r.engine === 'pytorch' ? '1' : ratio(r.inferB32, torch?.inferB32), `${r.load.start.toFixed(1)}-${r.load.end.toFixed(1)}`,
+      vs(r.train, torch?.train), vs(r.inferB1, torch?.inferB1), vs(r.inferB32, torch?.inferB32),
+      r.engine === 'pytorch-spin' ? '1' : ratio(r.train, spin?.train), `${r.load.start.toFixed(1)}-${r.load.end.toFixed(1)}`,
+    ]);
+  }
+  return pad(cells);
+}
+
+/** The machine's peak: the measured FMA probe times the cores, else the nominal /proc/cpuinfo figure. */
+export function machineGflops(peak: MachinePeak): number | null {
+  return 'gflopsPerCore' in peak.native ? peak.native.gflopsPerCore * peak.cores : peak.nominalGflops;
+}
+
+export function formatPeak(peak: MachinePeak): string[] {
+  const native = 'gflopsPerCore' in peak.native
+    ? `${peak.cores} cores x ${peak.native.gflopsPerCore.toFixed(1)} GFLOP/s (${peak.native.what}) = ${(peak.native.gflopsPerCore * peak.cores).toFixed(0)} GFLOP/s`
+    : `FMA probe: ${peak.native.error}`;
+  return [
+    `machine peak, fp32: ${native}`,
+    `WebAssembly SIMD peak: ${peak.cores} x ${peak.wasm.gflopsPerCore.toFixed(1)} GFLOP/s (${peak.wasm.what}) = ${(peak.wasm.gflopsPerCore * peak.cores).toFixed(0)} GFLOP/s`,
+    `nominal: ${peak.nominalGflops === null ? peak.nominalWhat : `${peak.nominalWhat} = ${peak.nominalGflops.toFixed(0)} GFLOP/s`}`,
+  ];
+}
+
+function gflops(flops: number | undefined, t: Timing | { error: string } | null): number | null {
+  return flops !== undefined && isTiming(t) ? flops / t.msPerImage / 1e6 : null;
+}
+
+const percent = (value: number | null, of: number | null) => (value === null || of === null ? '-' : `${((100 * value) / of).toFixed(1)} %`);
+const fixed = (value: number | null) => (value === null ? '-' : value.toFixed(1));
+
+/**
+ * Achieved GFLOP/s of each configuration's training step and batch-32 inference (the convolutions' FLOPs,
+ * flops.ts, over the measured time) and the share of the machine's peak (all cores) and, for engines on
+ * WebAssembly, of WebAssembly SIMD's.
+ */
+export function formatArithmetic(rows: Row[], peak: MachinePeak): string[] {
+  const machine = machineGflops(peak);
+  const wasm = peak.wasm.gflopsPerCore * peak.cores;
+  const cells = [['model', 'engine', 'threads', 'GFLOP/img train', 'train GFLOP/s', 'of machine', 'of wasm SIMD', 'infer b32 GFLOP/s', 'of machine']];
+  for (const { result: r } of rows) {
+    const train = r.engine === 'onnx' ? null : gflops(r.flops?.training, r.train);
+    const infer = gflops(r.flops?.forward, r.inferB32);
+    cells.push([
+      r.model, ENGINE_LABEL[r.engine], String(r.threads), r.flops === undefined ? '-' : (r.flops.training / 1e9).toFixed(3),
+      fixed(train), percent(train, machine), ON_WASM.has(r.engine) ? percent(train, wasm) : '-', fixed(infer), percent(infer, machine),
     ]);
   }
   return pad(cells);

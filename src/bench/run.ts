@@ -1,18 +1,21 @@
 // `npm run bench`: every (model, engine) in its own child process, rounds interleaved (A, B, A, B) so the
 // other load on the machine hits all alike; prints one table with ratios to PyTorch and writes it as JSON.
-//   node dist-dev/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,native,onnx,pytorch] [--quick]
+//   node dist-dev/bench/run.js [--models study-model-3,unet] [--quick]
+//                          [--engines shipped,leukoseg,leukoseg-1thread,native,onnx,pytorch,pytorch-spin]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
-//                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900]
+//                          [--onnx-threads N] [--child-timeout 900]
+// Before the rounds it probes the machine's arithmetic peak (peak.ts); each training row gets its GFLOP/s.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
 import { loadNativeConv } from '../engine/native.js';
-import { BENCH_MODELS, ENGINES, RESULT_MARKER, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
-import { bestRound, formatMemory, formatTable, type Row } from './report.js';
+import { BENCH_MODELS, ENGINES, RESULT_MARKER, childEnv, isTorch, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
+import { machinePeak } from './peak.js';
+import { bestRound, formatArithmetic, formatMemory, formatPeak, formatTable, type Row } from './report.js';
 
 const PYTHON = '/usr/bin/python3';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,14 +30,12 @@ interface Options {
   data: string;
   peer: string;
   onnxThreads: number;
-  /** OMP_WAIT_POLICY for the PyTorch child; see TORCH_OMP_NOTE. */
-  torchOmp: 'passive' | 'default';
   childTimeoutS: number;
 }
 
 const TORCH_OMP_NOTE =
-  'PyTorch runs with OMP_WAIT_POLICY=PASSIVE (--torch-omp default: as installed): its OpenMP threads otherwise ' +
-  'spin-wait, and when another process holds one of the 2 cores a training step became 15x slower ' +
+  'PyTorch runs with OMP_WAIT_POLICY=PASSIVE (the ratios\' reference), and as installed (pytorch-spin): its OpenMP ' +
+  'threads otherwise spin-wait, and when another process holds one of the 2 cores a training step became 15x slower ' +
   '(study-model-3: 408 vs 27 ms per image, same load) - a figure that would flatter leukoseg. leukoseg\'s ' +
   'ONNX Runtime sessions likewise do not spin.';
 
@@ -60,7 +61,6 @@ function parseOptions(argv: string[]): Options {
     data: resolve(f.get('data') ?? sharedDataset1()),
     peer: resolve(f.get('peer') ?? resolve(PROJECT_ROOT, '..', 'shared', 'peers', 'pytorch', 'peer.py')),
     onnxThreads: Number(f.get('onnx-threads') ?? 0),
-    torchOmp: f.get('torch-omp') === 'default' ? 'default' : 'passive',
     childTimeoutS: Number(f.get('child-timeout') ?? 900),
   };
 }
@@ -81,8 +81,8 @@ function torchProblem(peer: string): string | null {
 function childCommand(o: Options, model: BenchModel, engine: Engine, memory: boolean): [string, string[]] {
   const common = ['--model', model, '--data', o.data, ...(o.quick ? ['--quick'] : [])];
   const memoryArgs = memory && o.memoryEpochs > 0 ? ['--memory-epochs', String(o.memoryEpochs)] : [];
-  if (engine === 'pytorch') {
-    return [PYTHON, [resolve(PROJECT_ROOT, 'src', 'bench', 'torch_bench.py'), '--peer', o.peer, ...common, ...memoryArgs]];
+  if (isTorch(engine)) {
+    return [PYTHON, [resolve(PROJECT_ROOT, 'src', 'bench', 'torch_bench.py'), '--peer', o.peer, '--engine', engine, ...common, ...memoryArgs]];
   }
   const threads = engine === 'onnx' && o.onnxThreads > 0 ? ['--threads', String(o.onnxThreads)] : [];
   return [process.execPath, [resolve(HERE, 'child.js'), '--engine', engine, ...common, ...memoryArgs, ...threads]];
@@ -126,14 +126,16 @@ async function main(): Promise<void> {
       engines = engines.filter((e) => e !== 'native');
     }
   }
-  if (engines.includes('pytorch')) {
+  if (engines.some(isTorch)) {
     const problem = torchProblem(o.peer);
     if (problem) {
       console.log(`PyTorch rows skipped: ${problem}`);
       skipped.push(problem);
-      engines = engines.filter((e) => e !== 'pytorch');
+      engines = engines.filter((e) => !isTorch(e));
     }
   }
+  const peak = machinePeak();
+  for (const line of formatPeak(peak)) console.log(line);
   // The engine a user gets by default: native convolutions where they were built.
   const memoryEngine: Engine = engines.includes('native') ? 'native' : 'leukoseg';
   const byConfig = new Map<string, ChildResult[]>();
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
         const [command, args] = childCommand(o, model, engine, round === 1 && engine === memoryEngine);
         const t0 = Date.now();
         process.stderr.write(`[${label}] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
-        const env = engine === 'pytorch' && o.torchOmp === 'passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
+        const env = childEnv(engine, process.env, Math.min(8, availableParallelism()));
         try {
           const result = await runChild(command, args, label, env, o.childTimeoutS);
           process.stderr.write(`[${label}] done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -167,7 +169,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`ms per image at 128x128 (train: batch 2, median of steps; infer: median of runs; best of ${o.rounds} interleaved round(s))`);
   for (const line of formatTable(rows)) console.log(line);
-  if (engines.includes('pytorch')) console.log(o.torchOmp === 'passive' ? TORCH_OMP_NOTE : 'PyTorch with its default OpenMP wait policy (spinning).');
+  if (engines.some(isTorch)) console.log(TORCH_OMP_NOTE);
+  console.log('\nachieved arithmetic: the convolutions\' FLOPs per image (forward + both gradients when training) / ms per image');
+  for (const line of formatArithmetic(rows, peak)) console.log(line);
   const memoryLines = formatMemory(rows);
   if (memoryLines.length > 0) {
     console.log('\nmemory over training epochs (RSS and live tfjs tensors after each epoch):');
@@ -178,7 +182,7 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(), command: `node dist-dev/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-    loadAtStart, loadAtEnd, options: o, skipped, failures, notes: engines.includes('pytorch') && o.torchOmp === 'passive' ? [TORCH_OMP_NOTE] : [],
+    loadAtStart, loadAtEnd, options: o, peak, skipped, failures, notes: engines.some(isTorch) ? [TORCH_OMP_NOTE] : [],
     rows: rows.map((r) => ({ ...r.result, rounds: r.rounds })),
   };
   await mkdir(dirname(o.out), { recursive: true });

@@ -65,6 +65,28 @@ def time_runs(fn, batch, runs, warmup):
             "batch": batch, "runs": runs, "warmup": warmup}
 
 
+def conv_flops(model, x1):
+    """Per-image FLOPs of the convolutions, as src/bench/flops.ts counts leukoseg's: forward (2 x multiply-adds), and
+    training = forward + weight gradient + input gradient, but not where the conv reads the image (not trained)."""
+    work = []
+
+    def hook(module, inputs, output):
+        cin, cout = module.in_channels // module.groups, module.out_channels
+        kh, kw = module.kernel_size
+        # Conv2d: every output position; ConvTranspose2d: every input position.
+        positions = output.shape[2] * output.shape[3] if isinstance(module, torch.nn.Conv2d) else inputs[0].shape[2] * inputs[0].shape[3]
+        work.append((2 * positions * kh * kw * cin * cout, inputs[0] is x1))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    model.eval()
+    with torch.no_grad():
+        model(x1)
+    for h in handles:
+        h.remove()
+    forward = sum(f for f, _ in work)
+    return {"forward": forward, "training": 2 * forward + sum(f for f, reads_image in work if not reads_image)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--peer", required=True)
@@ -73,6 +95,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--memory-epochs", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    # The row it reports as: run.ts sets OMP_WAIT_POLICY=PASSIVE for "pytorch", nothing for "pytorch-spin".
+    ap.add_argument("--engine", choices=["pytorch", "pytorch-spin"], default="pytorch")
     args = ap.parse_args()
     load_start = os.getloadavg()[0]
     c = QUICK if args.quick else FULL
@@ -104,8 +128,9 @@ def main():
                 torch.softmax(model(xb), 1)
         return run
 
-    train = time_runs(train_step, c["batch"], c["train_steps"], c["train_warmup"])
     x1, x32 = x[:1].contiguous(), x[:32].contiguous()
+    flops = conv_flops(model, x1)
+    train = time_runs(train_step, c["batch"], c["train_steps"], c["train_warmup"])
     b1 = time_runs(infer(x1), 1, c["b1_runs"], c["b1_warmup"])
     b32 = time_runs(infer(x32), 32, c["b32_runs"], c["b32_warmup"])
     memory = None
@@ -119,12 +144,13 @@ def main():
             infer(x[:8])()
             memory.append({"epoch": epoch, "rssMiB": rss_mib(), "seconds": time.perf_counter() - t0})
     result = {
-        "engine": "pytorch", "model": args.model, "threads": torch.get_num_threads(),
-        "params": sum(p.numel() for p in model.parameters()),
+        "engine": args.engine, "model": args.model, "threads": torch.get_num_threads(),
+        "params": sum(p.numel() for p in model.parameters()), "flops": flops,
         "train": train, "inferB1": b1, "inferB32": b32,
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "memory": memory, "load": {"start": load_start, "end": os.getloadavg()[0]},
-        "notes": [f"torch {torch.__version__}, the reference's {PEER_MODEL[args.model]} from peer.py"],
+        "notes": [f"torch {torch.__version__}, the reference's {PEER_MODEL[args.model]} from peer.py, "
+                  f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}"],
     }
     print(RESULT_MARKER + json.dumps(result), flush=True)
 

@@ -6,12 +6,13 @@ import '@tensorflow/tfjs-backend-cpu';
 // them all. Without this import tf.grads fails on any op unless the caller
 // happened to load tfjs-layers first.
 import '@tensorflow/tfjs-layers';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels, useTrainingGradients } from './kernels/register.js';
-import { missingTfjsInternals } from './tfjs-internals.js';
+import { heapIsShared, missingTfjsInternals } from './tfjs-internals.js';
 import { useNativeConv } from './kernels/native_conv.js';
-import { loadNativeConv } from './native.js';
+import { loadNativeConv, type NativeConvModule } from './native.js';
 import { useFusedLayers } from './fused_layers.js';
+import { startWasmBackend, wasmThreadsWanted } from './wasm_threads.js';
 
 export { adam, FusedAdamOptimizer } from './adam.js';
 export { categoricalCrossentropy } from './ops.js';
@@ -35,14 +36,23 @@ export interface EngineOptions {
    * tfjs-core gradients and tfjs-layers classes stay as shipped; importing leukoseg changes neither.
    */
   training?: boolean;
+  /**
+   * Threads for the wasm backend's convolutions and matrix products (XNNPACK), 1-8, taken when this call
+   * starts the backend (a started backend keeps its build). Default: $LEUKOSEG_WASM_THREADS, else half
+   * the cores on the main thread when the native kernels are not built (or LEUKOSEG_NATIVE=0), else 1.
+   * More than 1 runs tfjs's threaded build, whose shared heap the native kernels cannot take.
+   */
+  threads?: number;
 }
 
 export interface EngineInfo {
   backend: EngineBackend;
   /** WebAssembly SIMD in use (always false on cpu). */
   simd: boolean;
-  /** Threads XNNPACK runs on; tfjs-backend-wasm runs single-threaded in Node. */
+  /** Threads XNNPACK runs on (the threaded build's pool; 1 for the single-threaded build). */
   threads: number;
+  /** Why more threads were asked for but the wasm backend runs on one. */
+  threadsUnavailable?: string;
   /** Kernels leukoseg serves on this backend instead of the shipped ones. */
   replacedKernels: string[];
   /** "oneDNN x.y.z" when convolutions run natively, else null (see nativeUnavailable). */
@@ -56,6 +66,8 @@ export interface EngineInfo {
 }
 
 let current: EngineInfo | null = null;
+/** Why the wasm backend, when it started, did not get the threads asked for. */
+let threadsUnavailable: string | undefined;
 let warnedMissing = false;
 
 /**
@@ -68,10 +80,16 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
   if (backend !== 'wasm' && backend !== 'cpu') {
     throw new Error(`leukoseg engine: unknown backend '${String(backend)}', expected 'wasm' or 'cpu'`);
   }
+  const addonLoads = backend === 'wasm' && !(loadNativeConv() instanceof Error);
+  const threads = backend === 'wasm' ? wasmThreadsWanted(options.threads, addonLoads) : 1;
   let failure: unknown = null;
   let ok = false;
   try {
-    ok = await tf.setBackend(backend);
+    if (backend === 'wasm') {
+      const start = await startWasmBackend(threads);
+      ok = start.ok;
+      threadsUnavailable = start.threadsUnavailable ?? threadsUnavailable;
+    } else ok = await tf.setBackend(backend);
     await tf.ready();
   } catch (err) {
     failure = err;
@@ -101,12 +119,13 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
       ? new Error('TensorFlow.js internals missing')
       : options.native === false
         ? new Error('turned off by the caller')
-        : loadNativeConv();
+        : nativeOnThisHeap();
   useNativeConv(addon instanceof Error ? null : addon);
   current = {
     backend,
     simd: wasm ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false,
     threads: wasm ? Math.max(1, getThreadsCount()) : 1,
+    ...(wasm && threadsUnavailable !== undefined ? { threadsUnavailable } : {}),
     replacedKernels,
     native: addon instanceof Error ? null : `oneDNN ${addon.version()}`,
     ...(addon instanceof Error ? { nativeUnavailable: addon.message } : {}),
@@ -114,6 +133,13 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     missingInternals,
   };
   return backend;
+}
+
+/** The addon, unless it is not there or the wasm backend runs the threaded build (a shared heap it cannot take). */
+function nativeOnThisHeap(): NativeConvModule | Error {
+  const addon = loadNativeConv();
+  if (addon instanceof Error || !heapIsShared(tf.backend() as BackendWasm)) return addon;
+  return new Error(`the wasm backend runs its threaded build (${getThreadsCount()} threads), whose shared heap the native kernels cannot take; threads: 1 or LEUKOSEG_WASM_THREADS=1 before it starts keeps them`);
 }
 
 /** What the last successful initEngine set up; throws before the first one. */

@@ -4,6 +4,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 
 /** tfjs-backend-wasm's tensor table and heap, which the native kernels work on in place. */
 interface HeapBackend {
@@ -14,6 +18,11 @@ interface HeapBackend {
 /** The wasm heap as it is now (an allocation may have replaced it). */
 export function heapOf(backend: BackendWasm): ArrayBuffer {
   return (backend as unknown as HeapBackend).wasm.HEAPU8.buffer as ArrayBuffer;
+}
+
+/** Whether the heap is shared memory (the threaded build's), which the native addon cannot take. */
+export function heapIsShared(backend: BackendWasm): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (backend as unknown as HeapBackend).wasm.HEAPU8.buffer instanceof SharedArrayBuffer;
 }
 
 /** Byte offset of a tensor's data on the wasm heap. */
@@ -127,5 +136,107 @@ export function missingTfjsInternals(wasm: boolean): string[] {
   } finally {
     adam.dispose();
     batchNorm.weights.forEach((w) => w.dispose());
+  }
+}
+
+// tfjs-backend-wasm 4.22's threaded build, started in Node. tfjs never picks it there (its
+// WASM_HAS_MULTITHREAD_SUPPORT flag is false in Node, tensorflow/tfjs#3830) and, made to, hands
+// Emscripten's pthread glue two blob: URLs that worker_threads cannot load. What the glue does and
+// leukoseg relies on: it creates its 8 pthread workers with `new Worker(url)` on the global it has just
+// set to worker_threads' Worker; it sends each a {cmd: 'load', urlOrBlob} message naming the script that
+// defines WasmBackendModuleThreadedSimd; it refs a worker (holds the process open) while its pthread
+// runs; and tfjs sizes its thread pool as os.cpus().length / 2 (it
+// assumes two hyper-threads per core) and at most that.
+
+const wasmRequire = createRequire(import.meta.url);
+
+/**
+ * Whether a backend of this name has been made (tfjs-core's engine.registry), without starting it as
+ * tf.findBackend would. Without that field it answers true: then nothing tries to choose its build.
+ */
+export function backendStarted(name: string): boolean {
+  const registry = (tf.engine() as unknown as { registry?: unknown }).registry;
+  return typeof registry !== 'object' || registry === null || name in registry;
+}
+
+/** The threaded build's files, as the start-up needs them. */
+export interface ThreadedWasmGlue {
+  /** The pthread worker's source (the package's wasm-out/...worker.js exports it as a string). */
+  workerSource: string;
+  /** The file defining WasmBackendModuleThreadedSimd, which each worker evaluates. */
+  mainScript: string;
+}
+
+/** The threaded build's files, or why they cannot be used (a tfjs release that moved or changed them). */
+export function threadedWasmGlue(): ThreadedWasmGlue | Error {
+  try {
+    const root = dirname(dirname(wasmRequire.resolve('@tensorflow/tfjs-backend-wasm')));
+    const mainScript = join(root, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+    const workerModule = join(root, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js');
+    const binary = join(root, 'dist', 'tfjs-backend-wasm-threaded-simd.wasm');
+    const absent = [mainScript, workerModule, binary].filter((file) => !existsSync(file));
+    if (absent.length > 0) return new Error(`tfjs-backend-wasm has no ${absent.join(', ')}`);
+    const source = (wasmRequire(workerModule) as { wasmWorkerContents?: unknown }).wasmWorkerContents;
+    if (typeof source !== 'string' || !source.includes('urlOrBlob') || !source.includes('importScripts')) {
+      return new Error(`${workerModule} no longer exports the pthread worker's source as wasmWorkerContents`);
+    }
+    // The source sits in a template literal there, whose \n escapes became newlines inside its string
+    // literals; tfjs escapes them back the same way before making its Blob.
+    return { workerSource: source.replace(/\n/g, '\\n'), mainScript };
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** The process's Node options less --input-type, which would make the eval'd worker source a module without require. */
+function scriptExecArgv(): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i];
+    if (arg === '--input-type') i++;
+    else if (!arg.startsWith('--input-type=')) out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Runs `start` (tf.setBackend('wasm') with the threaded build chosen and `threads` set) with what the
+ * pthread glue needs from Node in place, and puts the process's own back when it settles: a global
+ * Worker that evaluates the worker source and names the main script by its file in the 'load'
+ * message, and os.cpus() reporting 2 x `threads` entries so that tfjs's pool gets `threads`.
+ */
+export async function withThreadedWasmGlue<T>(glue: ThreadedWasmGlue, threads: number, start: () => Promise<T>): Promise<T> {
+  class PthreadWorker extends Worker {
+    constructor() {
+      super(glue.workerSource, { eval: true, execArgv: scriptExecArgv() });
+      this.unref();
+    }
+
+    // The glue refs a worker while its pthread runs, and tfjs's pool threads run until the backend is
+    // disposed: the process would never exit. They hold nothing the main thread waits for asynchronously.
+    override ref(): void {}
+
+    override postMessage(message: unknown, transferList?: readonly TransferListItem[]): void {
+      const m = message as { cmd?: unknown; urlOrBlob?: unknown } | null;
+      // The glue's Blob holds the factory's source, whose closure (fs, path, os of the bundle) does not survive it.
+      const load = m !== null && typeof m === 'object' && m.cmd === 'load' && typeof m.urlOrBlob !== 'string';
+      super.postMessage(load ? { ...m, urlOrBlob: glue.mainScript } : message, transferList);
+    }
+  }
+  const os = wasmRequire('node:os') as { cpus: () => unknown[] };
+  const cpus = os.cpus;
+  const workerBefore = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  // The glue assigns worker_threads' Worker to the global; the setter keeps ours in place meanwhile.
+  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => PthreadWorker, set: () => {} });
+  os.cpus = () => {
+    const real = cpus.call(os);
+    return Array.from({ length: 2 * threads }, (_, i) => real[i % real.length]);
+  };
+  try {
+    return await start();
+  } finally {
+    os.cpus = cpus;
+    if (workerBefore === undefined) Reflect.deleteProperty(globalThis, 'Worker');
+    else Object.defineProperty(globalThis, 'Worker', workerBefore);
   }
 }

@@ -1,5 +1,5 @@
 // The files the server hands out: the built web page, TensorFlow.js's and ONNX Runtime Web's wasm
-// binaries, and the model (tfjs files, and its ONNX export for ONNX Runtime Web).
+// binaries (and tfjs's thread scripts), and the model (tfjs files, and its ONNX export for ONNX Runtime Web).
 // A fixed table read once at start-up; a request's path only ever selects a key, never a file.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { loadModel, MODEL_JSON } from '../models/io.js';
 import { exportOnnx } from '../onnx/export.js';
 import { initEngine } from '../engine/index.js';
-import { ONNX_MODEL_URL, ORT_URL_PREFIX } from './asset-urls.js';
+import { threadedWasmGlue } from '../engine/tfjs-internals.js';
+import { ONNX_MODEL_URL, ORT_URL_PREFIX, THREADED_MAIN_SCRIPT, THREADED_WORKER_SCRIPT } from './asset-urls.js';
 
 export { ONNX_MODEL_URL, ORT_MODULE_URL, ORT_URL_PREFIX } from './asset-urls.js';
 
@@ -85,6 +86,14 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
   for (const file of WASM_FILES) {
     assets.set(WASM_URL_PREFIX + file, asset(await readFile(join(wasm, file)), 'application/wasm'));
   }
+  // The threaded build's scripts, so the page's thread workers need no blob: URLs (web/src/tfjs-threads.ts);
+  // without them the page runs tfjs single-threaded.
+  const glue = threadedWasmGlue();
+  if (!(glue instanceof Error)) {
+    const js = 'text/javascript; charset=utf-8';
+    assets.set(WASM_URL_PREFIX + THREADED_WORKER_SCRIPT, asset(Buffer.from(glue.workerSource), js));
+    assets.set(WASM_URL_PREFIX + THREADED_MAIN_SCRIPT, asset(await readFile(glue.mainScript), js));
+  }
 
   const ort = ortDir();
   for (const [file, contentType] of Object.entries(ORT_FILES)) {
@@ -92,8 +101,9 @@ export async function loadAssets(modelDir: string, webDir = DEFAULT_WEB_DIR): Pr
   }
 
   // The same export the Node segmenter runs on ONNX Runtime. The model itself runs in worker threads,
-  // so this thread sets up tfjs (inference only: nothing of the host's tfjs changes) just to read it.
-  await initEngine();
+  // so this thread sets up tfjs (inference only: nothing of the host's tfjs changes; one thread: it
+  // computes nothing) just to read it.
+  await initEngine({ threads: 1 });
   const { model } = await loadModel(modelDir);
   try {
     assets.set(ONNX_MODEL_URL, asset(Buffer.from(exportOnnx(model, `leukoseg: ${model.name} from ${modelDir}`)), 'application/octet-stream'));

@@ -1,6 +1,6 @@
 // End to end in headless Chromium, the page's in-browser runtimes and its downloads: ONNX Runtime Web by
-// default (threads on the cross-origin isolated page), TensorFlow.js on request or when ONNX Runtime Web
-// cannot start, their ms per image side by side; "Download all" is one zip of masks, overlays and results.
+// default (threads on the cross-origin isolated page), TensorFlow.js (its threaded build there too) on request
+// or when ONNX Runtime Web cannot start, their ms per image side by side; "Download all" is one zip of masks, overlays and results.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -93,8 +93,10 @@ test('"Download all" gives one zip: each image\'s mask and overlay, results.csv 
   assert.deepEqual(pageErrors, [], 'errors in the page');
 });
 
-async function openPage(query: string): Promise<Page> {
+async function openPage(query: string, cores?: number): Promise<Page> {
   const p = await context.newPage();
+  // As if the machine had `cores` cores.
+  if (cores !== undefined) await p.addInitScript((n) => Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => n }), cores);
   p.on('pageerror', (e) => pageErrors.push(`${query}: ${e.message}`));
   await p.goto(`${server.url}/${query}`);
   await p.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
@@ -112,31 +114,38 @@ async function lastModelMs(p: Page): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-test('in-browser mode runs on ONNX Runtime Web (threads, isolated page) by default, TensorFlow.js on request; ms per image of both', { timeout: 240_000 }, async (t) => {
+test('in-browser mode runs on ONNX Runtime Web (threads, isolated page) by default, TensorFlow.js on request (threaded build); ms per image of each', { timeout: 300_000 }, async (t) => {
   const ort = await openPage('');
   const tfjs = await openPage('?runtime=tfjs');
+  // As on a 4-core machine: half the cores, so tfjs starts its threaded build on 2 threads.
+  const tfjs2 = await openPage('?runtime=tfjs', 4);
+  type Runtime = 'onnx' | 'tfjs' | 'tfjs2';
   try {
     assert.equal(await ort.evaluate(() => crossOriginIsolated), true, 'the page is cross-origin isolated (COOP/COEP)');
     const ids = ['001', '002', '003', '004', '005', '006', '007', '008', '009'];
-    const ms: Record<'onnx' | 'tfjs', number[]> = { onnx: [], tfjs: [] };
-    // Interleaved image by image, so both runtimes see the same load from whatever else runs on the machine.
+    const ms: Record<Runtime, number[]> = { onnx: [], tfjs: [], tfjs2: [] };
+    const pages: Array<[Runtime, Page]> = [['onnx', ort], ['tfjs', tfjs], ['tfjs2', tfjs2]];
+    // Interleaved image by image, in a turning order, so all runtimes see the same load from whatever else runs on the machine.
     for (const [i, id] of ids.entries()) {
-      for (const [name, p] of (i % 2 === 0 ? [['onnx', ort], ['tfjs', tfjs]] : [['tfjs', tfjs], ['onnx', ort]]) as Array<['onnx' | 'tfjs', Page]>) {
+      for (const [name, p] of [...pages.slice(i % 3), ...pages.slice(0, i % 3)]) {
         await segmentOnPage([datasetImage(id)], 'browser', p);
         if (i > 0) ms[name].push(await lastModelMs(p)); // the first image includes compiling the wasm
       }
     }
     const timing = await ort.textContent('article.card[data-mode="browser"] .timing');
     assert.match(timing ?? '', /^In this browser \(WebAssembly\): .* · ONNX Runtime Web \(\d threads?\)$/);
-    assert.match((await tfjs.textContent('article.card[data-mode="browser"] .timing')) ?? '', / · TensorFlow\.js$/);
+    // tfjs takes ONNX Runtime Web's number of threads; with 2 or more, its threaded build, its workers' scripts from the server.
     const threads = Number(/\((\d) thread/.exec(timing ?? '')?.[1]);
-    t.diagnostic(`ms per image in Chromium (model alone, median of ${ms.onnx.length}, interleaved): ONNX Runtime Web ${median(ms.onnx).toFixed(0)} (${threads} thread(s)) vs TensorFlow.js wasm ${median(ms.tfjs).toFixed(0)}`);
-    t.diagnostic(`onnx: ${ms.onnx.map((x) => x.toFixed(0)).join(' ')}; tfjs: ${ms.tfjs.map((x) => x.toFixed(0)).join(' ')}`);
+    assert.match((await tfjs.textContent('article.card[data-mode="browser"] .timing')) ?? '', new RegExp(` · TensorFlow\\.js \\(${threads} threads?\\)$`));
+    assert.match((await tfjs2.textContent('article.card[data-mode="browser"] .timing')) ?? '', / · TensorFlow\.js \(2 threads\)$/);
+    t.diagnostic(`ms per image in Chromium (model alone, median of ${ms.onnx.length}, interleaved): ONNX Runtime Web ${median(ms.onnx).toFixed(0)} (${threads} thread(s)) ` +
+      `vs TensorFlow.js wasm ${median(ms.tfjs).toFixed(0)} (${threads} thread(s)) and ${median(ms.tfjs2).toFixed(0)} (threaded build, 2 threads)`);
+    t.diagnostic(`onnx: ${ms.onnx.map((x) => x.toFixed(0)).join(' ')}; tfjs: ${ms.tfjs.map((x) => x.toFixed(0)).join(' ')}; tfjs 2 threads: ${ms.tfjs2.map((x) => x.toFixed(0)).join(' ')}`);
 
     // Both give the server's mask for the same image (the server segments on onnxruntime-node).
     const api = await fetch(`${server.url}/api/segment?format=png`, { method: 'POST', headers: { 'content-type': 'image/bmp' }, body: await readFile(datasetImage('001')) });
     const apiMask = await sharp(Buffer.from(await api.arrayBuffer())).extractChannel(0).raw().toBuffer();
-    for (const [name, p] of [['onnx', ort], ['tfjs', tfjs]] as const) {
+    for (const [name, p] of pages) {
       const [d] = await Promise.all([p.waitForEvent('download'), p.click('article.card[data-mode="browser"] a[download$=".mask.png"]')]);
       const mask = await sharp(await d.path()).extractChannel(0).raw().toBuffer();
       assert.equal(mask.length, apiMask.length);
@@ -146,6 +155,7 @@ test('in-browser mode runs on ONNX Runtime Web (threads, isolated page) by defau
   } finally {
     await ort.close();
     await tfjs.close();
+    await tfjs2.close();
   }
 });
 
@@ -157,7 +167,7 @@ test('when ONNX Runtime Web cannot load, the page segments on TensorFlow.js and 
     await p.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
     await segmentOnPage([datasetImage('001')], 'browser', p);
     assert.equal(await p.getAttribute('article.card[data-mode="browser"]', 'data-status'), 'done');
-    assert.match((await p.textContent('article.card[data-mode="browser"] .timing')) ?? '', / · TensorFlow\.js$/);
+    assert.match((await p.textContent('article.card[data-mode="browser"] .timing')) ?? '', / · TensorFlow\.js \(\d threads?\)$/);
     assert.match((await p.textContent('#status')) ?? '', /ONNX Runtime Web did not start \(.+\): TensorFlow\.js ran instead\./);
 
     await p.goto(`${server.url}/?runtime=webgl`);

@@ -1,9 +1,9 @@
 // The model run inside the page, so images never leave the machine: ONNX Runtime Web (WebAssembly, SIMD,
 // threads when the page is cross-origin isolated) on the server's ONNX export, or TensorFlow.js on
-// WebAssembly (CPU fallback) on model.json; both with leukoseg's own pre/post-processing.
+// WebAssembly (threads too when isolated; CPU fallback) on model.json; both with leukoseg's own pre/post-processing.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelMask, RgbImage } from '../../src/data/types.js';
 import { predictProbs, probsToImageSize } from '../../src/models/predict.js';
@@ -12,7 +12,8 @@ import type { CellStats } from '../../src/infer/morphometrics.js';
 import type { ModelMetadata } from '../../src/models/io.js';
 import { squareFitOf, type Preprocessing } from '../../src/models/preprocessing.js';
 import type { ModelInfo } from '../../src/server/api-types.js';
-import { OrtPredictor } from './ort-predictor.js';
+import { OrtPredictor, threadCount } from './ort-predictor.js';
+import { withServedThreadScripts } from './tfjs-threads.js';
 
 export interface BrowserResult {
   mask: LabelMask;
@@ -38,23 +39,45 @@ interface RunSettings {
   classWeights: number[] | undefined;
 }
 
-let tfjsBackend: Promise<string> | null = null;
+/** What tfjs runs on in the page: 'wasm' (with its threads) or 'cpu' where this browser cannot run WebAssembly. */
+interface TfjsSetUp {
+  backend: string;
+  threads: number;
+}
 
-/** TensorFlow.js on WebAssembly, or on the CPU backend where this browser cannot run it; set up once. */
-function setUpTfjs(info: ModelInfo): Promise<string> {
+let tfjsBackend: Promise<TfjsSetUp> | null = null;
+
+/** A pthread worker that fails to load leaves tfjs's start-up waiting for ever: give up on threads then. */
+const THREADED_START_MS = 30_000;
+
+/**
+ * TensorFlow.js on WebAssembly, threaded on a cross-origin isolated page with 4 or more cores (its scripts
+ * from the server, see tfjs-threads.ts), single-threaded otherwise or where that does not start, or on the
+ * CPU backend; set up once.
+ */
+function setUpTfjs(info: ModelInfo): Promise<TfjsSetUp> {
   tfjsBackend ??= (async () => {
     setWasmPaths(info.wasmUrlPrefix);
-    // On a cross-origin isolated page tfjs would pick its threaded build, whose worker starts from a blob:
-    // URL that the page's CSP refuses; its single-threaded SIMD build is what the figures were taken with.
+    // ONNX Runtime Web's rule (half the cores, at most 4): on this 2-core machine under load 2 threads
+    // took a median 1120 against 542 ms per image (README, "Where the model runs").
+    const threads = threadCount();
+    if (threads > 1) {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+      setThreadsCount(threads);
+      const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), THREADED_START_MS));
+      const start = withServedThreadScripts(info.wasmUrlPrefix, threads, () => tf.setBackend('wasm'));
+      const started = await Promise.race([start, timeout]).catch(() => false);
+      if (started) return { backend: 'wasm', threads: getThreadsCount() };
+    }
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     try {
       if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend unavailable');
       await tf.ready();
-      return 'wasm';
+      return { backend: 'wasm', threads: 1 };
     } catch {
       await tf.setBackend('cpu');
       await tf.ready();
-      return 'cpu';
+      return { backend: 'cpu', threads: 1 };
     }
   })();
   return tfjsBackend;
@@ -78,7 +101,7 @@ export class BrowserSegmenter {
    * SIMD, a blocked worker, a failed download) TensorFlow.js runs instead and `fallbackReason` says why.
    */
   static async load(info: ModelInfo, runtime: BrowserRuntime = DEFAULT_BROWSER_RUNTIME): Promise<BrowserSegmenter> {
-    const backend = await setUpTfjs(info); // also resizes ONNX Runtime's output back, as the server does with tfjs
+    const tfjs = await setUpTfjs(info); // also resizes ONNX Runtime's output back, as the server does with tfjs
     const fromApi: RunSettings = { preprocessing: info.preprocessing, tta: info.inference.tta, classWeights: info.inference.classWeights };
     let fallbackReason: string | undefined;
     if (runtime === 'onnx') {
@@ -94,7 +117,8 @@ export class BrowserSegmenter {
     const meta = (model.getUserDefinedMetadata() as { leukoseg?: ModelMetadata } | undefined)?.leukoseg;
     const inference = meta?.inference ?? info.inference;
     const settings = { preprocessing: meta?.preprocessing ?? info.preprocessing, tta: inference.tta, classWeights: inference.classWeights };
-    return new BrowserSegmenter(model, settings, backend, 'TensorFlow.js', 'tfjs', fallbackReason);
+    const label = tfjs.backend === 'wasm' ? `TensorFlow.js (${tfjs.threads} thread${tfjs.threads === 1 ? '' : 's'})` : 'TensorFlow.js';
+    return new BrowserSegmenter(model, settings, tfjs.backend, label, 'tfjs', fallbackReason);
   }
 
   /** Class probabilities at the image's own size (HWC), from either runtime. */

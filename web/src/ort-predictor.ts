@@ -11,9 +11,9 @@ type OrtModule = typeof Ort;
  * Threads for the wasm backend. They need SharedArrayBuffer, which only a cross-origin isolated page has
  * (`leukoseg serve` sends the COOP/COEP headers); then half the cores, at most 4, as ONNX Runtime Web
  * itself would choose: on a 2-core machine shared with other work, 2 threads were slower than 1
- * (README, "Where the model runs").
+ * (README, "Where the model runs"). TensorFlow.js's threaded build in the page takes the same number.
  */
-function threadCount(): number {
+export function threadCount(): number {
   if (!globalThis.crossOriginIsolated) return 1;
   return Math.max(1, Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)));
 }
