@@ -65,7 +65,8 @@ export interface NativeConvModule {
   version(): string;
 }
 
-const FUNCTIONS = [
+/** The functions checkAddon requires. */
+export const NATIVE_FUNCTIONS = [
   'conv', 'reduceLeading', 'binary', 'maxPool2x2', 'maxPoolGrad2x2', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad',
   'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'sumSquares', 'scale', 'adamInPlace', 'version',
 ] as const satisfies ReadonlyArray<keyof NativeConvModule>;
@@ -89,7 +90,7 @@ export function checkAddon(candidate: unknown, path: string): NativeConvModule |
   if (abi !== NATIVE_ABI_VERSION) {
     return new Error(`${path} is a build for ABI version ${abi}, this leukoseg needs version ${NATIVE_ABI_VERSION}: ${rebuild}`);
   }
-  const missing = FUNCTIONS.filter((name) => typeof addon?.[name] !== 'function');
+  const missing = NATIVE_FUNCTIONS.filter((name) => typeof addon?.[name] !== 'function');
   if (missing.length > 0) return new Error(`${path} lacks ${missing.join(', ')} (a broken or stale build): ${rebuild}`);
   return candidate as NativeConvModule;
 }

@@ -8,16 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkAddon, loadNativeConv, NATIVE_ABI_VERSION } from './native.js';
+import { checkAddon, loadNativeConv, NATIVE_ABI_VERSION, NATIVE_FUNCTIONS } from './native.js';
 
-const FUNCTIONS = [
-  'conv', 'reduceLeading', 'binary', 'maxPool2x2', 'maxPoolGrad2x2', 'batchNorm', 'batchNormTraining', 'batchNormTrainingGrad',
-  'softmax', 'softmaxGrad', 'crossEntropy', 'crossEntropyGrad', 'upsampleNearest', 'sumSquares', 'scale', 'adamInPlace', 'version',
-];
 
 function fakeAddon(abiVersion: number | undefined, without: string[] = []): Record<string, unknown> {
   const addon: Record<string, unknown> = abiVersion === undefined ? {} : { abiVersion };
-  for (const name of FUNCTIONS) if (!without.includes(name)) addon[name] = () => undefined;
+  for (const name of NATIVE_FUNCTIONS) if (!without.includes(name)) addon[name] = () => undefined;
   return addon;
 }
 
@@ -51,7 +47,7 @@ test('the engine refuses a stale build and runs on WebAssembly', () => {
   try {
     // A stand-in for an addon built from older sources: every function there, another ABI version.
     const fake = join(dir, 'stale.cjs');
-    const functions = FUNCTIONS.map((name) => `${name}() { throw new Error('the stale build was called'); }`).join(',\n');
+    const functions = NATIVE_FUNCTIONS.map((name) => `${name}() { throw new Error('the stale build was called'); }`).join(',\n');
     writeFileSync(fake, `module.exports = { abiVersion: ${NATIVE_ABI_VERSION - 1},\n${functions} };\n`);
     const index = fileURLToPath(new URL('./index.js', import.meta.url));
     const script = `
