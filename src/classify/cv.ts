@@ -158,8 +158,8 @@ function summarizeMasks(folds: readonly ClassifierCvFold[], masks: MaskChoice): 
         },
       ]),
     ),
-    // Each fold's own threshold already decided its cells' confidence; pooled scores use none.
-    pooled: scoreBySource(predictions, 0),
+    // Each fold has its own threshold: the pooled sets count no confident cells (see `confident`).
+    pooled: scoreBySource(predictions, Number.NaN),
     confident: { cells: kept, of: scores.reduce((n, s) => n + s.cells, 0), accuracy: kept === 0 ? null : Math.round(keptRight) / kept },
   };
 }

@@ -20,7 +20,7 @@ export function headlineRows(sets: ReadonlyArray<{ name: string; scores: CellSco
     f3(s.metrics.balancedAccuracy),
     f3(s.metrics.macroF1),
     f3(s.macroF1Main),
-    `${s.confident.cells} (${f3(s.confident.accuracy)})`,
+    Number.isFinite(s.confident.threshold) ? `${s.confident.cells} (${f3(s.confident.accuracy)})` : '–',
     String(s.untyped),
   ]);
 }

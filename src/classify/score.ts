@@ -37,7 +37,7 @@ export function likeliest(probs: readonly number[]): number {
   return best;
 }
 
-/** The scores of a set of predictions (one data set, or several pooled). */
+/** The scores of a set of predictions (one data set, or several pooled); a threshold of NaN counts no confident cells. */
 export function scoreCells(predictions: readonly CellPrediction[], threshold: number): CellScores {
   const typed = predictions.filter((p) => p.probs !== null);
   const truth = typed.map((p) => p.label);
