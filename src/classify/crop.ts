@@ -76,20 +76,23 @@ export function cutBox<T extends { width: number; height: number; data: Uint8Arr
   return { ...grid, width: box.side, height: box.side, data };
 }
 
-/** The crop of the mask's main cell, or null when the mask has no cell. */
-export function cellCrop(image: RgbImage, mask: LabelMask, options: CropOptions): CellCrop | null {
+/**
+ * The crop of the mask's main cell, or null when the mask has no cell. `found` is cellBox(mask,
+ * options.margin) when the caller has it already (finding the main cell is the costly part of a big image).
+ */
+export function cellCrop(image: RgbImage, mask: LabelMask, options: CropOptions, found = cellBox(mask, options.margin)): CellCrop | null {
   if (image.width !== mask.width || image.height !== mask.height) {
     throw new Error(`cellCrop: the mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}`);
   }
-  const found = cellBox(mask, options.margin);
   if (!found) return null;
   const { cell } = found;
   const side = Math.max(image.width, image.height);
   const box = options.around === 'image' ? { x: Math.floor((image.width - side) / 2), y: Math.floor((image.height - side) / 2), side } : found.box;
-  const own = new Uint8Array(mask.data.length);
-  for (let p = 0; p < own.length; p++) own[p] = cell[p] ? mask.data[p] : 0;
   const imageCut = cutBox(image, box, 3);
-  const maskCut = cutBox({ width: mask.width, height: mask.height, data: own }, box, 1);
+  // Only the box is copied: other cells' pixels in it become background.
+  const maskCut = cutBox(mask, box, 1);
+  const cellCut = cutBox({ width: mask.width, height: mask.height, data: cell }, box, 1);
+  for (let p = 0; p < maskCut.data.length; p++) if (!cellCut.data[p]) maskCut.data[p] = 0;
   return {
     image: resizeSmooth(imageCut, options.size, options.size, 3),
     mask: resizeNearest(maskCut, options.size, options.size, 1),

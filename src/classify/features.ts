@@ -32,10 +32,10 @@ export const WHITE_PERCENTILE = 95;
 const CYTOPLASM = 1;
 const NUCLEUS = 2;
 
-function percentile(values: Uint8Array | number[], percent: number): number {
-  const histogram = new Uint32Array(256);
-  for (const v of values) histogram[v]++;
-  const rank = (percent / 100) * (values.length - 1);
+/** The value at `percent` of the values a 256-bin histogram counts (255 for an empty one). */
+function percentileOf(histogram: Uint32Array, percent: number): number {
+  const total = histogram.reduce((a, b) => a + b, 0);
+  const rank = (percent / 100) * (total - 1);
   let seen = 0;
   for (let v = 0; v < 256; v++) {
     seen += histogram[v];
@@ -59,7 +59,9 @@ export function cellFeatures(image: RgbImage, mask: LabelMask, stats: CellStats,
   const sums = { [NUCLEUS]: [0, 0, 0], [CYTOPLASM]: [0, 0, 0] } as Record<number, number[]>;
   const counts = { [NUCLEUS]: 0, [CYTOPLASM]: 0 } as Record<number, number>;
   const nucleus = new Uint8Array(cell.length);
-  const background: number[][] = [[], [], []];
+  // Per-channel histograms of the background pixels.
+  const background = [0, 1, 2].map(() => new Uint32Array(256));
+  let backgroundPixels = 0;
   for (let p = 0; p < cell.length; p++) {
     const label = mask.data[p];
     if (cell[p] && (label === NUCLEUS || label === CYTOPLASM)) {
@@ -67,14 +69,14 @@ export function cellFeatures(image: RgbImage, mask: LabelMask, stats: CellStats,
       for (let c = 0; c < 3; c++) sums[label][c] += image.data[p * 3 + c];
       if (label === NUCLEUS) nucleus[p] = 1;
     } else if (label === 0) {
-      for (let c = 0; c < 3; c++) background[c].push(image.data[p * 3 + c]);
+      backgroundPixels++;
+      for (let c = 0; c < 3; c++) background[c][image.data[p * 3 + c]]++;
     }
   }
   if (counts[NUCLEUS] === 0) return null;
   // A cell filling the whole image leaves no background: its brightest pixels stand in for it.
-  const white = background.map((values, c) =>
-    values.length > 0 ? percentile(values, WHITE_PERCENTILE) : percentile(Array.from({ length: cell.length }, (_, p) => image.data[p * 3 + c]), 99),
-  );
+  if (backgroundPixels === 0) for (let p = 0; p < cell.length; p++) for (let c = 0; c < 3; c++) background[c][image.data[p * 3 + c]]++;
+  const white = background.map((histogram) => percentileOf(histogram, backgroundPixels > 0 ? WHITE_PERCENTILE : 99));
   const od = (label: number) =>
     [0, 1, 2].map((c) => (counts[label] === 0 ? Number.NaN : -Math.log10((sums[label][c] / counts[label] + 1) / (white[c] + 1))));
   return Float32Array.from([

@@ -24,7 +24,7 @@ export function prepareCell(image: RgbImage, mask: LabelMask, crop: CropOptions,
   if (!found) return null;
   const features = cellFeatures(image, mask, measured, found.cell);
   if (!features) return null;
-  return { crop: cellCrop(image, mask, crop)!, features };
+  return { crop: cellCrop(image, mask, crop, found)!, features };
 }
 
 /** Channels of the network's crop input. */
