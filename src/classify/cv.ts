@@ -9,8 +9,7 @@ import type { RunConfig } from '../config/schema.js';
 import type { DataSource } from '../data/locate.js';
 import { stratifiedKFoldSplits } from '../data/split.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
-import { meanSd } from '../train/cv.js';
-import type { BatchProgress } from '../train/loop.js';
+import { meanSd, type CrossValidateOptions } from '../train/cv.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter } from '../infer/segmenter.js';
 import { cellKey, loadLabelledCells, predictedMasks, type CellMask, type LoadedCells } from './cells.js';
 import { CELL_TYPES } from './cell-types.js';
@@ -21,15 +20,8 @@ import { renderCvSummaryHtml } from './cv-report.js';
 import { renderConfusionPng, renderMistakesPng } from './figures.js';
 import { mistakeTiles } from './report.js';
 
-export interface ClassifierCvOptions {
-  sources: DataSource[];
-  cvDir: string;
-  folds: number;
-  /** Run only this fold (1-based); default all, then collect. */
-  fold?: number;
-  log?: (line: string) => void;
-  onBatch?: (p: BatchProgress) => void;
-}
+/** What a segmenter's cross-validation takes: sources, the CV folder, the folds, and progress callbacks. */
+export type ClassifierCvOptions = CrossValidateOptions;
 
 const FOLD_JSON = 'fold.json';
 

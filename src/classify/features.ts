@@ -7,6 +7,7 @@
 import type { LabelMask, RgbImage } from '../data/types.js';
 import type { CellStats } from '../infer/morphometrics.js';
 import { convexHullArea } from '../infer/morphology.js';
+import { histogramPercentile } from '../data/pixels.js';
 
 export const FEATURE_NAMES = [
   'nucleusCellRatio',
@@ -31,18 +32,6 @@ export const WHITE_PERCENTILE = 95;
 
 const CYTOPLASM = 1;
 const NUCLEUS = 2;
-
-/** The value at `percent` of the values a 256-bin histogram counts (255 for an empty one). */
-function percentileOf(histogram: Uint32Array, percent: number): number {
-  const total = histogram.reduce((a, b) => a + b, 0);
-  const rank = (percent / 100) * (total - 1);
-  let seen = 0;
-  for (let v = 0; v < 256; v++) {
-    seen += histogram[v];
-    if (seen > rank) return v;
-  }
-  return 255;
-}
 
 /**
  * The features of the cell `cell` (1 = pixel of the cell measured in `stats`) in FEATURE_NAMES
@@ -76,7 +65,8 @@ export function cellFeatures(image: RgbImage, mask: LabelMask, stats: CellStats,
   if (counts[NUCLEUS] === 0) return null;
   // A cell filling the whole image leaves no background: its brightest pixels stand in for it.
   if (backgroundPixels === 0) for (let p = 0; p < cell.length; p++) for (let c = 0; c < 3; c++) background[c][image.data[p * 3 + c]]++;
-  const white = background.map((histogram) => percentileOf(histogram, backgroundPixels > 0 ? WHITE_PERCENTILE : 99));
+  const counted = backgroundPixels > 0 ? backgroundPixels : cell.length;
+  const white = background.map((histogram) => histogramPercentile(histogram, backgroundPixels > 0 ? WHITE_PERCENTILE : 99, counted));
   const od = (label: number) =>
     [0, 1, 2].map((c) => (counts[label] === 0 ? Number.NaN : -Math.log10((sums[label][c] / counts[label] + 1) / (white[c] + 1))));
   return Float32Array.from([
