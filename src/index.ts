@@ -24,3 +24,10 @@ export { SegmentationMeter, computeMetrics, confusionMatrix } from './metrics/in
 export type { SegmentationMetrics } from './metrics/index.js';
 export { CLASS_NAMES, MASK_LEVELS } from './data/types.js';
 export type { RgbImage, LabelMask, ClassName } from './data/types.js';
+export { loadCellClassifier, DEFAULT_CLASSIFIER_DIR } from './classify/classifier.js';
+export type { CellClassifier } from './classify/classifier.js';
+export { CELL_TYPES, UNCERTAIN, CELL_TYPE_COLUMNS, cellTypeRow } from './classify/cell-types.js';
+export type { CellType, CellTypeResult } from './classify/cell-types.js';
+export { differential, differentialCsv } from './classify/differential.js';
+export { classificationMetrics, confusionOf } from './classify/metrics.js';
+export type { ClassificationMetrics } from './classify/metrics.js';

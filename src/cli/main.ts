@@ -1,6 +1,6 @@
 // The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates
 // its flags at the edge, turns them into the typed config, and hands over to the library.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { initEngine, type EngineBackend } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
 import { resolveSources } from '../data/dataset.js';
@@ -14,13 +14,16 @@ import { collect, DATA_HELP, DATASET_HELP, datasetSelection, sourcesForModel } f
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar, countProgressBar } from './progress.js';
-import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
+import { differentialSummary, expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
 import { backendOption, runtimeOption } from './options.js';
 import { serveCommand } from './serve.js';
 import { catchStopSignals } from './signals.js';
 import { calibrateCommand } from './calibrate.js';
 import { exportCommand } from '../export/command.js';
+import { collectClassifierCvCommand, cvClassifierCommand, evaluateClassifierCommand, isClassifierCvDir, MASK_CHOICES, trainClassifierCommand } from './classify.js';
+import { isCellTypeModel } from '../classify/model-info.js';
+import type { MaskChoice } from '../classify/evaluate.js';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +108,12 @@ export function buildProgram(): Command {
       const bar = batchProgressBar();
       const started = performance.now();
       console.log(`leukoseg train: preset ${config.preset} on ${backend}`);
+      if (config.classifier) {
+        const log = (line: string) => (bar.stop(), console.log(line));
+        await trainClassifierCommand(config, { sources: sources!, out: opts.out, resume: opts.resume, init: opts.init }, { onBatch: bar.update, log });
+        bar.stop();
+        return;
+      }
       const result = await trainRun(config, {
         sources,
         initModelDir: opts.init === true ? DEFAULT_MODEL_DIR : opts.init,
@@ -142,6 +151,7 @@ export function buildProgram(): Command {
       preset: string; folds: number; fold?: number; collect?: string; allowMissing?: boolean; cvDir?: string;
       data?: string[]; dataset?: number | number[] | 'all'; epochs?: number; out: string; config?: string;
     }) => {
+      if (opts.collect && (await isClassifierCvDir(opts.collect))) return collectClassifierCvCommand(opts.collect, opts.allowMissing);
       if (opts.collect) {
         const summary = await collectCv(opts.collect, { allowMissing: opts.allowMissing });
         console.log(`\n${summary.folds}-fold cross-validation of ${summary.preset}, Dice mean ± sd:`);
@@ -158,6 +168,12 @@ export function buildProgram(): Command {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const cvDir = resolve(opts.cvDir ?? join(opts.out, opts.fold ? `cv-${config.preset}-${opts.folds}fold` : `cv-${config.preset}-${stamp}`));
       const bar = batchProgressBar();
+      if (config.classifier) {
+        const log = (line: string) => (bar.stop(), console.log(line));
+        await cvClassifierCommand(config, { sources, cvDir, folds: opts.folds, fold: opts.fold }, { onBatch: bar.update, log });
+        bar.stop();
+        return;
+      }
       const summary = await crossValidate(config, {
         sources,
         cvDir,
@@ -190,11 +206,24 @@ export function buildProgram(): Command {
     .option('--tta', "average the predictions of each image and its flips (default: as the model's metadata says)")
     .option('--no-tta', 'no test-time augmentation')
     .option('--no-calibration', "plain argmax, ignoring the class weights fitted by 'leukoseg calibrate'")
+    .addOption(new Option('--masks <kind>', 'a cell-type classifier: cut the cells out with the annotated masks (truth, the default) or with the masks the segmenter predicts').choices(MASK_CHOICES))
+    .option('--segmenter <dir>', 'with --masks predicted: the segmenter (default: the bundled model)')
     .addOption(backendOption())
-    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; seededSplit?: number; json?: boolean; tta?: boolean; calibration: boolean; backend: EngineBackend }) => {
+    .action(async (opts: { model?: string; data?: string[]; dataset?: number | number[] | 'all'; all?: boolean; seededSplit?: number; json?: boolean; tta?: boolean; calibration: boolean; masks?: MaskChoice; segmenter?: string; backend: EngineBackend }) => {
       if (opts.all && opts.seededSplit !== undefined) throw new Error('--all and --seeded-split name different images; give one of them');
       await initEngine({ backend: opts.backend });
       const loaded = await loadModelForEvaluation(opts.model ?? DEFAULT_MODEL_DIR);
+      if (isCellTypeModel(loaded.metadata)) {
+        try {
+          return await evaluateClassifierCommand(loaded, sourcesForModel(opts, recordedSplits(loaded.metadata)), opts);
+        } finally {
+          loaded.model.dispose();
+        }
+      }
+      if (opts.masks !== undefined || opts.segmenter !== undefined) {
+        loaded.model.dispose();
+        throw new Error('--masks and --segmenter are for a cell-type classifier; this model is a segmenter');
+      }
       let result;
       const tta = opts.tta ?? loaded.metadata.inference?.tta ?? false;
       try {
@@ -241,9 +270,12 @@ export function buildProgram(): Command {
     .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
     .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
+    .option('--classifier <dir>', 'the cell-type classifier (default: the bundled one)')
+    .option('--no-classify', 'do not type the cells (cellType columns left empty)')
     .addOption(runtimeOption())
     .addOption(backendOption('for --runtime tfjs'))
-    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; runtime?: SegmenterRuntime; backend: EngineBackend }) => {
+    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; classifier?: string; classify: boolean; runtime?: SegmenterRuntime; backend: EngineBackend }) => {
+      if (!opts.classify && opts.classifier !== undefined) throw new Error('--classifier and --no-classify contradict each other; give one');
       const { files, missing, skippedMasks } = await expandInputs(inputs);
       for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
       if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
@@ -254,6 +286,7 @@ export function buildProgram(): Command {
         backend: opts.backend,
         maxPixels: opts.maxPixels,
         runtime: opts.runtime,
+        classify: opts.classify ? (opts.classifier ?? true) : false,
       });
       const bar = countProgressBar(files.length, 'images');
       const stop = catchStopSignals((name) => bar.interrupt(() => console.error(`${name}: stopping after the current image (again to quit at once)`)));
@@ -274,8 +307,10 @@ export function buildProgram(): Command {
       console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
       if (ok === 1 && files.length === 1) {
         const r = result.rows[0];
-        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${r.warnings ? `, warnings: ${r.warnings}` : ''}${r.outOfDistribution ? ` (${r.outOfDistribution}, score ${Number(r.outOfDistributionScore).toPrecision(3)})` : ''}`);
+        const type = r.cellType ? `, ${r.cellType} (${Number(r.cellTypeConfidence).toFixed(2)})` : '';
+        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${type}${r.warnings ? `, warnings: ${r.warnings}` : ''}${r.outOfDistribution ? ` (${r.outOfDistribution}, score ${Number(r.outOfDistributionScore).toPrecision(3)})` : ''}`);
       }
+      if (segmenter.classifierDir) console.log(differentialSummary(result.rows));
       if (result.failed.length > 0 || missing.length > 0) {
         console.error(`${result.failed.length + missing.length} input(s) failed`);
         process.exitCode = 1;

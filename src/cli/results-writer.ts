@@ -1,15 +1,19 @@
 // results.csv / results.json / results.jsonl of `leukoseg segment`, kept true while the run goes:
 // the previous run's files are replaced before the first image, each row is appended to
 // results.jsonl as its image finishes, and the CSV and JSON are rewritten atomically every few
-// seconds and at the end (or interruption), so a stopped run keeps every measurement it made.
+// seconds and at the end (or interruption), so a stopped run keeps every measurement it made;
+// differential.csv (cells per type per folder) is rewritten with them.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { rowsToCsv, type SegmentRow } from '../output/results.js';
+import { differential, differentialCsv } from '../classify/differential.js';
 
 export const RESULTS_CSV = 'results.csv';
 export const RESULTS_JSON = 'results.json';
 export const RESULTS_JSONL = 'results.jsonl';
+/** Cells per type and percentage per image folder (src/classify/differential.ts). */
+export const DIFFERENTIAL_CSV = 'differential.csv';
 
 /** 'running' while images remain, 'complete' when all were tried, 'interrupted' when a signal stopped the run. */
 export type RunStatus = 'running' | 'complete' | 'interrupted';
@@ -67,6 +71,7 @@ export class ResultsWriter {
     const done = new Set([...this.rows.map((r) => r.file), ...this.failed.map((f) => f.file)]);
     const seconds = this.seconds;
     await writeFileAtomic(join(this.outDir, RESULTS_CSV), rowsToCsv(this.rows));
+    await writeFileAtomic(join(this.outDir, DIFFERENTIAL_CSV), differentialCsv(differential(this.rows)));
     await writeJsonAtomic(join(this.outDir, RESULTS_JSON), {
       ...this.header,
       status,

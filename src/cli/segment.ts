@@ -10,6 +10,7 @@ import { maskToGray } from '../output/masks.js';
 import { encodePng } from '../output/png.js';
 import { renderOverlay } from '../output/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
+import { cellTypeRow, CELL_TYPES, UNCERTAIN } from '../classify/cell-types.js';
 import type { SegmentRow } from '../output/results.js';
 import { ResultsWriter, type Failure } from './results-writer.js';
 import type { Segmenter } from '../infer/segmenter.js';
@@ -123,7 +124,7 @@ export async function segmentFiles(
       const overlay = await encodePng(renderOverlay(r.image, r.mask));
       await writeFileAtomic(join(outDir, `${names[i]}.mask.png`), mask);
       await writeFileAtomic(join(outDir, `${names[i]}.overlay.png`), overlay);
-      await results.add({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), inferenceMs: r.inferenceMs });
+      await results.add({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), ...cellTypeRow(r.cellType), inferenceMs: r.inferenceMs });
       options.onImage?.(i + 1, files[i]);
     } catch (err) {
       results.fail(files[i], messageOf(err));
@@ -135,4 +136,13 @@ export async function segmentFiles(
   const seconds = results.seconds;
   await results.flush(interruptedBy === null ? 'complete' : 'interrupted', interruptedBy);
   return { rows: results.rows, failed: results.failed, seconds, interruptedBy };
+}
+
+/** One line for the terminal: cells per type over the run, uncertain ones named as such. */
+export function differentialSummary(rows: readonly SegmentRow[]): string {
+  const count = (t: string) => rows.filter((r) => r.cellType === t).length;
+  const typed = [...CELL_TYPES].filter((t) => count(t) > 0).map((t) => `${t} ${count(t)}`);
+  const uncertain = count(UNCERTAIN);
+  const parts = [...typed, ...(uncertain > 0 ? [`uncertain ${uncertain} (confidence below the classifier's threshold: review them)`] : [])];
+  return `cell types: ${parts.length > 0 ? parts.join(', ') : 'none typed'}; per folder in differential.csv`;
 }

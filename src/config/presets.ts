@@ -85,6 +85,19 @@ export const PRESETS = Object.freeze({
     data: { fit: 'pad', dataset: 'all' },
     train: { ...UNET_RECIPE.train, epochs: 80, learningRate: 0.003, minLearningRate: 0.00003, earlyStopPatience: 0, sourceBalance: 1 },
   },
+  // The differential: a small CNN types each white cell from the crop around its segmentation (src/classify/).
+  'wbc-type': {
+    preset: 'wbc-type',
+    description: 'white-cell type classifier (neutrophil, lymphocyte, monocyte, eosinophil, basophil) on the crop around the segmented cell, its mask and morphometric features; both data sets, stratified per source',
+    model: { name: 'wbc-cnn' },
+    data: { dataset: 'all', size: 64 },
+    train: { epochs: 60, batchSize: 16, learningRate: 0.003, schedule: 'cosine', warmupEpochs: 2, minLearningRate: 0.00003, valFraction: 0.2 },
+    // A cell has no orientation: quarter turns, flips and rotations up to 45 degrees cover every angle.
+    augment: { enabled: true, rotateDegrees: 45 },
+    report: { predictionEvery: 10 },
+    // Label smoothing 0.1: the labels are known to hold mistakes (README, "The differential").
+    classifier: { labelSmoothing: 0.1 },
+  },
 } satisfies Record<string, RunConfigInput>);
 
 /** Sections to lay over a preset; fields left undefined keep the preset's value. */
@@ -104,7 +117,7 @@ export function resolvePreset(name: string, overrides: Overrides = {}, source?: 
   return parseRunConfig(merged, source ?? `preset "${name}"`);
 }
 
-const OVERRIDABLE = ['description', 'model', 'augment', 'data', 'train', 'report', 'inference'] as const;
+const OVERRIDABLE = ['description', 'model', 'augment', 'data', 'train', 'report', 'inference', 'classifier'] as const;
 
 /**
  * Overrides read from a JSON file (`--config`): any of the config's sections, e.g.

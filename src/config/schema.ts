@@ -1,9 +1,10 @@
 // The one typed configuration of a training run, validated at the edge (CLI flags, saved JSON).
 // Every field has its default here; presets only state what differs.
 import { z } from 'zod';
-import { MODEL_NAMES } from '../models/registry.js';
+import { MODEL_NAMES, modelTask } from '../models/registry.js';
 import { AugmentConfigSchema } from '../data/augment.js';
 import { SQUARE_FITS, type SquareFit } from '../data/fit-square.js';
+import { ClassifierConfigSchema } from './classifier.js';
 
 /** Which `Dataset N/` folders of a collection root to use: one, several, or every one present. */
 export const DatasetSelectionSchema = z.union([
@@ -107,6 +108,11 @@ export const RunConfigSchema = z.strictObject({
   train: TrainConfigSchema.prefault({}),
   report: ReportConfigSchema.prefault({}),
   inference: InferenceConfigSchema.prefault({}),
+  /** Present: the run trains a white-cell type classifier (model 'wbc-cnn'), not a segmenter. */
+  classifier: ClassifierConfigSchema.optional(),
+}).refine((c) => (modelTask(c.model.name) === 'cell-type') === (c.classifier !== undefined), {
+  message: "a classifier run needs both a 'classifier' section and a cell-type model (wbc-cnn); a segmentation run neither",
+  path: ['model', 'name'],
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -20,23 +20,25 @@ function scaleTable(scale: number): Float32Array {
   return table;
 }
 
+/** The byte value at `percent` of the `count` values a 256-bin histogram holds (255 when it holds none). */
+export function histogramPercentile(histogram: Uint32Array, percent: number, count: number): number {
+  const rank = (percent / 100) * (count - 1);
+  let seen = 0;
+  for (let v = 0; v < 256; v++) {
+    seen += histogram[v];
+    if (seen > rank) return v;
+  }
+  return 255;
+}
+
 /** Per-channel tables mapping each channel's [p1, p99] to [0, 1] (not clipped, as Cellpose does). */
 function percentileTables(rgb: Uint8Array): Float32Array[] {
   const pixels = rgb.length / 3;
   return [0, 1, 2].map((c) => {
     const histogram = new Uint32Array(256);
     for (let i = c; i < rgb.length; i += 3) histogram[rgb[i]]++;
-    const at = (percent: number) => {
-      const rank = (percent / 100) * (pixels - 1);
-      let seen = 0;
-      for (let v = 0; v < 256; v++) {
-        seen += histogram[v];
-        if (seen > rank) return v;
-      }
-      return 255;
-    };
-    const low = at(NORMALIZE_PERCENTILES[0]);
-    const high = at(NORMALIZE_PERCENTILES[1]);
+    const low = histogramPercentile(histogram, NORMALIZE_PERCENTILES[0], pixels);
+    const high = histogramPercentile(histogram, NORMALIZE_PERCENTILES[1], pixels);
     const span = Math.max(1, high - low);
     return Float32Array.from({ length: 256 }, (_, v) => (v - low) / span);
   });

@@ -2,7 +2,7 @@
 // and sklearn's KFold fold rule applied to those permutations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mt19937, kFoldSplits, numpyPermutation, trainTestSplit } from './split.js';
+import { Mt19937, kFoldSplits, numpyPermutation, stratifiedKFoldSplits, stratifiedTrainTestSplit, trainTestSplit } from './split.js';
 import { NUMPY_PERM300_SEED42_FIRST90 } from './numpy-reference.js';
 
 test('MT19937 with init_genrand(5489) gives the reference first outputs', () => {
@@ -62,4 +62,38 @@ test('kFoldSplits follows sklearn KFold(shuffle=True): sorted folds, first n % k
   assert.deepEqual(kFoldSplits(11, 4, 0).map((f) => f.test), [[2, 4, 9], [1, 6, 10], [3, 7, 8], [0, 5]]);
   assert.throws(() => kFoldSplits(3, 5, 0), /cannot make 5 folds from 3 item\(s\)/);
   assert.throws(() => kFoldSplits(10, 1, 0), /k must be an integer of at least 2/);
+});
+
+test('stratified splits keep every stratum in both parts and each stratum of one in training', () => {
+  const strata = [...Array(50).fill(0), ...Array(20).fill(1), ...Array(9).fill(2), 3];
+  const items = strata.map((_, i) => `id${i}`);
+  const { train, test: held } = stratifiedTrainTestSplit(items, strata, { testFraction: 0.3, seed: 42 });
+  assert.equal(train.length + held.length, items.length);
+  assert.equal(new Set([...train, ...held]).size, items.length);
+  const count = (part: string[], s: number) => part.filter((id) => strata[Number(id.slice(2))] === s).length;
+  assert.deepEqual([0, 1, 2, 3].map((s) => count(held, s)), [15, 6, 3, 0]);
+  assert.ok(train.includes('id79'), 'the lone item of stratum 3 trains');
+  const again = stratifiedTrainTestSplit(items, strata, { testFraction: 0.3, seed: 42 });
+  assert.deepEqual(again.test, held, 'seeded');
+  assert.notDeepEqual(stratifiedTrainTestSplit(items, strata, { testFraction: 0.3, seed: 7 }).test, held);
+  assert.throws(() => stratifiedTrainTestSplit(items, [0], {}), /80 items but 1 strata/);
+});
+
+test('stratified k folds: each item held out once, every stratum spread as evenly as it can be', () => {
+  const strata = [...Array(53).fill(0), ...Array(16).fill(1), ...Array(4).fill(4)];
+  const folds = stratifiedKFoldSplits(strata, 5, 42);
+  const seen = new Array<number>(strata.length).fill(0);
+  for (const f of folds) {
+    f.test.forEach((i) => seen[i]++);
+    assert.equal(f.train.length + f.test.length, strata.length);
+    for (const s of [0, 1, 4]) {
+      const n = strata.filter((x) => x === s).length;
+      const k = f.test.filter((i) => strata[i] === s).length;
+      assert.ok(k === Math.floor(n / 5) || k === Math.ceil(n / 5), `stratum ${s}: ${k} of ${n} in a fold`);
+    }
+  }
+  assert.ok(seen.every((n) => n === 1));
+  const sizes = folds.map((f) => f.test.length);
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `fold sizes ${sizes}`);
+  assert.equal(folds.filter((f) => f.test.some((i) => strata[i] === 4)).length, 4, 'four items of a stratum land in four folds');
 });

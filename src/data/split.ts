@@ -145,3 +145,53 @@ export function kFoldSplits(n: number, k: number, seed = 42): Fold[] {
   }
   return folds;
 }
+
+/**
+ * A train/test split that keeps each stratum's share (a class, for classification): the items are
+ * walked in the order of numpyPermutation(n, seed) and the first round(testFraction x n_s) of each
+ * stratum s go to test, at least one and never all of a stratum of two or more; a stratum of one
+ * stays in training. Both parts come in permutation order, like trainTestSplit's.
+ */
+export function stratifiedTrainTestSplit<T>(items: readonly T[], strata: readonly number[], options: TrainTestSplitOptions = {}): { train: T[]; test: T[] } {
+  const testFraction = options.testFraction ?? 0.3;
+  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`stratifiedTrainTestSplit: testFraction must be between 0 and 1 (exclusive), got ${testFraction}`);
+  if (strata.length !== items.length) throw new Error(`stratifiedTrainTestSplit: ${items.length} items but ${strata.length} strata`);
+  const sizes = new Map<number, number>();
+  for (const s of strata) sizes.set(s, (sizes.get(s) ?? 0) + 1);
+  const quota = new Map<number, number>();
+  for (const [s, n] of sizes) quota.set(s, n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(testFraction * n))));
+  const perm = numpyPermutation(items.length, options.seed ?? 42);
+  const train: T[] = [];
+  const test: T[] = [];
+  for (const i of perm) {
+    const left = quota.get(strata[i])!;
+    if (left > 0) {
+      test.push(items[i]);
+      quota.set(strata[i], left - 1);
+    } else train.push(items[i]);
+  }
+  if (train.length === 0) throw new Error(`stratifiedTrainTestSplit: with ${items.length} item(s) the training set would be empty`);
+  return { train, test };
+}
+
+/**
+ * k folds that keep each stratum's share: the items, ordered by stratum and within a stratum by
+ * numpyPermutation(n, seed), are dealt to the folds in turn (item j to fold j mod k), so every fold
+ * gets floor or ceil of n_s / k of each stratum and fold sizes differ by at most one. Indices ascending.
+ */
+export function stratifiedKFoldSplits(strata: readonly number[], k: number, seed = 42): Fold[] {
+  const n = strata.length;
+  if (!Number.isInteger(k) || k < 2) throw new Error(`stratifiedKFoldSplits: k must be an integer of at least 2, got ${k}`);
+  if (n < k) throw new Error(`stratifiedKFoldSplits: cannot make ${k} folds from ${n} item(s); need n >= k`);
+  const rank = new Int32Array(n);
+  numpyPermutation(n, seed).forEach((item, position) => (rank[item] = position));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => strata[a] - strata[b] || rank[a] - rank[b]);
+  const foldOf = new Int32Array(n);
+  order.forEach((item, j) => (foldOf[item] = j % k));
+  return Array.from({ length: k }, (_, f) => {
+    const train: number[] = [];
+    const test: number[] = [];
+    for (let i = 0; i < n; i++) (foldOf[i] === f ? test : train).push(i);
+    return { train, test };
+  });
+}

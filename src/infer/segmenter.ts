@@ -15,6 +15,8 @@ import { squareFitOf } from '../models/preprocessing.js';
 import { finishSegmentation, prepareInput } from './pipeline.js';
 import { loadOnnxRuntime, OnnxPredictor } from '../onnx/runtime.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { DEFAULT_CLASSIFIER_DIR, loadCellClassifier, type CellClassifier } from '../classify/classifier.js';
+import type { CellTypeResult } from '../classify/cell-types.js';
 
 /** What runs the network: ONNX Runtime on leukoseg's own export of the model, or TensorFlow.js. */
 export type SegmenterRuntime = 'onnx' | 'tfjs';
@@ -51,6 +53,11 @@ export interface SegmenterOptions {
   runtime?: SegmenterRuntime;
   /** Apply the class weights fitted by `leukoseg calibrate`, when the model has them (default true). */
   calibrated?: boolean;
+  /**
+   * Type each segmented cell (neutrophil ... basophil, or 'uncertain') with a cell-type classifier:
+   * true (the default) the bundled one, a model or run folder, or false for none.
+   */
+  classify?: boolean | string;
 }
 
 export interface SegmentOptions {
@@ -70,6 +77,8 @@ export interface SegmentResult {
   /** The mask before post-processing. */
   rawMask: LabelMask;
   stats: CellStats;
+  /** The cell's type from the classifier; null when classification is off or there is no cell with a nucleus. */
+  cellType: CellTypeResult | null;
   /** Milliseconds spent in the model alone. */
   inferenceMs: number;
 }
@@ -79,6 +88,8 @@ export interface Segmenter {
   readonly modelDir: string;
   /** The runtime in use (see SegmenterOptions.runtime); optional so that stand-ins in tests need not say. */
   readonly runtime?: SegmenterRuntime;
+  /** The cell-type classifier's folder, or null when cells are not typed. */
+  readonly classifierDir?: string | null;
   segment(input: SegmentInput, options?: SegmentOptions): Promise<SegmentResult>;
   /** Frees the model's weights; the segmenter cannot be used afterwards. */
   dispose(): void;
@@ -112,8 +123,13 @@ class ModelSegmenter implements Segmenter {
     readonly metadata: ModelMetadata,
     readonly modelDir: string,
     private readonly options: SegmenterOptions,
+    private readonly classifier: CellClassifier | null,
   ) {
     this.runtime = model instanceof OnnxPredictor ? 'onnx' : 'tfjs';
+  }
+
+  get classifierDir(): string | null {
+    return this.classifier?.modelDir ?? null;
   }
 
   /** Probabilities at the image's own size (HWC) from the prepared model input. */
@@ -151,11 +167,15 @@ class ModelSegmenter implements Segmenter {
       classWeights: this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights,
       image,
     });
-    return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
+    const cellType = this.classifier ? await this.classifier.classify(image, mask, stats) : null;
+    return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, cellType, inferenceMs };
   }
 
   dispose(): void {
-    if (!this.disposed) void this.model.dispose();
+    if (!this.disposed) {
+      void this.model.dispose();
+      this.classifier?.dispose();
+    }
     this.disposed = true;
   }
 }
@@ -165,7 +185,12 @@ export async function loadSegmenter(options: SegmenterOptions = {}): Promise<Seg
   await initEngine({ backend: options.backend ?? 'wasm' });
   const dir = await resolveModelDir(options.model ?? DEFAULT_MODEL_DIR);
   const { model, metadata } = await loadModel(dir);
-  return new ModelSegmenter(await chooseRuntime(model, options.runtime), metadata, dir, options);
+  if (metadata.task === 'cell-type') {
+    model.dispose();
+    throw new Error(`${dir} is a cell-type classifier, not a segmenter; give it as the classifier (segment --classifier ${dir})`);
+  }
+  const classifier = options.classify === false ? null : await loadCellClassifier(typeof options.classify === 'string' ? options.classify : DEFAULT_CLASSIFIER_DIR);
+  return new ModelSegmenter(await chooseRuntime(model, options.runtime), metadata, dir, options, classifier);
 }
 
 /** The ONNX Runtime session for `model` when it can (or must) be used, else the tfjs model itself. */

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CLASS_NAMES } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
+import type { ModelTask } from './registry.js';
 import { checkPreprocessing, preprocessingFor, type PixelNormalization, type Preprocessing } from './preprocessing.js';
 
 export const MODEL_JSON = 'model.json';
@@ -44,6 +45,10 @@ export interface ModelMetadata {
   metrics?: unknown;
   /** How the model is meant to be run (e.g. flip test-time augmentation); callers may override. */
   inference?: InferenceMetadata;
+  /** What the model does; absent means 'segmentation' (every model saved before classifiers). */
+  task?: ModelTask;
+  /** A cell-type classifier's crop, inputs, feature scaling and uncertain threshold; read and checked by src/classify/model-info.ts. */
+  cellType?: Record<string, unknown>;
 }
 
 /** The split of one data source as a model records it; `dataset` is the source's name ("Dataset 1"). */

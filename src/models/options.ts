@@ -9,7 +9,7 @@ export interface ModelOptions {
   l2?: number;
   /** U-Net: number of 2x poolings (encoder levels below the bottleneck), default 4. */
   depth?: number;
-  /** U-Net: filters of the first encoder level, doubling per level (16 -> 16-32-64-128-256 at depth 4), default 16. */
+  /** U-Net (and wbc-cnn, default 16): filters of the first encoder level, doubling per level (16 -> 16-32-64-128-256 at depth 4), default 16. */
   baseFilters?: number;
   /**
    * U-Net: how the decoder doubles the resolution. 'transpose' = learned 2x2 stride-2 transposed conv (the
@@ -17,6 +17,12 @@ export interface ModelOptions {
    * checkerboard artefacts transposed convs can leave. Default 'transpose'.
    */
   upsample?: 'transpose' | 'nearest';
-  /** U-Net: dropout rate after the bottleneck block, 0 (default) = none. */
+  /** U-Net: dropout rate after the bottleneck block, 0 (default) = none. wbc-cnn: before its head (default 0.3). */
   dropout?: number;
+  /** wbc-cnn: channels of the crop (3 RGB; 5 with the nucleus and cytoplasm mask channels). */
+  inputChannels?: number;
+  /** wbc-cnn: length of the morphometric feature vector joined before the head; 0 = none. */
+  featureCount?: number;
+  /** wbc-cnn: how many cell types the head tells apart. */
+  classCount?: number;
 }

@@ -13,8 +13,10 @@ export interface Preprocessing {
    * How the image is fitted into that square (see src/data/fit-square.ts): 'nearest' stretches it
    * with nearest-neighbour (the study's protocol; the name older model.json files carry), 'pad'
    * centres it unstretched with reflected margins, shrinking only images larger than the square.
+   * 'cell-crop' (a cell-type classifier): a square around the segmented cell, resized smoothly to
+   * inputSize (src/classify/crop.ts); such a model is not a segmenter.
    */
-  resize: 'nearest' | 'pad';
+  resize: 'nearest' | 'pad' | 'cell-crop';
   /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
   scale: number;
   channels: 'rgb';
@@ -41,12 +43,15 @@ export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch', 
 export function squareFitOf(pre: Pick<Preprocessing, 'resize'>): SquareFit {
   if (pre.resize === 'nearest') return 'stretch';
   if (pre.resize === 'pad') return 'pad';
+  if (pre.resize === 'cell-crop') {
+    throw new Error("this is a cell-type classifier (its input is the crop around a segmented cell), not a segmenter; use it with segment --classifier or evaluate");
+  }
   throw new Error(`model preprocessing: unknown resize '${String(pre.resize)}' (this leukoseg knows 'nearest' and 'pad')`);
 }
 
 /** Refuses a recorded preprocessing this leukoseg cannot reproduce (checked when a model is loaded). */
 export function checkPreprocessing(pre: Pick<Preprocessing, 'resize' | 'normalize'>): void {
-  squareFitOf(pre);
+  if (pre.resize !== 'cell-crop') squareFitOf(pre);
   if (pre.normalize !== undefined && !PIXEL_NORMALIZATIONS.includes(pre.normalize)) {
     throw new Error(`model preprocessing: unknown normalize '${String(pre.normalize)}' (this leukoseg knows ${PIXEL_NORMALIZATIONS.join(' and ')})`);
   }

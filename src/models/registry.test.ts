@@ -8,17 +8,18 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../engine/index.js';
-import { createModel, MODEL_NAMES } from './registry.js';
+import { createModel, MODEL_NAMES, modelTask } from './registry.js';
 import { defaultMetadata, loadModel, saveModel } from './io.js';
 import type { ModelOptions } from './options.js';
 
 for (const name of MODEL_NAMES) {
-  test(`${name}: softmax map of the input's size, identical after save and load`, async () => {
+  const classifier = modelTask(name) === 'cell-type';
+  test(`${name}: ${classifier ? 'one softmax per image' : "softmax map of the input's size"}, identical after save and load`, async () => {
     await initEngine();
     const model = createModel(name, { inputSize: 32, seed: 7 });
     const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 3);
     const y = model.predict(x) as tf.Tensor;
-    assert.deepEqual(y.shape, [2, 32, 32, 3]);
+    assert.deepEqual(y.shape, classifier ? [2, 5] : [2, 32, 32, 3]);
     const sums = await tf.sum(y, -1).data();
     for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-5);
 
@@ -56,6 +57,27 @@ test("study models have the study's layer sizes (trainable parameter counts)", a
   // Models 2/3: 52,739, the figure the PyTorch re-implementation of the same network reports.
   assert.equal(trainable('study-model-2'), 52739);
   assert.equal(trainable('study-model-3'), 52739);
+});
+
+test('wbc-cnn: crop channels and features as asked, about 60 k parameters, and a training step that moves the head', async () => {
+  await initEngine();
+  const model = createModel('wbc-cnn', { inputSize: 64, seed: 2, inputChannels: 5, featureCount: 11 });
+  const x = tf.randomUniform([3, 64, 64, 5], 0, 1, 'float32', 4);
+  const f = tf.randomUniform([3, 11], -1, 1, 'float32', 5);
+  const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([0, 2, 4], 'int32'), 5), 'float32'));
+  try {
+    assert.deepEqual(model.inputs.map((i) => i.shape), [[null, 64, 64, 5], [null, 11]]);
+    assert.ok(model.countParams() > 50_000 && model.countParams() < 80_000, `parameters ${model.countParams()}`);
+    model.compile({ optimizer: tf.train.adam(1e-2), loss: 'categoricalCrossentropy' });
+    const before = model.getLayer('head').getWeights()[0].dataSync().slice();
+    const loss = (await model.trainOnBatch([x, f], y)) as number;
+    assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
+    assert.notDeepEqual(model.getLayer('head').getWeights()[0].dataSync(), before);
+    assert.throws(() => createModel('wbc-cnn', { inputSize: 60, seed: 1 }), /divisible by 8, got 60 \(try 64\)/);
+  } finally {
+    tf.dispose([x, f, y]);
+    model.dispose();
+  }
 });
 
 test('registry errors name the problem and the way out', () => {

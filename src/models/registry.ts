@@ -3,6 +3,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { studyModel1, studyModel2 } from './study.js';
 import { unet } from './unet.js';
+import { wbcCnn, WBC_CNN_POOLINGS } from './wbc-cnn.js';
 import type { ModelOptions } from './options.js';
 
 type ModelFactory = (options: ModelOptions) => tfl.LayersModel;
@@ -12,7 +13,12 @@ interface ModelEntry {
   /** How many times the architecture halves the input (the side must be a multiple of 2^this). */
   downsamplings: number | ((options: ModelOptions) => number);
   description: string;
+  /** What the network outputs: a class map of its input (segmentation, the default) or one cell type per crop. */
+  task?: ModelTask;
 }
+
+/** Segmenters map an image to per-pixel classes; 'cell-type' classifiers map a cell crop to its type. */
+export type ModelTask = 'segmentation' | 'cell-type';
 
 export const MODELS = Object.freeze({
   'study-model-1': {
@@ -46,6 +52,15 @@ export const MODELS = Object.freeze({
     description:
       'U-Net, depth 3, widths 8-16-32-64 (~121 k parameters, about 1/16 of unet): for the browser and fast training',
   },
+  'wbc-cnn': {
+    // A classifier, not a segmenter: the crop around a segmented cell in, five cell-type probabilities out.
+    factory: wbcCnn,
+    downsamplings: WBC_CNN_POOLINGS,
+    task: 'cell-type',
+    description:
+      'white-cell type classifier: 3 x (Conv3x3+BN+ReLU, MaxPool) at 16-32-64, Conv3x3(64), global average pool, ' +
+      'optional morphometric features joined, Dense(64) + dropout, Dense(5) softmax (~60 k parameters)',
+  },
 } satisfies Record<string, ModelEntry>);
 
 export type ModelName = keyof typeof MODELS;
@@ -53,6 +68,12 @@ export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
 
 export function isModelName(name: string): name is ModelName {
   return Object.prototype.hasOwnProperty.call(MODELS, name);
+}
+
+/** What an architecture's output is (see ModelTask); throws for unknown names. */
+export function modelTask(name: string): ModelTask {
+  if (!isModelName(name)) throw new Error(`unknown model "${name}": must be one of ${MODEL_NAMES.join(', ')}`);
+  return (MODELS[name] as ModelEntry).task ?? 'segmentation';
 }
 
 /** Builds an untrained model. Throws for unknown names (listing the valid ones) and unusable input sizes. */

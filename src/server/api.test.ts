@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CELL_STATS_COLUMNS, cellStatsRow } from '../infer/morphometrics.js';
+import { CELL_TYPE_COLUMNS, cellTypeRow } from '../classify/cell-types.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import { decodeImage } from '../data/decode.js';
 import { buildServer } from './app.js';
@@ -78,11 +79,11 @@ test('a raw BMP body gives the results.json row of the library, plus mask and ov
   const res = await postRaw(bmp, 'image/bmp', `?name=${imageName}&umPerPx=0.5`);
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json<SegmentResponse>();
-  assert.deepEqual(Object.keys(body), ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, 'inferenceMs', 'maskPng', 'overlayPng']);
+  assert.deepEqual(Object.keys(body), ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, ...CELL_TYPE_COLUMNS, 'inferenceMs', 'maskPng', 'overlayPng']);
   const direct = await segmenter.segment(bmp, { umPerPx: 0.5 });
   assert.deepEqual({ ...body, inferenceMs: 0, maskPng: '', overlayPng: '' }, {
     file: imageName, name: imageName.replace('.bmp', ''), width: direct.width, height: direct.height,
-    ...cellStatsRow(direct.stats), inferenceMs: 0, maskPng: '', overlayPng: '',
+    ...cellStatsRow(direct.stats), ...cellTypeRow(direct.cellType), inferenceMs: 0, maskPng: '', overlayPng: '',
   });
   const maskPng = Buffer.from(body.maskPng, 'base64');
   const maskMeta = await sharp(maskPng).metadata();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
+import { CELL_TYPE_COLUMNS } from '../classify/cell-types.js';
 import { rowsToCsv } from '../output/results.js';
 import { startServe, type RunningServer } from '../cli/serve.js';
 import type { SegmentResponse } from './api-types.js';
@@ -164,6 +165,10 @@ test('the page segments real images on the server and in the browser, with the A
   });
   assert.ok(layerPixels > 100, `the mask layer has ${layerPixels} visible pixels`);
   assert.equal(await page.locator('#summary-body tr').count(), 3);
+  // The differential: the two server images typed (a type or uncertain), the browser's one not.
+  const typed = await page.$$eval('#differential-body tr', (rows) => rows.map((r) => [r.getAttribute('data-type'), Number(r.querySelector('td')?.textContent)]));
+  assert.equal(typed.find(([t]) => t === 'not typed')?.[1], 1, JSON.stringify(typed));
+  assert.equal(typed.filter(([t]) => t !== 'not typed').reduce((n, [, c]) => n + Number(c), 0), 2, JSON.stringify(typed));
 
   // Downloads: the browser's mask has the API's gray levels pixel for pixel (within the area
   // tolerance), and the CSV has results.csv's columns with the numbers shown.
@@ -183,7 +188,9 @@ test('the page segments real images on the server and in the browser, with the A
   const browserRow = csv[3]!.split(',');
   apiCsv[1]!.split(',').forEach((expected, i) => {
     const column = header[i]!;
-    if (column !== 'inferenceMs') assert.ok(closeEnough(column, cell(browserRow[i]), cell(expected)), `CSV ${column}: ${browserRow[i]} vs ${expected}`);
+    // Cells are typed by the server's classifier only: the browser's row leaves those columns empty.
+    if ((CELL_TYPE_COLUMNS as readonly string[]).includes(column)) assert.equal(browserRow[i], '', `CSV ${column} in browser mode`);
+    else if (column !== 'inferenceMs') assert.ok(closeEnough(column, cell(browserRow[i]), cell(expected)), `CSV ${column}: ${browserRow[i]} vs ${expected}`);
   });
   t.diagnostic(`browser vs API mask: ${differing} of ${apiMask.length} pixels differ`);
 

@@ -6,6 +6,7 @@ import { maskToGray } from '../output/masks.js';
 import { encodePng } from '../output/png.js';
 import { renderOverlay } from '../output/overlay.js';
 import { cellStatsRow } from '../infer/morphometrics.js';
+import { cellTypeRow } from '../classify/cell-types.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import type { SegmentRow } from '../output/results.js';
 import type { SegmentResponse } from './api-types.js';
@@ -42,6 +43,7 @@ export async function segmentJob(segmenter: Segmenter, maxPixels: number, job: S
     width: result.width,
     height: result.height,
     ...cellStatsRow(result.stats),
+    ...cellTypeRow(result.cellType),
     inferenceMs: result.inferenceMs,
   };
   const [mask, overlay] = await Promise.all([maskPng(), overlayPng()]);

@@ -1,7 +1,7 @@
 // The split of a training run: for each data source on its own, a seeded train/test split (sklearn's
 // rule, so Dataset 1 keeps the study's 90 test images) and a validation part carved from its training
 // images. Written to split.json; a model records each source's test and validation ids by name.
-import { trainTestSplit } from '../data/split.js';
+import { stratifiedTrainTestSplit, trainTestSplit, type TrainTestSplitOptions } from '../data/split.js';
 import type { DataSource } from '../data/locate.js';
 import type { RecordedSplit } from '../models/io.js';
 
@@ -31,6 +31,11 @@ export interface MakeSplitsOptions {
   given?: Record<string, { train: string[]; test: string[] }>;
   /** Keep only the first N training images of each source (validation and test unchanged). */
   trainLimit?: number;
+  /**
+   * Per source name, each image's stratum (its cell type, for a classifier): the test split and the
+   * validation part then keep every stratum's share (stratifiedTrainTestSplit). Every id needs one.
+   */
+  strata?: Record<string, ReadonlyMap<string, number>>;
 }
 
 /** Splits each source's ids (sorted as the study sorted them) on its own. */
@@ -39,10 +44,18 @@ export function makeSplits(sources: ReadonlyArray<DataSource & { ids: readonly s
     const ids = [...source.ids].sort();
     const given = options.given?.[source.name];
     if (options.given && !given) throw new Error(`no fold given for data source "${source.name}"`);
-    const { train: trainAll, test } = given ?? trainTestSplit(ids, { testFraction: options.testFraction, seed: options.seed });
+    const strata = options.strata?.[source.name];
+    if (options.strata && !strata) throw new Error(`no strata given for data source "${source.name}"`);
+    const split = (items: string[], splitOptions: TrainTestSplitOptions) => {
+      if (!strata) return trainTestSplit(items, splitOptions);
+      const missing = items.filter((id) => !strata.has(id));
+      if (missing.length > 0) throw new Error(`data source "${source.name}": no stratum for ${missing.length} image(s) (e.g. ${missing[0]})`);
+      return stratifiedTrainTestSplit(items, items.map((id) => strata.get(id)!), splitOptions);
+    };
+    const { train: trainAll, test } = given ?? split(ids, { testFraction: options.testFraction, seed: options.seed });
     const { train, test: validation } =
       options.valFraction > 0
-        ? trainTestSplit(trainAll, { testFraction: options.valFraction, seed: options.seed + 1 })
+        ? split(trainAll, { testFraction: options.valFraction, seed: options.seed + 1 })
         : { train: trainAll, test: [] as string[] };
     return { name: source.name, dir: source.dir, train: options.trainLimit ? train.slice(0, options.trainLimit) : train, validation, test };
   });

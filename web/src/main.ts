@@ -8,6 +8,7 @@ import { entriesToCsv, formatMs, pixelSizeProblem, serverErrorSentence, type Mod
 import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
 import { BROWSER_RUNTIMES, BrowserSegmenter, DEFAULT_BROWSER_RUNTIME, type BrowserRuntime } from './browser-model.js';
 import { buildResultsZip, type ZipItem } from './results-zip.js';
+import { renderDifferential } from './differential-view.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const node = document.getElementById(id);
@@ -142,6 +143,7 @@ async function segmentItem(item: Item): Promise<void> {
     showError(item);
   }
   renderSummary($<HTMLTableSectionElement>('summary-body'), items);
+  renderDifferential($<HTMLTableSectionElement>('differential-body'), items);
   updateButtons();
 }
 
@@ -279,6 +281,7 @@ function wire(): void {
       }
       items.length = 0;
       renderSummary($<HTMLTableSectionElement>('summary-body'), items);
+      renderDifferential($<HTMLTableSectionElement>('differential-body'), items);
       updateButtons();
       setStatus('Cleared.');
     });

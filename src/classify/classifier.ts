@@ -1,0 +1,58 @@
+// Types one segmented cell at a time: what `segment` and `loadSegmenter()` call after measuring a
+// cell. `const c = await loadCellClassifier(); const r = await c.classify(image, mask, stats)` gives
+// r.cellType ('neutrophil' ... or 'uncertain'), r.confidence and every type's probability.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LabelMask, RgbImage } from '../data/types.js';
+import type { CellStats } from '../infer/morphometrics.js';
+import { loadModel, resolveModelDir, type ModelMetadata } from '../models/io.js';
+import { verdict, type CellTypeResult } from './cell-types.js';
+import { cellTypeInfo, type CellTypeInfo } from './model-info.js';
+import { prepareCell } from './prepare.js';
+import { predictCells } from './predict.js';
+
+/** The classifier that ships with the package, used by `segment` unless told otherwise. */
+export const DEFAULT_CLASSIFIER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'classifier');
+
+export interface CellClassifier {
+  readonly modelDir: string;
+  readonly metadata: ModelMetadata;
+  readonly info: CellTypeInfo;
+  /**
+   * The type of the mask's main cell (the one measured in `stats`, when given) in `image`; null when
+   * there is no cell with a nucleus to type.
+   */
+  classify(image: RgbImage, mask: LabelMask, stats?: CellStats): Promise<CellTypeResult | null>;
+  dispose(): void;
+}
+
+/** Loads a classifier (the bundled one by default); the tfjs engine must be initialised (loadSegmenter does it). */
+export async function loadCellClassifier(dir: string = DEFAULT_CLASSIFIER_DIR): Promise<CellClassifier> {
+  const modelDir = await resolveModelDir(dir);
+  const { model, metadata } = await loadModel(modelDir);
+  let info: CellTypeInfo;
+  try {
+    info = cellTypeInfo(metadata, join(modelDir, 'model.json'));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const tta = metadata.inference?.tta ?? false;
+  let disposed = false;
+  return {
+    modelDir,
+    metadata,
+    info,
+    async classify(image, mask, stats) {
+      if (disposed) throw new Error('this cell classifier was disposed');
+      const prepared = prepareCell(image, mask, info.crop, stats);
+      if (!prepared) return null;
+      const probs = await predictCells(model, [prepared], info, metadata.preprocessing, { tta });
+      return verdict(probs, info.threshold);
+    },
+    dispose() {
+      if (!disposed) model.dispose();
+      disposed = true;
+    },
+  };
+}

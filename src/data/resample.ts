@@ -1,0 +1,84 @@
+// Smooth resizing of 8-bit images (any channel count) with a triangle filter widened by the scale
+// factor when shrinking, as PIL's Image.resize(BILINEAR) does: every source pixel contributes, so a
+// 300 px crop shrunk to 64 px keeps its average colour and texture instead of aliasing.
+//
+//   const small = resizeSmooth(image, 64, 64, 3); // image: { width, height, data }
+import { checkGridBytes, type PixelGrid } from './resize.js';
+
+/** For one axis: per output position, the first source index and the normalised weights from there. */
+interface AxisWeights {
+  start: Int32Array;
+  count: Int32Array;
+  /** count[i] weights for output i at offset i * stride. */
+  weights: Float64Array;
+  stride: number;
+}
+
+function axisWeights(src: number, dst: number): AxisWeights {
+  const scale = src / dst;
+  const filterScale = Math.max(1, scale);
+  const support = filterScale; // triangle of radius 1, widened when shrinking
+  const stride = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(dst);
+  const count = new Int32Array(dst);
+  const weights = new Float64Array(dst * stride);
+  for (let i = 0; i < dst; i++) {
+    const centre = (i + 0.5) * scale;
+    const lo = Math.max(0, Math.floor(centre - support));
+    const hi = Math.min(src, Math.ceil(centre + support));
+    let total = 0;
+    let n = 0;
+    for (let j = lo; j < hi && n < stride; j++, n++) {
+      const w = Math.max(0, 1 - Math.abs((j + 0.5 - centre) / filterScale));
+      weights[i * stride + n] = w;
+      total += w;
+    }
+    if (total === 0) {
+      // Only when the source is one pixel wide at the edge: take the nearest pixel.
+      weights[i * stride] = 1;
+      total = 1;
+      n = Math.max(n, 1);
+    }
+    for (let k = 0; k < n; k++) weights[i * stride + k] /= total;
+    start[i] = lo;
+    count[i] = n;
+  }
+  return { start, count, weights, stride };
+}
+
+/** Resizes `img` to width x height with the scale-aware triangle filter; returns a copy with the new size. */
+export function resizeSmooth<T extends PixelGrid>(img: T, width: number, height: number, channels: number): T {
+  for (const [what, v] of [['width', width], ['height', height], ['channel count', channels]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`resizeSmooth: ${what} must be a positive integer, got ${v}`);
+  }
+  checkGridBytes('resizeSmooth', img, channels);
+  const xs = axisWeights(img.width, width);
+  const ys = axisWeights(img.height, height);
+  // Horizontal pass into floats (img.height x width), then vertical into bytes.
+  const rows = new Float64Array(img.height * width * channels);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < width; x++) {
+      const out = (y * width + x) * channels;
+      for (let k = 0; k < xs.count[x]; k++) {
+        const w = xs.weights[x * xs.stride + k];
+        const s = (y * img.width + xs.start[x] + k) * channels;
+        for (let c = 0; c < channels; c++) rows[out + c] += w * img.data[s + c];
+      }
+    }
+  }
+  const data = new Uint8Array(width * height * channels);
+  const acc = new Float64Array(channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      acc.fill(0);
+      for (let k = 0; k < ys.count[y]; k++) {
+        const w = ys.weights[y * ys.stride + k];
+        const s = ((ys.start[y] + k) * width + x) * channels;
+        for (let c = 0; c < channels; c++) acc[c] += w * rows[s + c];
+      }
+      const out = (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) data[out + c] = Math.min(255, Math.max(0, Math.round(acc[c])));
+    }
+  }
+  return { ...img, width, height, data };
+}
