@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../data/decode.js';
 import type { LabelMask, RgbImage } from '../data/types.js';
+import { upsampleLabels } from '../field/label-field.js';
 import { loadModel, resolveModelDir, type ModelMetadata } from '../models/io.js';
 import type { PostprocessOptions } from './postprocess.js';
 import type { CellStats } from './morphometrics.js';
@@ -15,6 +16,12 @@ import { squareFitOf } from '../models/preprocessing.js';
 import { finishSegmentation, prepareInput } from './pipeline.js';
 import { loadOnnxRuntime, OnnxPredictor } from '../onnx/runtime.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { segmentField, type FieldProgress } from '../field/segment-field.js';
+import type { SegmentedCell } from '../field/cells.js';
+import type { WindowPredictor } from '../field/predictor.js';
+import { chooseMode, cropCells, fieldStats, type ModeChoice } from '../field/mode.js';
+import type { SegmentMode } from '../output/results.js';
+import { windowPredictorOf } from './window-predictor.js';
 
 /** What runs the network: ONNX Runtime on leukoseg's own export of the model, or TensorFlow.js. */
 export type SegmenterRuntime = 'onnx' | 'tfjs';
@@ -58,6 +65,15 @@ export interface SegmentOptions {
   umPerPx?: number;
   /** Name used in error messages when the input is not a path. */
   name?: string;
+  /**
+   * 'auto' (default): field mode for an image larger than a cell crop (longer side FIELD_MIN_SIDE px
+   * or more, see src/field/mode.ts), crop mode otherwise; 'crop' / 'field' force one.
+   */
+  mode?: ModeChoice;
+  /** Field mode: the typical white-cell diameter in image pixels; estimated from the field when absent. */
+  cellDiameter?: number;
+  /** Field mode: called as stage 1's tiles and stage 2's cells are done. */
+  onProgress?: (progress: FieldProgress) => void;
 }
 
 export interface SegmentResult {
@@ -67,9 +83,22 @@ export interface SegmentResult {
   image: RgbImage;
   /** Class per pixel (0 background, 1 cytoplasm, 2 nucleus) at the image's own size, after post-processing. */
   mask: LabelMask;
-  /** The mask before post-processing. */
+  /** The mask before post-processing (field mode: stage 1's labels over the whole field, at the image's size). */
   rawMask: LabelMask;
+  /**
+   * The image's one cell in crop mode. In field mode the main cell (the one with the most nucleus, as
+   * crop mode picks), with multiple-cells when there are more; no-cell (and a failed image check) when none.
+   */
   stats: CellStats;
+  /** Which mode ran. */
+  mode: SegmentMode;
+  /** Every white cell, numbered 1..n, each with its box, own mask and morphometrics (crop mode: at most one). */
+  cells: SegmentedCell[];
+  /** 0 where there is no cell, k on the pixels of cells[k - 1], at the image's size. */
+  instances: Uint16Array;
+  /** Field mode: the white-cell diameter (image px) its scale was set from, and whether given or estimated. */
+  cellDiameter: number | null;
+  cellDiameterSource: 'given' | 'estimated' | null;
   /** Milliseconds spent in the model alone. */
   inferenceMs: number;
 }
@@ -105,6 +134,9 @@ export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
 class ModelSegmenter implements Segmenter {
   private disposed = false;
   readonly runtime: SegmenterRuntime;
+  /** The model as field mode calls it, timing every call into modelMs. */
+  private readonly windows: WindowPredictor;
+  private modelMs = 0;
 
   constructor(
     /** The tfjs model, or the ONNX Runtime session made from it. */
@@ -114,6 +146,18 @@ class ModelSegmenter implements Segmenter {
     private readonly options: SegmenterOptions,
   ) {
     this.runtime = model instanceof OnnxPredictor ? 'onnx' : 'tfjs';
+    const inner = windowPredictorOf(model, metadata.preprocessing.inputSize);
+    this.windows = {
+      inputSize: inner.inputSize,
+      predict: async (inputs, count, tta) => {
+        const started = performance.now();
+        try {
+          return await inner.predict(inputs, count, tta);
+        } finally {
+          this.modelMs += performance.now() - started;
+        }
+      },
+    };
   }
 
   /** Probabilities at the image's own size (HWC) from the prepared model input. */
@@ -138,6 +182,15 @@ class ModelSegmenter implements Segmenter {
     const image = isPixelData(input)
       ? pixelsToRgb(input, name)
       : await decodeImage(input, name, { maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const rgb: RgbImage = { width: image.width, height: image.height, data: image.data };
+    return chooseMode(options.mode, rgb.width, rgb.height, name) === 'field' ? this.segmentField(rgb, options) : this.segmentCrop(rgb, options);
+  }
+
+  private classWeights(): readonly number[] | undefined {
+    return this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights;
+  }
+
+  private async segmentCrop(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
     const { width, height } = image;
     const prepared = prepareInput(image, this.metadata.preprocessing);
     const started = performance.now();
@@ -148,10 +201,30 @@ class ModelSegmenter implements Segmenter {
     const { mask, rawMask, stats } = finishSegmentation(probs, width, height, {
       postprocess: this.options.postprocess,
       umPerPx: options.umPerPx,
-      classWeights: this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights,
+      classWeights: this.classWeights(),
       image,
     });
-    return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, inferenceMs };
+    const { cells, instances } = cropCells(mask, stats);
+    return { width, height, image, mask, rawMask, stats, mode: 'crop', cells, instances, cellDiameter: null, cellDiameterSource: null, inferenceMs };
+  }
+
+  private async segmentField(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
+    const { width, height } = image;
+    this.modelMs = 0;
+    const field = await segmentField(image, this.windows, {
+      preprocessing: this.metadata.preprocessing,
+      tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
+      classWeights: this.classWeights(),
+      postprocess: this.options.postprocess,
+      cellDiameter: options.cellDiameter,
+      umPerPx: options.umPerPx,
+      onProgress: options.onProgress,
+    });
+    const rawMask: LabelMask = { width, height, data: upsampleLabels(field.working, width, height) };
+    return {
+      width, height, image, mask: field.mask, rawMask, stats: fieldStats(field.cells, field.outOfDistribution, options.umPerPx), mode: 'field',
+      cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, cellDiameterSource: field.cellDiameterSource, inferenceMs: this.modelMs,
+    };
   }
 
   dispose(): void {

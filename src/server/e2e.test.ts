@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { rowsToCsv } from '../output/results.js';
+import { rowsToCsv, type ResultColumn } from '../output/results.js';
 import { startServe, type RunningServer } from '../cli/serve.js';
 import type { SegmentResponse } from './api-types.js';
 import { datasetImage, testImageIds } from './fixtures.js';
@@ -94,9 +94,10 @@ async function shownMetrics(card: string): Promise<Record<string, number | null>
 function assertClose(shown: Record<string, number | null>, api: SegmentResponse, exact: boolean, label: string): void {
   assert.ok(Object.keys(shown).length >= 8, `${label}: only ${Object.keys(shown).length} metrics shown`);
   for (const [key, value] of Object.entries(shown)) {
-    const where = `${label} ${key}: page ${value}, API ${api[key]}`;
-    if (exact) assert.equal(value, api[key], where);
-    else assert.ok(closeEnough(key, value, api[key]), where);
+    const fromApi = api[key as ResultColumn];
+    const where = `${label} ${key}: page ${value}, API ${fromApi}`;
+    if (exact) assert.equal(value, fromApi, where);
+    else assert.ok(closeEnough(key, value, fromApi), where);
   }
 }
 
@@ -147,7 +148,7 @@ test('the page segments real images on the server and in the browser, with the A
   const inBrowser = await shownMetrics(browserCard);
   const viaApi = await apiResult(files[0]!);
   assertClose(inBrowser, viaApi, false, `browser ${basename(files[0]!)}`);
-  const identical = Object.entries(inBrowser).filter(([k, v]) => v === viaApi[k]).length;
+  const identical = Object.entries(inBrowser).filter(([k, v]) => v === viaApi[k as ResultColumn]).length;
   t.diagnostic(`browser vs API: ${identical} of ${Object.keys(inBrowser).length} shown metrics identical`);
   // The first in-browser image includes loading the runtime (seconds on a busy machine): times may read "2.52 s".
   assert.match((await page.textContent(`${browserCard} .timing`)) ?? '', /^In this browser \(WebAssembly\): [\d.]+ m?s in all, model [\d.]+ m?s · ONNX Runtime Web/);

@@ -1,0 +1,237 @@
+// White cells as separate objects in stage 1's working-scale labels: one seed per nucleus (its lobes
+// grouped), every cell pixel given to the seed it is geodesically nearest to through the cell, so
+// touching cells come apart along the line between their nuclei. Pure (no Node imports).
+//
+//   const found = findInstances(labels, instanceLimits(75));   // labels: 0/1/2 at the working scale
+//   found.cells[0].centroidX; found.labels[y * width + x];     // 0 = no cell, k = found.cells[k - 1]
+import type { LabelMask } from '../data/types.js';
+import { dilate } from '../infer/morphology.js';
+
+const NUCLEUS = 2;
+
+/** Thresholds in working pixels; see instanceLimits for how they follow from the working cell diameter. */
+export interface InstanceLimits {
+  /** Nucleus parts at most twice this far apart through the cell are lobes of one nucleus. */
+  lobeJoinRadius: number;
+  /** A nucleus group smaller than this seeds no cell (a dark speck, not a white cell's nucleus). */
+  minNucleusArea: number;
+  /** A cell smaller than this is dropped. */
+  minCellArea: number;
+  /**
+   * Two touching cells whose shared border is at least this share of the smaller one's equivalent
+   * diameter are one cell cut in two (see findInstances).
+   */
+  mergeContact: number;
+}
+
+/**
+ * Limits for cells of `diameter` working pixels. In the training masks brought to a 75 px working
+ * diameter, the nucleus parts of one cell lie at most 12 px apart (99 % within 10 px), so lobes are
+ * joined across gaps up to 0.16 diameters (radius 0.08). The smallest training cell and nucleus had
+ * 0.56 and 0.32 of their source's median diameter; these floors (0.3 and 0.15 diameters, by
+ * equivalent diameter) leave room below that, while cutting specks of a few pixels.
+ */
+export function instanceLimits(diameter: number): InstanceLimits {
+  const disk = (d: number) => (Math.PI / 4) * d * d;
+  return {
+    lobeJoinRadius: Math.max(1, Math.round(0.08 * diameter)),
+    minNucleusArea: Math.max(4, Math.round(disk(0.15 * diameter))),
+    minCellArea: Math.max(16, Math.round(disk(0.3 * diameter))),
+    mergeContact: 0.7,
+  };
+}
+
+/** One white cell found at the working scale. */
+export interface FoundCell {
+  /** 1..n, in reading order (see readingOrder). */
+  label: number;
+  area: number;
+  nucleusArea: number;
+  centroidX: number;
+  centroidY: number;
+  /** Bounding box, inclusive-exclusive, in working pixels. */
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface Instances {
+  width: number;
+  height: number;
+  /** 0 where there is no cell, k for pixels of cells[k - 1]. */
+  labels: Int32Array;
+  cells: FoundCell[];
+}
+
+const DX8 = [1, -1, 0, 0, 1, 1, -1, -1];
+const DY8 = [0, 0, 1, -1, 1, -1, 1, -1];
+
+/** Labels 8-connected components of the non-zero pixels of `binary` into `out` (1..count); returns count. */
+function labelComponents(binary: Uint8Array, width: number, height: number, out: Int32Array, queue: Int32Array): number {
+  let count = 0;
+  for (let start = 0; start < binary.length; start++) {
+    if (binary[start] === 0 || out[start] !== 0) continue;
+    out[start] = ++count;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = start;
+    while (head < tail) {
+      const p = queue[head++];
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let k = 0; k < 8; k++) {
+        const nx = x + DX8[k];
+        const ny = y + DY8[k];
+        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+        const q = ny * width + nx;
+        if (binary[q] !== 0 && out[q] === 0) {
+          out[q] = count;
+          queue[tail++] = q;
+        }
+      }
+    }
+  }
+  return count;
+}
+
+/**
+ * Grows the non-zero labels of `labels` in place, breadth first (8-connected steps), into pixels
+ * where `allowed` is non-zero, at most `steps` steps (Infinity: as far as they reach); a pixel goes
+ * to the label that reaches it first, ties to the lower raster position's label.
+ */
+export function growLabels(labels: Int32Array, width: number, height: number, allowed: (p: number) => boolean, steps: number): void {
+  let frontier: number[] = [];
+  for (let p = 0; p < labels.length; p++) if (labels[p] !== 0) frontier.push(p);
+  for (let step = 0; step < steps && frontier.length > 0; step++) {
+    const next: number[] = [];
+    for (const p of frontier) {
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let k = 0; k < 8; k++) {
+        const nx = x + DX8[k];
+        const ny = y + DY8[k];
+        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+        const q = ny * width + nx;
+        if (labels[q] === 0 && allowed(q)) {
+          labels[q] = labels[p];
+          next.push(q);
+        }
+      }
+    }
+    frontier = next;
+  }
+}
+
+/**
+ * The white cells of a working-scale label mask. Seeds: 8-connected parts of the nucleus dilated by
+ * lobeJoinRadius within the cell (cytoplasm ∪ nucleus), so a lobed nucleus is one seed and two cells
+ * touching each other are two; seeds with too little nucleus are dropped. Each cell pixel then goes
+ * to the seed geodesically nearest to it inside the cell; cell components without a seed (red cells
+ * taken for cytoplasm, debris) belong to no cell. Two touching white cells meet along a neck, a
+ * short border beside their size; when two parts share a border of mergeContact times the smaller
+ * part's diameter or more, they are one cell whose nucleus stage 1 saw in two pieces far apart (a
+ * lobed nucleus cut by a pale gap, or by the image's edge), and are merged. Cells under minCellArea
+ * are dropped.
+ */
+export function findInstances(mask: LabelMask, limits: InstanceLimits): Instances {
+  const { width, height, data } = mask;
+  const cell = new Uint8Array(data.length);
+  const nucleus = new Uint8Array(data.length);
+  for (let p = 0; p < data.length; p++) {
+    cell[p] = data[p] !== 0 ? 1 : 0;
+    nucleus[p] = data[p] === NUCLEUS ? 1 : 0;
+  }
+  const grown = dilate(nucleus, width, height, limits.lobeJoinRadius);
+  for (let p = 0; p < grown.length; p++) grown[p] &= cell[p];
+  const labels = new Int32Array(data.length);
+  const seedCount = labelComponents(grown, width, height, labels, new Int32Array(data.length));
+  const nucleusPerSeed = new Float64Array(seedCount + 1);
+  for (let p = 0; p < data.length; p++) if (nucleus[p] !== 0) nucleusPerSeed[labels[p]]++;
+  for (let p = 0; p < data.length; p++) if (labels[p] !== 0 && nucleusPerSeed[labels[p]] < limits.minNucleusArea) labels[p] = 0;
+  growLabels(labels, width, height, (q) => cell[q] !== 0, Infinity);
+  mergeWideContacts(labels, width, limits.mergeContact);
+  return numberCells(labels, width, height, nucleus, seedCount, limits.minCellArea);
+}
+
+/** Merges labels whose shared border (4-neighbour pixel pairs) is at least `ratio` x the smaller one's equivalent diameter. */
+function mergeWideContacts(labels: Int32Array, width: number, ratio: number): void {
+  const areas = new Map<number, number>();
+  const contacts = new Map<string, number>();
+  const touch = (a: number, b: number) => {
+    if (a === b || a === 0 || b === 0) return;
+    const key = a < b ? `${a},${b}` : `${b},${a}`;
+    contacts.set(key, (contacts.get(key) ?? 0) + 1);
+  };
+  for (let p = 0; p < labels.length; p++) {
+    const k = labels[p];
+    if (k === 0) continue;
+    areas.set(k, (areas.get(k) ?? 0) + 1);
+    if ((p + 1) % width !== 0) touch(k, labels[p + 1]);
+    if (p + width < labels.length) touch(k, labels[p + width]);
+  }
+  if (contacts.size === 0) return;
+  const parent = new Map<number, number>();
+  const root = (k: number): number => {
+    let r = k;
+    while (parent.has(r)) r = parent.get(r)!;
+    return r;
+  };
+  for (const [key, length] of contacts) {
+    const [a, b] = key.split(',').map(Number);
+    const diameter = Math.sqrt((4 * Math.min(areas.get(a)!, areas.get(b)!)) / Math.PI);
+    if (length >= ratio * diameter && root(a) !== root(b)) parent.set(root(b), root(a));
+  }
+  if (parent.size === 0) return;
+  for (let p = 0; p < labels.length; p++) if (labels[p] !== 0) labels[p] = root(labels[p]);
+}
+
+/**
+ * Cells in reading order: in rows from the top, a row being the cells whose centroids lie less than
+ * half the median cell diameter below its first (topmost) cell's, each row from left to right.
+ */
+export function readingOrder<T extends { centroidX: number; centroidY: number; area: number }>(cells: readonly T[]): T[] {
+  if (cells.length === 0) return [];
+  const diameters = cells.map((c) => Math.sqrt((4 * c.area) / Math.PI)).sort((a, b) => a - b);
+  const band = diameters[diameters.length >> 1] / 2;
+  const byY = [...cells].sort((a, b) => a.centroidY - b.centroidY || a.centroidX - b.centroidX);
+  const ordered: T[] = [];
+  for (let start = 0; start < byY.length; ) {
+    let end = start + 1;
+    while (end < byY.length && byY[end].centroidY - byY[start].centroidY < band) end++;
+    ordered.push(...byY.slice(start, end).sort((a, b) => a.centroidX - b.centroidX));
+    start = end;
+  }
+  return ordered;
+}
+
+/** Measures each label (1..count), drops the small ones and renumbers the rest 1..n in reading order. */
+function numberCells(labels: Int32Array, width: number, height: number, nucleus: Uint8Array, count: number, minCellArea: number): Instances {
+  const stats: Array<FoundCell | undefined> = new Array(count + 1);
+  for (let p = 0; p < labels.length; p++) {
+    const k = labels[p];
+    if (k === 0) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    let s = stats[k];
+    if (!s) stats[k] = s = { label: k, area: 0, nucleusArea: 0, centroidX: 0, centroidY: 0, x0: x, y0: y, x1: x + 1, y1: y + 1 };
+    s.area++;
+    s.nucleusArea += nucleus[p];
+    s.centroidX += x;
+    s.centroidY += y;
+    if (x < s.x0) s.x0 = x;
+    if (x >= s.x1) s.x1 = x + 1;
+    if (y >= s.y1) s.y1 = y + 1;
+  }
+  const kept = stats.filter((s): s is FoundCell => s !== undefined && s.area >= minCellArea);
+  for (const s of kept) {
+    s.centroidX /= s.area;
+    s.centroidY /= s.area;
+  }
+  kept.splice(0, kept.length, ...readingOrder(kept));
+  const renumber = new Int32Array(count + 1);
+  kept.forEach((s, i) => (renumber[s.label] = i + 1));
+  for (let p = 0; p < labels.length; p++) if (labels[p] !== 0) labels[p] = renumber[labels[p]];
+  kept.forEach((s, i) => (s.label = i + 1));
+  return { width, height, labels, cells: kept };
+}

@@ -1,0 +1,156 @@
+// Field mode end to end: find every white cell of a microscope field at the working scale (stage 1,
+// tiled), segment each one again centred in its own window as the model was trained (stage 2),
+// and paste them back into full-size semantic and instance masks, each cell measured on its own.
+// Pure (no Node imports): the Node segmenter and the page both call it with their own predictor.
+//
+//   const r = await segmentField(image, predictor, { preprocessing, tta: true });
+//   r.cells.length; r.mask; r.instances;   // instances: 0 = no cell, k = r.cells[k - 1]
+import type { LabelMask, RgbImage } from '../data/types.js';
+import type { PixelNormalization } from '../data/pixels.js';
+import type { PostprocessOptions } from '../infer/postprocess.js';
+import { checkImage, checkSegmentation, type OutOfDistribution } from '../infer/image-check.js';
+import { describeCell, type SegmentedCell } from './cells.js';
+import { findInstances, instanceLimits, type Instances } from './instances.js';
+import { labelField, tileCount, workingGrid, type WorkingGrid } from './label-field.js';
+import type { WindowPredictor } from './predictor.js';
+import { refineCells, type RefinedCell } from './refine.js';
+import { cropRgb } from './window.js';
+import { median, PROBE_DIAMETERS, REPROBE_RATIO, scaleForDiameter, WORKING_CELL_DIAMETER } from './scale.js';
+
+export interface FieldOptions {
+  preprocessing: { scale: number; normalize?: PixelNormalization };
+  /** Flip TTA in stage 2, as the model's metadata says for crops. */
+  tta: boolean;
+  classWeights?: readonly number[];
+  /** Clean-up of each cell as crop mode cleans a crop (default on). */
+  postprocess?: boolean | PostprocessOptions;
+  /** The field's typical white-cell diameter in image pixels; estimated from the field when absent. */
+  cellDiameter?: number;
+  umPerPx?: number;
+  /** Flip TTA in stage 1 too (4x its time; default off: stage 1 only finds the cells). */
+  detectTta?: boolean;
+  /** Overlap of stage 1's tiles, model pixels (default a quarter of the input). */
+  overlap?: number;
+  onProgress?: (progress: FieldProgress) => void;
+}
+
+/** 'find': a stage-1 pass over the field (one or more: probes), in tiles; 'cells': stage 2, in cells. */
+export interface FieldProgress {
+  stage: 'find' | 'cells';
+  done: number;
+  total: number;
+}
+
+export interface FieldSegmentation {
+  /** Class per pixel at the image's size holding every cell (background elsewhere). */
+  mask: LabelMask;
+  /** 0 = no cell, k = cells[k - 1], at the image's size. */
+  instances: Uint16Array;
+  cells: SegmentedCell[];
+  /** Model pixels per image pixel stage 2 ran at (null when no cell size could be found). */
+  scale: number | null;
+  /** The white-cell diameter (image pixels) the scale was set from, and where it came from. */
+  cellDiameter: number | null;
+  cellDiameterSource: 'given' | 'estimated' | null;
+  /** Stage 1's labels at its working scale (what the network said over the whole field). */
+  working: LabelMask;
+  /** Set when the image is not a field of stained white blood cells (see image-check.ts); then no cells. */
+  outOfDistribution: OutOfDistribution | null;
+}
+
+interface Detection {
+  grid: WorkingGrid;
+  labels: LabelMask;
+  instances: Instances;
+}
+
+/** Equivalent diameter of each found cell, in working pixels. */
+function diameters(instances: Instances): number[] {
+  return instances.cells.map((c) => Math.sqrt((4 * c.area) / Math.PI));
+}
+
+/**
+ * Stage 1 at the given cell diameter, or, without one, the probes of scale.ts: returns the detection
+ * whose cells were found nearest the working size and the field's diameter measured from them.
+ */
+async function detect(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): Promise<{ detection: Detection; diameter: number | null }> {
+  const run = async (diameter: number): Promise<Detection> => {
+    const grid = workingGrid(image.width, image.height, scaleForDiameter(diameter));
+    const tiles = tileCount(grid, predictor.inputSize, options.overlap ?? Math.round(predictor.inputSize / 4));
+    const labels = await labelField(image, grid, predictor, {
+      preprocessing: options.preprocessing,
+      overlap: options.overlap,
+      tta: options.detectTta ?? false,
+      classWeights: options.classWeights,
+      onProgress: (done) => options.onProgress?.({ stage: 'find', done, total: tiles }),
+    });
+    return { grid, labels, instances: findInstances(labels, instanceLimits(WORKING_CELL_DIAMETER)) };
+  };
+  if (options.cellDiameter !== undefined) return { detection: await run(options.cellDiameter), diameter: options.cellDiameter };
+  let last: Detection | null = null;
+  for (const probe of PROBE_DIAMETERS) {
+    const found = await run(probe);
+    last = found;
+    if (found.instances.cells.length === 0) continue;
+    const measured = median(diameters(found.instances)) / found.grid.scale;
+    if (Math.abs(Math.log(scaleForDiameter(measured) / found.grid.scale)) <= Math.log(REPROBE_RATIO)) return { detection: found, diameter: measured };
+    const again = await run(measured);
+    if (again.instances.cells.length === 0) return { detection: found, diameter: measured };
+    return { detection: again, diameter: median(diameters(again.instances)) / again.grid.scale };
+  }
+  return { detection: last!, diameter: null };
+}
+
+/** Segments a field: see the file comment. */
+export async function segmentField(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): Promise<FieldSegmentation> {
+  const { width, height } = image;
+  const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
+  const instances = new Uint16Array(width * height);
+  const none = (ood: OutOfDistribution | null, working: LabelMask, diameter: number | null = null): FieldSegmentation => ({
+    mask, instances, cells: [], scale: diameter === null ? null : scaleForDiameter(diameter), cellDiameter: diameter,
+    cellDiameterSource: diameter === null ? null : options.cellDiameter !== undefined ? 'given' : 'estimated', working, outOfDistribution: ood,
+  });
+  const imageProblem = checkImage(image);
+  if (imageProblem !== null) return none(imageProblem, { width: 0, height: 0, data: new Uint8Array(0) });
+  const { detection, diameter } = await detect(image, predictor, options);
+  if (diameter === null || detection.instances.cells.length === 0) return none(null, detection.labels, diameter);
+
+  const scale = scaleForDiameter(diameter);
+  const cells: SegmentedCell[] = [];
+  let firstProblem: OutOfDistribution | null = null;
+  const paste = (cell: RefinedCell): void => {
+    const problem = checkSegmentation(cell.mask, cropRgb(image, cell.region));
+    if (problem !== null) {
+      firstProblem ??= problem;
+      return;
+    }
+    const { region } = cell;
+    const index = cells.length + 1;
+    // Territories are disjoint, so no pixel is claimed twice; the check keeps it so whatever happens.
+    const kept = new Uint8Array(cell.mask.data.length);
+    for (let y = 0; y < region.height; y++) {
+      for (let x = 0; x < region.width; x++) {
+        const r = y * region.width + x;
+        const p = (region.y + y) * width + region.x + x;
+        if (cell.mask.data[r] === 0 || instances[p] !== 0) continue;
+        kept[r] = cell.mask.data[r];
+        instances[p] = index;
+        mask.data[p] = cell.mask.data[r];
+      }
+    }
+    const described = describeCell({ width: region.width, height: region.height, data: kept }, region, image, index, { probs: cell.probs, umPerPx: options.umPerPx });
+    if (described !== null) cells.push(described);
+  };
+  await refineCells(image, detection.grid, detection.instances, predictor, {
+    preprocessing: options.preprocessing,
+    scale,
+    workingDiameter: WORKING_CELL_DIAMETER,
+    tta: options.tta,
+    classWeights: options.classWeights,
+    postprocess: options.postprocess ?? true,
+    onCell: (done, total) => options.onProgress?.({ stage: 'cells', done, total }),
+  }, paste);
+  const source = options.cellDiameter !== undefined ? 'given' : 'estimated';
+  const ood = cells.length === 0 ? firstProblem : null;
+  return { mask, instances, cells, scale, cellDiameter: diameter, cellDiameterSource: source, working: detection.labels, outOfDistribution: ood };
+}
