@@ -2,7 +2,7 @@
 // grouped), every cell pixel given to the seed it is geodesically nearest to through the cell, so
 // touching cells come apart along the line between their nuclei. Pure (no Node imports).
 //
-//   const found = findInstances(labels, instanceLimits(75));   // labels: 0/1/2 at the working scale
+//   const found = findInstances(labels, instanceLimits(WORKING_CELL_DIAMETER));   // labels: 0/1/2 at the working scale
 //   found.cells[0].centroidX; found.labels[y * width + x];     // 0 = no cell, k = found.cells[k - 1]
 import type { LabelMask } from '../data/types.js';
 import { dilate } from '../infer/morphology.js';
@@ -11,33 +11,33 @@ const NUCLEUS = 2;
 
 /** Thresholds in working pixels; see instanceLimits for how they follow from the working cell diameter. */
 export interface InstanceLimits {
-  /** Nucleus parts at most twice this far apart through the cell are lobes of one nucleus. */
+  /** Nucleus parts at most twice this far apart through the cell seed one part (a lobed nucleus may seed several: mergeParts joins them). */
   lobeJoinRadius: number;
   /** A nucleus group smaller than this seeds no cell (a dark speck, not a white cell's nucleus). */
   minNucleusArea: number;
   /** A cell smaller than this is dropped. */
   minCellArea: number;
-  /**
-   * Two touching cells whose shared border is at least this share of the smaller one's equivalent
-   * diameter are one cell cut in two (see findInstances).
-   */
+  /** Two touching parts whose shared border is at least this share of their joint equivalent diameter are one cell (see mergeParts). */
   mergeContact: number;
 }
 
 /**
- * Limits for cells of `diameter` working pixels. In the training masks brought to a 75 px working
- * diameter, the nucleus parts of one cell lie at most 12 px apart (99 % within 10 px), so lobes are
- * joined across gaps up to 0.16 diameters (radius 0.08). The smallest training cell and nucleus had
- * 0.56 and 0.32 of their source's median diameter; these floors (0.3 and 0.15 diameters, by
- * equivalent diameter) leave room below that, while cutting specks of a few pixels.
+ * Limits for cells of `diameter` working pixels. Nucleus parts join into one seed across gaps of
+ * up to 0.06 diameters (radius 0.03): wider joins would also join the nuclei of two touching cells,
+ * which came within 0.13 diameters of each other in Dataset 2's crops, while the lobes of one cell
+ * lie up to 0.16 apart in the training masks; lobes left apart are joined by mergeParts, whose
+ * border rule (half the joint diameter) kept every one of the 280 training and validation crops of
+ * both sets one cell. The smallest training cell and nucleus had 0.56 and 0.32 of their
+ * source's median diameter; these floors (0.3 and 0.15 diameters, by equivalent diameter) leave
+ * room below that, while cutting specks.
  */
 export function instanceLimits(diameter: number): InstanceLimits {
   const disk = (d: number) => (Math.PI / 4) * d * d;
   return {
-    lobeJoinRadius: Math.max(1, Math.round(0.08 * diameter)),
+    lobeJoinRadius: Math.max(1, Math.round(0.03 * diameter)),
     minNucleusArea: Math.max(4, Math.round(disk(0.15 * diameter))),
     minCellArea: Math.max(16, Math.round(disk(0.3 * diameter))),
-    mergeContact: 0.7,
+    mergeContact: 0.5,
   };
 }
 
@@ -125,14 +125,12 @@ export function growLabels(labels: Int32Array, width: number, height: number, al
 
 /**
  * The white cells of a working-scale label mask. Seeds: 8-connected parts of the nucleus dilated by
- * lobeJoinRadius within the cell (cytoplasm ∪ nucleus), so a lobed nucleus is one seed and two cells
- * touching each other are two; seeds with too little nucleus are dropped. Each cell pixel then goes
+ * lobeJoinRadius within the cell (cytoplasm ∪ nucleus); seeds with too little nucleus are dropped. Each cell pixel then goes
  * to the seed geodesically nearest to it inside the cell; cell components without a seed (red cells
- * taken for cytoplasm, debris) belong to no cell. Two touching white cells meet along a neck, a
- * short border beside their size; when two parts share a border of mergeContact times the smaller
- * part's diameter or more, they are one cell whose nucleus stage 1 saw in two pieces far apart (a
- * lobed nucleus cut by a pale gap, or by the image's edge), and are merged. Cells under minCellArea
- * are dropped.
+ * taken for cytoplasm, debris) belong to no cell. Parts that share a long border are one cell whose
+ * nucleus came in several pieces (lobes, or a nucleus cut by a pale gap or the image's edge) and are
+ * merged (mergeParts); two touching cells meet at a neck and stay two. Cells under minCellArea are
+ * dropped.
  */
 export function findInstances(mask: LabelMask, limits: InstanceLimits): Instances {
   const { width, height, data } = mask;
@@ -150,12 +148,17 @@ export function findInstances(mask: LabelMask, limits: InstanceLimits): Instance
   for (let p = 0; p < data.length; p++) if (nucleus[p] !== 0) nucleusPerSeed[labels[p]]++;
   for (let p = 0; p < data.length; p++) if (labels[p] !== 0 && nucleusPerSeed[labels[p]] < limits.minNucleusArea) labels[p] = 0;
   growLabels(labels, width, height, (q) => cell[q] !== 0, Infinity);
-  mergeWideContacts(labels, width, limits.mergeContact);
+  mergeParts(labels, width, limits.mergeContact);
   return numberCells(labels, width, height, nucleus, seedCount, limits.minCellArea);
 }
 
-/** Merges labels whose shared border (4-neighbour pixel pairs) is at least `ratio` x the smaller one's equivalent diameter. */
-function mergeWideContacts(labels: Int32Array, width: number, ratio: number): void {
+/**
+ * Merges labels that are parts of one cell: two parts whose shared border (4-neighbour pixel pairs)
+ * is at least `ratio` x the equivalent diameter of the two together. The parts a lobed nucleus
+ * seeds in one cell split it along borders running across it; two white cells that touch meet at a
+ * neck, a border short beside their size (a small cut neighbour pressed against a big cell too).
+ */
+function mergeParts(labels: Int32Array, width: number, ratio: number): void {
   const areas = new Map<number, number>();
   const contacts = new Map<string, number>();
   const touch = (a: number, b: number) => {
@@ -170,7 +173,6 @@ function mergeWideContacts(labels: Int32Array, width: number, ratio: number): vo
     if ((p + 1) % width !== 0) touch(k, labels[p + 1]);
     if (p + width < labels.length) touch(k, labels[p + width]);
   }
-  if (contacts.size === 0) return;
   const parent = new Map<number, number>();
   const root = (k: number): number => {
     let r = k;
@@ -179,7 +181,7 @@ function mergeWideContacts(labels: Int32Array, width: number, ratio: number): vo
   };
   for (const [key, length] of contacts) {
     const [a, b] = key.split(',').map(Number);
-    const diameter = Math.sqrt((4 * Math.min(areas.get(a)!, areas.get(b)!)) / Math.PI);
+    const diameter = Math.sqrt((4 * (areas.get(a)! + areas.get(b)!)) / Math.PI);
     if (length >= ratio * diameter && root(a) !== root(b)) parent.set(root(b), root(a));
   }
   if (parent.size === 0) return;

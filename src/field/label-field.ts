@@ -1,6 +1,8 @@
 // Stage 1 of a field: the network run over the whole field at the working scale, in overlapping
 // tiles of its own input size, blended with tapered weights, giving one class per working-scale
-// pixel. Memory: the labels (1 byte a working pixel) and the blended probabilities of one band of
+// pixel. The tiles reach `overlap` past the field's edges, which are reflected there as 'pad'
+// reflects a crop: a cell cut by the edge is seen whole-looking, as in training, not cut flush
+// with the tile (where the model calls its last pixels background). Memory: the labels (1 byte a working pixel) and the blended probabilities of one band of
 // tile rows, never the whole field's probabilities. Pure (no Node imports): the page runs it too.
 //
 //   const grid = workingGrid(image.width, image.height, 0.5);
@@ -53,9 +55,14 @@ function reflectIndex(i: number, length: number): number {
   return Math.min(Math.max(r, 0), length - 1);
 }
 
+/** Tile starts along an axis of `length` grown by `overlap` on both sides (the reflected margin). */
+function paddedStarts(length: number, size: number, overlap: number): number[] {
+  return tileStarts(length + 2 * overlap, size, overlap).map((s) => s - overlap);
+}
+
 /** Number of tiles labelField runs for this grid. */
 export function tileCount(grid: Pick<WorkingGrid, 'width' | 'height'>, size: number, overlap: number): number {
-  return tileStarts(grid.width, size, overlap).length * tileStarts(grid.height, size, overlap).length;
+  return paddedStarts(grid.width, size, overlap).length * paddedStarts(grid.height, size, overlap).length;
 }
 
 /** Class per working pixel (0 background, 1 cytoplasm, 2 nucleus) of the whole field. */
@@ -63,13 +70,13 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
   const size = predictor.inputSize;
   const overlap = options.overlap ?? Math.round(size / 4);
   const batchSize = options.batchSize ?? 8;
-  const xStarts = tileStarts(grid.width, size, overlap);
-  const yStarts = tileStarts(grid.height, size, overlap);
+  const xStarts = paddedStarts(grid.width, size, overlap);
+  const yStarts = paddedStarts(grid.height, size, overlap);
   const taper = taperWeights(size, overlap);
   const total = xStarts.length * yStarts.length;
   const labels = new Uint8Array(grid.width * grid.height);
   // The band holds working rows [bandTop, bandTop + size): every row a tile of the current tile row touches.
-  const bandRows = Math.min(size, grid.height);
+  const bandRows = size;
   const sums = new Float32Array(grid.width * bandRows * NUM_CLASSES);
   const weights = new Float32Array(grid.width * bandRows);
   const tilePixels = size * size * 3;
@@ -103,9 +110,9 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
       for (let t = 0; t < count; t++) {
         const x0 = xStarts[first + t];
         const offset = t * size * size * NUM_CLASSES;
-        for (let j = 0; j < size && bandTop + j < grid.height; j++) {
+        for (let j = Math.max(0, -bandTop); j < size && bandTop + j < grid.height; j++) {
           const wy = taper[j];
-          for (let i = 0; i < size && x0 + i < grid.width; i++) {
+          for (let i = Math.max(0, -x0); i < size && x0 + i < grid.width; i++) {
             const w = wy * taper[i];
             const b = j * grid.width + x0 + i;
             const p = offset + (j * size + i) * NUM_CLASSES;
@@ -118,13 +125,18 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
       options.onProgress?.(done, total);
     }
     // Rows above the next tile row's top are final: normalise, label, and move the band down.
-    const nextTop = r + 1 < yStarts.length ? yStarts[r + 1] : grid.height;
+    const nextTop = r + 1 < yStarts.length ? yStarts[r + 1] : bandTop + size;
     const finished = nextTop - bandTop;
-    for (let b = 0; b < finished * grid.width; b++) {
+    const from = Math.max(0, -bandTop);
+    const to = Math.min(finished, grid.height - bandTop);
+    for (let b = from * grid.width; b < to * grid.width; b++) {
       const w = weights[b];
       for (let c = 0; c < NUM_CLASSES; c++) sums[b * NUM_CLASSES + c] /= w;
     }
-    labels.set(argmaxLabels(sums.subarray(0, finished * grid.width * NUM_CLASSES), NUM_CLASSES, options.classWeights), bandTop * grid.width);
+    if (to > from) {
+      const rows = sums.subarray(from * grid.width * NUM_CLASSES, to * grid.width * NUM_CLASSES);
+      labels.set(argmaxLabels(rows, NUM_CLASSES, options.classWeights), (bandTop + from) * grid.width);
+    }
     sums.copyWithin(0, finished * grid.width * NUM_CLASSES);
     sums.fill(0, (bandRows - finished) * grid.width * NUM_CLASSES);
     weights.copyWithin(0, finished * grid.width);

@@ -9,7 +9,7 @@ import { postprocessMask, type PostprocessOptions } from '../infer/postprocess.j
 import { growLabels, type FoundCell, type Instances } from './instances.js';
 import { workingIndex, type WorkingGrid } from './label-field.js';
 import type { WindowPredictor } from './predictor.js';
-import { clampWindow, windowAround, windowOnImage, windowPixels, windowProbsOnImage, type PixelRect, type SquareWindow } from './window.js';
+import { windowAround, windowOnImage, windowPixels, windowProbsOnImage, type PixelRect, type SquareWindow } from './window.js';
 
 /**
  * How far, in working pixels, a cell may reach past what stage 1 gave it: a quarter of the working
@@ -83,9 +83,9 @@ export async function refineCells(
   const cells = instances.cells;
   for (let first = 0; first < cells.length; first += batchSize) {
     const batch = cells.slice(first, first + batchSize);
-    const windows = batch.map((c) =>
-      clampWindow(windowAround(toImage(c.centroidX, grid.width, image.width), toImage(c.centroidY, grid.height, image.height), side), image.width, image.height),
-    );
+    // Centred on the cell even at the image's edge: past it the window reflects the image, as 'pad'
+    // fits a crop, so a cut cell is seen as in training (flush with the window's edge it is not).
+    const windows = batch.map((c) => windowAround(toImage(c.centroidX, grid.width, image.width), toImage(c.centroidY, grid.height, image.height), side));
     const inputs = new Float32Array(batch.length * size * size * 3);
     windows.forEach((w, i) => pixelsToInput(windowPixels(image, w, size), options.preprocessing, inputs, i * size * size * 3));
     const out = await predictor.predict(inputs, batch.length, options.tta);

@@ -64,9 +64,13 @@ interface Detection {
   instances: Instances;
 }
 
-/** Equivalent diameter of each found cell, in working pixels. */
+/**
+ * Equivalent diameter of each found cell, in working pixels, for measuring the field's cell size:
+ * cells cut by the field's edge show less than their size and are left out while others remain.
+ */
 function diameters(instances: Instances): number[] {
-  return instances.cells.map((c) => Math.sqrt((4 * c.area) / Math.PI));
+  const whole = instances.cells.filter((c) => c.x0 > 0 && c.y0 > 0 && c.x1 < instances.width && c.y1 < instances.height);
+  return (whole.length > 0 ? whole : instances.cells).map((c) => Math.sqrt((4 * c.area) / Math.PI));
 }
 
 /**
@@ -101,24 +105,31 @@ async function detect(image: RgbImage, predictor: WindowPredictor, options: Fiel
   return { detection: last!, diameter: null };
 }
 
-/** Segments a field: see the file comment. */
-export async function segmentField(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): Promise<FieldSegmentation> {
+/**
+ * Once stage 2 has segmented the cells, their own diameters (at crop quality, cells cut by the edge
+ * left out) give the field's cell size again; stage 2 runs once more at that scale when it differs
+ * from stage 1's measure by more than this factor (stage 1's is within about 10 %).
+ */
+export const RESCALE_RATIO = 1.05;
+
+interface Pasted {
+  mask: LabelMask;
+  instances: Uint16Array;
+  cells: SegmentedCell[];
+  firstProblem: OutOfDistribution | null;
+}
+
+/** Stage 2 at `scale`, each cell pasted into full-size masks as it comes and measured alone. */
+async function refineField(image: RgbImage, detection: Detection, predictor: WindowPredictor, options: FieldOptions, scale: number): Promise<Pasted> {
   const { width, height } = image;
   const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
   const instances = new Uint16Array(width * height);
-  const none = (ood: OutOfDistribution | null, working: LabelMask, diameter: number | null = null): FieldSegmentation => ({
-    mask, instances, cells: [], scale: diameter === null ? null : scaleForDiameter(diameter), cellDiameter: diameter,
-    cellDiameterSource: diameter === null ? null : options.cellDiameter !== undefined ? 'given' : 'estimated', working, outOfDistribution: ood,
-  });
-  const imageProblem = checkImage(image);
-  if (imageProblem !== null) return none(imageProblem, { width: 0, height: 0, data: new Uint8Array(0) });
-  const { detection, diameter } = await detect(image, predictor, options);
-  if (diameter === null || detection.instances.cells.length === 0) return none(null, detection.labels, diameter);
-
-  const scale = scaleForDiameter(diameter);
+  // Stage 1's floor on a cell's size, in image pixels: what stage 2 leaves of a cell may be less.
+  const minArea = instanceLimits(WORKING_CELL_DIAMETER).minCellArea / (scale * scale);
   const cells: SegmentedCell[] = [];
   let firstProblem: OutOfDistribution | null = null;
   const paste = (cell: RefinedCell): void => {
+    if (cell.mask.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0) < minArea) return;
     const problem = checkSegmentation(cell.mask, cropRgb(image, cell.region));
     if (problem !== null) {
       firstProblem ??= problem;
@@ -150,7 +161,39 @@ export async function segmentField(image: RgbImage, predictor: WindowPredictor, 
     postprocess: options.postprocess ?? true,
     onCell: (done, total) => options.onProgress?.({ stage: 'cells', done, total }),
   }, paste);
+  return { mask, instances, cells, firstProblem };
+}
+
+/** Median equivalent diameter (image px) of the cells not cut by the image's edge, or null without any. */
+function wholeCellDiameter(cells: readonly SegmentedCell[]): number | null {
+  const whole = cells.filter((c) => !c.stats.warnings.includes('touches-border'));
+  return whole.length === 0 ? null : median(whole.map((c) => c.stats.equivalentDiameterPx));
+}
+
+/** Segments a field: see the file comment. */
+export async function segmentField(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): Promise<FieldSegmentation> {
+  const { width, height } = image;
   const source = options.cellDiameter !== undefined ? 'given' : 'estimated';
-  const ood = cells.length === 0 ? firstProblem : null;
-  return { mask, instances, cells, scale, cellDiameter: diameter, cellDiameterSource: source, working: detection.labels, outOfDistribution: ood };
+  const none = (ood: OutOfDistribution | null, working: LabelMask, diameter: number | null = null): FieldSegmentation => ({
+    mask: { width, height, data: new Uint8Array(width * height) }, instances: new Uint16Array(width * height), cells: [],
+    scale: diameter === null ? null : scaleForDiameter(diameter), cellDiameter: diameter, cellDiameterSource: diameter === null ? null : source,
+    working, outOfDistribution: ood,
+  });
+  const imageProblem = checkImage(image);
+  if (imageProblem !== null) return none(imageProblem, { width: 0, height: 0, data: new Uint8Array(0) });
+  const { detection, diameter } = await detect(image, predictor, options);
+  if (diameter === null || detection.instances.cells.length === 0) return none(null, detection.labels, diameter);
+
+  let cellDiameter = diameter;
+  let pasted = await refineField(image, detection, predictor, options, scaleForDiameter(cellDiameter));
+  const measured = options.cellDiameter === undefined ? wholeCellDiameter(pasted.cells) : null;
+  if (measured !== null && Math.abs(Math.log(measured / cellDiameter)) > Math.log(RESCALE_RATIO)) {
+    cellDiameter = measured;
+    if (scaleForDiameter(measured) !== scaleForDiameter(diameter)) pasted = await refineField(image, detection, predictor, options, scaleForDiameter(measured));
+  }
+  const { mask, instances, cells, firstProblem } = pasted;
+  return {
+    mask, instances, cells, scale: scaleForDiameter(cellDiameter), cellDiameter, cellDiameterSource: source, working: detection.labels,
+    outOfDistribution: cells.length === 0 ? firstProblem : null,
+  };
 }

@@ -32,17 +32,6 @@ export function windowAround(cx: number, cy: number, side: number): SquareWindow
   return { x: Math.round(cx - side / 2), y: Math.round(cy - side / 2), side };
 }
 
-/**
- * Moves a window inside an image of `width` x `height` along each axis the image is at least `side`
- * long (so a cell near the edge is seen with real neighbours rather than reflected ones); along a
- * shorter axis it is centred on the image, as 'pad' centres a crop.
- */
-export function clampWindow(w: SquareWindow, width: number, height: number): SquareWindow {
-  const along = (start: number, length: number) =>
-    length >= w.side ? Math.min(Math.max(start, 0), length - w.side) : -Math.floor((w.side - length) / 2);
-  return { x: along(w.x, width), y: along(w.y, height), side: w.side };
-}
-
 /** The part of the window inside the image. */
 export function windowOnImage(w: SquareWindow, width: number, height: number): PixelRect {
   const x = Math.max(0, w.x);

@@ -85,7 +85,12 @@ export function decodeGray16Png(png: Uint8Array): { width: number; height: numbe
   if (width === 0 || height === 0) throw new Error('PNG without an image header');
   const joined = new Uint8Array(idat.reduce((n, b) => n + b.length, 0));
   idat.reduce((at, b) => (joined.set(b, at), at + b.length), 0);
-  const raw = unzlibSync(joined);
+  let raw: Uint8Array;
+  try {
+    raw = unzlibSync(joined);
+  } catch (err) {
+    throw new Error(`PNG image data is damaged or cut short (${err instanceof Error ? err.message : String(err)})`);
+  }
   const stride = width * 2;
   if (raw.length < height * (stride + 1)) throw new Error(`PNG data ends early: ${raw.length} bytes for ${width}x${height}`);
   const rows = new Uint8Array(height * stride);

@@ -1,11 +1,14 @@
-// Synthetic smear fields for the field-mode tests: real crops of the data sets pasted whole into a
-// field at jittered places of a grid, on a background tiled from the crops' own background, with
-// the truth as full-size semantic and instance masks. Nothing is written to disk.
+// Synthetic smear fields for the field-mode tests: real crops of the data sets pasted into a field at
+// jittered places of a grid, each with the part of its own surroundings near its cell (red cells
+// touching it included; a neighbour the data set leaves unlabelled, cut by the crop's edge, not),
+// on a background tiled from the crops' own background; with the truth as full-size semantic and
+// instance masks, and each crop as it was pasted, to segment alone. Nothing is written to disk.
 import { join } from 'node:path';
 import { decodeImage, decodeMaskLevels } from '../data/decode.js';
 import { labelsFromGray } from '../data/masks.js';
 import { createRng, randomInt } from '../data/random.js';
 import type { LabelMask, RgbImage } from '../data/types.js';
+import { dilate } from '../infer/morphology.js';
 
 export interface Crop {
   id: string;
@@ -24,6 +27,8 @@ export interface PlacedCrop {
   /** Top-left corner of the crop in the field (may be negative or reach past it: a cut cell). */
   x: number;
   y: number;
+  /** The crop as pasted (its cell and surroundings, the field's background beyond), whole even where the field cuts it. */
+  pasted: RgbImage;
 }
 
 export interface Mosaic {
@@ -65,20 +70,24 @@ function backgroundPatch(crop: Crop): RgbImage {
   return { width: best.side, height: best.side, data };
 }
 
-/** The background patch mirrored across a field of width x height (reflect tiling: continuous everywhere). */
-function tiledBackground(patch: RgbImage, width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
+/** The background patch mirrored across the plane (reflect tiling: continuous everywhere): its pixel at (x, y). */
+function tiledBackground(patch: RgbImage): (x: number, y: number) => Uint8Array {
   const fold = (i: number, n: number) => {
-    const m = i % (2 * n);
+    const m = ((i % (2 * n)) + 2 * n) % (2 * n);
     return m < n ? m : 2 * n - 1 - m;
   };
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const s = (fold(y, patch.height) * patch.width + fold(x, patch.width)) * 3;
-      data.set(patch.data.subarray(s, s + 3), (y * width + x) * 3);
-    }
-  }
-  return { width, height, data };
+  return (x, y) => {
+    const s = (fold(y, patch.height) * patch.width + fold(x, patch.width)) * 3;
+    return patch.data.subarray(s, s + 3);
+  };
+}
+
+/** Pixels of the crop within `context` cell diameters of its cell (by dilation of the truth mask). */
+function nearCell(crop: Crop, context: number): Uint8Array {
+  const { width, height, data } = crop.mask;
+  const cell = Uint8Array.from(data, (v) => (v !== 0 ? 1 : 0));
+  const area = cell.reduce((n, v) => n + v, 0);
+  return dilate(cell, width, height, Math.round(context * Math.sqrt((4 * area) / Math.PI)));
 }
 
 export interface MosaicOptions {
@@ -89,6 +98,8 @@ export interface MosaicOptions {
   seed: number;
   /** Place the last crop so that this share of its width lies past the field's right edge (a cut cell). */
   cutLast?: number;
+  /** How much of a crop's surroundings is pasted with its cell, in cell diameters (default 0.3). */
+  context?: number;
 }
 
 /**
@@ -100,7 +111,9 @@ export function buildMosaic(crops: Crop[], options: MosaicOptions): Mosaic {
   if (crops.length !== columns * rows) throw new Error(`a ${columns}x${rows} mosaic needs ${columns * rows} crops, got ${crops.length}`);
   const rng = createRng(options.seed);
   const patches = crops.map(backgroundPatch);
-  const image = tiledBackground(patches.reduce((a, b) => (b.width > a.width ? b : a)), width, height);
+  const background = tiledBackground(patches.reduce((a, b) => (b.width > a.width ? b : a)));
+  const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) image.data.set(background(x, y), (y * width + x) * 3);
   const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
   const instances = new Uint16Array(width * height);
   const cellW = Math.floor(width / columns);
@@ -113,9 +126,17 @@ export function buildMosaic(crops: Crop[], options: MosaicOptions): Mosaic {
     let x = col * cellW + randomInt(rng, slackX + 1);
     const y = row * cellH + randomInt(rng, slackY + 1);
     if (i === crops.length - 1 && options.cutLast !== undefined) x = width - Math.round(crop.image.width * (1 - options.cutLast));
-    return { crop, x, y };
+    const near = nearCell(crop, options.context ?? 0.3);
+    const pasted: RgbImage = { width: crop.image.width, height: crop.image.height, data: new Uint8Array(crop.image.data.length) };
+    for (let cy = 0; cy < crop.image.height; cy++) {
+      for (let cx = 0; cx < crop.image.width; cx++) {
+        const s = cy * crop.image.width + cx;
+        pasted.data.set(near[s] !== 0 ? crop.image.data.subarray(s * 3, s * 3 + 3) : background(x + cx, y + cy), s * 3);
+      }
+    }
+    return { crop, x, y, pasted };
   });
-  placed.forEach(({ crop, x, y }, i) => {
+  placed.forEach(({ crop, x, y, pasted }, i) => {
     for (let cy = 0; cy < crop.image.height; cy++) {
       for (let cx = 0; cx < crop.image.width; cx++) {
         const fx = x + cx;
@@ -123,11 +144,78 @@ export function buildMosaic(crops: Crop[], options: MosaicOptions): Mosaic {
         if (fx < 0 || fy < 0 || fx >= width || fy >= height) continue;
         const s = cy * crop.image.width + cx;
         const p = fy * width + fx;
-        image.data.set(crop.image.data.subarray(s * 3, s * 3 + 3), p * 3);
+        image.data.set(pasted.data.subarray(s * 3, s * 3 + 3), p * 3);
         mask.data[p] = crop.mask.data[s];
         instances[p] = crop.mask.data[s] !== 0 ? i + 1 : 0;
       }
     }
   });
   return { image, mask, instances, placed };
+}
+
+/** Dice of a class set over pixels: `pick` says which labels count (1 when both empty). */
+export function diceOf(predicted: ArrayLike<number>, truth: ArrayLike<number>, pick: (label: number) => boolean): number {
+  let both = 0;
+  let sum = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const p = pick(predicted[i]);
+    const t = pick(truth[i]);
+    if (p && t) both++;
+    sum += (p ? 1 : 0) + (t ? 1 : 0);
+  }
+  return sum === 0 ? 1 : (2 * both) / sum;
+}
+
+/** Nucleus, cytoplasm and whole-cell Dice of a labelled region against the truth. */
+export function cellDice(predicted: ArrayLike<number>, truth: ArrayLike<number>): { nucleus: number; cytoplasm: number; wholeCell: number } {
+  return {
+    nucleus: diceOf(predicted, truth, (v) => v === 2),
+    cytoplasm: diceOf(predicted, truth, (v) => v === 1),
+    wholeCell: diceOf(predicted, truth, (v) => v !== 0),
+  };
+}
+
+/**
+ * Each truth cell's best-overlapping found cell (by instance labels at the field's size), or 0 when
+ * none covers at least half of it; found cells no truth cell claims are `extra`.
+ */
+export function matchCells(truth: Uint16Array, found: Uint16Array, truthCount: number, foundCount: number): { match: number[]; extra: number[] } {
+  const overlap = new Map<number, number>();
+  const truthArea = new Array<number>(truthCount + 1).fill(0);
+  for (let p = 0; p < truth.length; p++) {
+    if (truth[p] === 0) continue;
+    truthArea[truth[p]]++;
+    if (found[p] !== 0) overlap.set(truth[p] * 65536 + found[p], (overlap.get(truth[p] * 65536 + found[p]) ?? 0) + 1);
+  }
+  const match = Array.from({ length: truthCount }, (_, i) => {
+    let best = 0;
+    let bestArea = 0;
+    for (let f = 1; f <= foundCount; f++) {
+      const a = overlap.get((i + 1) * 65536 + f) ?? 0;
+      if (a > bestArea) [best, bestArea] = [f, a];
+    }
+    return bestArea >= 0.5 * truthArea[i + 1] ? best : 0;
+  });
+  const claimed = new Set(match);
+  return { match, extra: Array.from({ length: foundCount }, (_, i) => i + 1).filter((f) => !claimed.has(f)) };
+}
+
+/** A rectangle of an image (clipped to it) with the truth of one cell there. */
+export function rectOf(m: Mosaic, cell: number, rect: { x: number; y: number; width: number; height: number }): { image: RgbImage; truth: Uint8Array; rect: { x: number; y: number; width: number; height: number } } {
+  const x0 = Math.max(0, rect.x);
+  const y0 = Math.max(0, rect.y);
+  const x1 = Math.min(m.image.width, rect.x + rect.width);
+  const y1 = Math.min(m.image.height, rect.y + rect.height);
+  const w = x1 - x0;
+  const h = y1 - y0;
+  const data = new Uint8Array(w * h * 3);
+  const truth = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = (y0 + y) * m.image.width + x0 + x;
+      data.set(m.image.data.subarray(p * 3, p * 3 + 3), (y * w + x) * 3);
+      truth[y * w + x] = m.instances[p] === cell ? m.mask.data[p] : 0;
+    }
+  }
+  return { image: { width: w, height: h, data }, truth, rect: { x: x0, y: y0, width: w, height: h } };
 }
