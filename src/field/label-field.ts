@@ -73,6 +73,7 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
   const xStarts = paddedStarts(grid.width, size, overlap);
   const yStarts = paddedStarts(grid.height, size, overlap);
   const taper = taperWeights(size, overlap);
+  const weight2d = Float32Array.from({ length: size * size }, (_, k) => taper[Math.floor(k / size)] * taper[k % size]);
   const total = xStarts.length * yStarts.length;
   const labels = new Uint8Array(grid.width * grid.height);
   // The band holds working rows [bandTop, bandTop + size): every row a tile of the current tile row touches.
@@ -110,14 +111,17 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
       for (let t = 0; t < count; t++) {
         const x0 = xStarts[first + t];
         const offset = t * size * size * NUM_CLASSES;
+        const i0 = Math.max(0, -x0);
+        const i1 = Math.min(size, grid.width - x0);
         for (let j = Math.max(0, -bandTop); j < size && bandTop + j < grid.height; j++) {
-          const wy = taper[j];
-          for (let i = Math.max(0, -x0); i < size && x0 + i < grid.width; i++) {
-            const w = wy * taper[i];
+          for (let i = i0; i < i1; i++) {
+            const w = weight2d[j * size + i];
             const b = j * grid.width + x0 + i;
-            const p = offset + (j * size + i) * NUM_CLASSES;
+            const p = offset + (j * size + i) * 3;
             weights[b] += w;
-            for (let c = 0; c < NUM_CLASSES; c++) sums[b * NUM_CLASSES + c] += w * probs[p + c];
+            sums[b * 3] += w * probs[p];
+            sums[b * 3 + 1] += w * probs[p + 1];
+            sums[b * 3 + 2] += w * probs[p + 2];
           }
         }
       }

@@ -9,7 +9,7 @@ import { cellPlace, type SegmentedCell } from './cells.js';
 /**
  * An image whose longer side has at least this many pixels is a field. The crops the bundled model
  * was trained on have at most 300 px a side (Dataset 2; Dataset 1's 104-120); a camera's field is
- * 640x480 or more.
+ * 640x480 or more. A single cell's crop taken larger than that needs --crop.
  */
 export const FIELD_MIN_SIDE = 400;
 

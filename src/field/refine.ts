@@ -40,6 +40,30 @@ export interface RefinedCell {
   mask: LabelMask;
   /** Softmax over the region, HWC. */
   probs: Float32Array;
+  /**
+   * Share of the window's edge pixels (where the edge lies inside the image) the model labelled
+   * cell, any cell's: near 1 when the window sits inside something far larger than a cell.
+   */
+  edgeCellShare: number;
+}
+
+/** Share of non-zero labels along the edges of `region` that are not the image's edges (0 when all are). */
+function edgeShare(labels: Uint8Array, region: PixelRect, width: number, height: number): number {
+  let cell = 0;
+  let all = 0;
+  const count = (x: number, y: number) => {
+    all++;
+    if (labels[y * region.width + x] !== 0) cell++;
+  };
+  for (let x = 0; x < region.width; x++) {
+    if (region.y > 0) count(x, 0);
+    if (region.y + region.height < height) count(x, region.height - 1);
+  }
+  for (let y = 0; y < region.height; y++) {
+    if (region.x > 0) count(0, y);
+    if (region.x + region.width < width) count(region.width - 1, y);
+  }
+  return all === 0 ? 0 : cell / all;
 }
 
 /** Image-pixel centre of a working-scale position. */
@@ -95,6 +119,7 @@ export async function refineCells(
       const region = windowOnImage(window, image.width, image.height);
       const probs = windowProbsOnImage(out.subarray(i * per, (i + 1) * per), size, window, region);
       const labels = argmaxLabels(probs, 3, options.classWeights);
+      const edgeCellShare = edgeShare(labels, region, image.width, image.height);
       const ownerOf = owners(instances, grid, image, region, radius);
       for (let y = 0; y < region.height; y++) {
         for (let x = 0; x < region.width; x++) {
@@ -104,7 +129,7 @@ export async function refineCells(
       const own: LabelMask = { width: region.width, height: region.height, data: labels };
       const post = options.postprocess;
       const mask = post === false ? own : postprocessMask(own, post === true ? {} : post).mask;
-      consume({ found, window, region, mask, probs });
+      consume({ found, window, region, mask, probs, edgeCellShare });
     });
     options.onCell?.(Math.min(first + batchSize, cells.length), cells.length);
   }

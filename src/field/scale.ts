@@ -43,15 +43,20 @@ export function windowSide(scale: number, inputSize: number): number {
 
 /**
  * How the cell diameter is found when it is not given: stage 1 first runs at the scale of a
- * PROBE_DIAMETERS[0] px cell (small, so the first pass is cheap), and the median diameter of the
- * cells it finds gives the field's own. The bundled model's cell outlines kept their size to within
- * 3 % for cells shown at 37 to 93 model px (Dataset 1 and 2 test crops, 0.8-2x their trained scale),
- * so one probe measures cells of about 85-210 image px; when the measured size is more than
- * REPROBE_RATIO off the working one, stage 1 runs again at the measured scale, and its cells are the
- * ones kept. A probe that finds no cell is repeated at the next diameter (smaller cells: the first
- * probe shows a 40 px cell at 20 model px, too small to be found; larger: a 400 px cell exceeds an input).
+ * PROBE_DIAMETERS[0] px cell (the middle of the 100-200 px a lab camera's white cells span; the
+ * pass is cheap, at under half the image's size), and the median diameter of the cells it finds
+ * gives the field's own. The bundled model's cell outlines kept their size to within 3 % for cells
+ * shown at 37 to 93 model px (Dataset 1 and 2 test crops, 0.8-2x their trained scale), and it finds
+ * cells down to about 33 model px, so one probe measures cells of about 75-250 image px; when the
+ * measured size is more than REPROBE_RATIO off the working one, stage 1 runs again at the measured
+ * scale, and its cells are the ones kept. A probe that finds no cell, none that stage 2 keeps, or
+ * mostly "cells" that reach past their windows (parts of far larger cells), is followed by the
+ * next, for larger cells (a 400 px cell exceeds an input at the first; a single
+ * cell's crop enlarged to 2800 px is found by the last). Smaller cells (under about 70 px, a low
+ * magnification) are not looked for: a probe at their scale found "cells" of 27 px in the red cells
+ * of a field without any white cell, so they need --cell-diameter.
  */
-export const PROBE_DIAMETERS = [150, 60, 400] as const;
+export const PROBE_DIAMETERS = [150, 400, 1000] as const;
 export const REPROBE_RATIO = 1.2;
 
 /** The median of a non-empty list. */

@@ -74,10 +74,13 @@ function diameters(instances: Instances): number[] {
 }
 
 /**
- * Stage 1 at the given cell diameter, or, without one, the probes of scale.ts: returns the detection
- * whose cells were found nearest the working size and the field's diameter measured from them.
+ * Stage 1's candidate detections, best first: at the given cell diameter; or, without one, every
+ * probe of scale.ts that finds cells, the one whose cells came out nearest the working diameter
+ * first (a probe at a scale far from the cells' own finds stray specks of the working size's floor,
+ * or parts of cells), each with the field's diameter measured from its cells and run again at that
+ * size when it is far from the probe's (lazily: only when the detection before led to no cell).
  */
-async function detect(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): Promise<{ detection: Detection; diameter: number | null }> {
+async function* detections(image: RgbImage, predictor: WindowPredictor, options: FieldOptions): AsyncGenerator<{ detection: Detection; diameter: number }> {
   const run = async (diameter: number): Promise<Detection> => {
     const grid = workingGrid(image.width, image.height, scaleForDiameter(diameter));
     const tiles = tileCount(grid, predictor.inputSize, options.overlap ?? Math.round(predictor.inputSize / 4));
@@ -90,33 +93,52 @@ async function detect(image: RgbImage, predictor: WindowPredictor, options: Fiel
     });
     return { grid, labels, instances: findInstances(labels, instanceLimits(WORKING_CELL_DIAMETER)) };
   };
-  if (options.cellDiameter !== undefined) return { detection: await run(options.cellDiameter), diameter: options.cellDiameter };
-  let last: Detection | null = null;
+  if (options.cellDiameter !== undefined) {
+    yield { detection: await run(options.cellDiameter), diameter: options.cellDiameter };
+    return;
+  }
+  const probes: Detection[] = [];
   for (const probe of PROBE_DIAMETERS) {
     const found = await run(probe);
-    last = found;
-    if (found.instances.cells.length === 0) continue;
-    const measured = median(diameters(found.instances)) / found.grid.scale;
-    if (Math.abs(Math.log(scaleForDiameter(measured) / found.grid.scale)) <= Math.log(REPROBE_RATIO)) return { detection: found, diameter: measured };
-    const again = await run(measured);
-    if (again.instances.cells.length === 0) return { detection: found, diameter: measured };
-    return { detection: again, diameter: median(diameters(again.instances)) / again.grid.scale };
+    if (found.instances.cells.length > 0) probes.push(found);
   }
-  return { detection: last!, diameter: null };
+  const offWorking = (d: Detection) => Math.abs(Math.log(median(diameters(d.instances)) / WORKING_CELL_DIAMETER));
+  probes.sort((a, b) => offWorking(a) - offWorking(b));
+  for (const found of probes) {
+    const measured = median(diameters(found.instances)) / found.grid.scale;
+    if (Math.abs(Math.log(scaleForDiameter(measured) / found.grid.scale)) <= Math.log(REPROBE_RATIO)) {
+      yield { detection: found, diameter: measured };
+      continue;
+    }
+    const again = await run(measured);
+    if (again.instances.cells.length === 0) yield { detection: found, diameter: measured };
+    else yield { detection: again, diameter: median(diameters(again.instances)) / again.grid.scale };
+  }
 }
 
 /**
  * Once stage 2 has segmented the cells, their own diameters (at crop quality, cells cut by the edge
  * left out) give the field's cell size again; stage 2 runs once more at that scale when it differs
- * from stage 1's measure by more than this factor (stage 1's is within about 10 %).
+ * from stage 1's measure by more than RESCALE_RATIO (stage 1's is within about 10 %), and not at all
+ * when it differs by more than RESCALE_LIMIT: then stage 1 did not find white cells' sizes.
  */
 export const RESCALE_RATIO = 1.05;
+
+/**
+ * A window whose edge the model labels cell for at least this share sits inside something larger
+ * than a window (1.9 working diameters): at a wrong scale, a part of a far larger cell. A white cell
+ * with a neighbour crossing its window's edge gives a small share.
+ */
+export const WINDOW_FILLED = 0.5;
+export const RESCALE_LIMIT = 1.25;
 
 interface Pasted {
   mask: LabelMask;
   instances: Uint16Array;
   cells: SegmentedCell[];
   firstProblem: OutOfDistribution | null;
+  /** Cells whose window's edge is mostly cell (WINDOW_FILLED): inside something larger than a window, so no cell at this scale. */
+  cutByWindow: number;
 }
 
 /** Stage 2 at `scale`, each cell pasted into full-size masks as it comes and measured alone. */
@@ -128,8 +150,10 @@ async function refineField(image: RgbImage, detection: Detection, predictor: Win
   const minArea = instanceLimits(WORKING_CELL_DIAMETER).minCellArea / (scale * scale);
   const cells: SegmentedCell[] = [];
   let firstProblem: OutOfDistribution | null = null;
+  let cutByWindow = 0;
   const paste = (cell: RefinedCell): void => {
     if (cell.mask.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0) < minArea) return;
+    if (cell.edgeCellShare >= WINDOW_FILLED) cutByWindow++;
     const problem = checkSegmentation(cell.mask, cropRgb(image, cell.region));
     if (problem !== null) {
       firstProblem ??= problem;
@@ -161,13 +185,30 @@ async function refineField(image: RgbImage, detection: Detection, predictor: Win
     postprocess: options.postprocess ?? true,
     onCell: (done, total) => options.onProgress?.({ stage: 'cells', done, total }),
   }, paste);
-  return { mask, instances, cells, firstProblem };
+  return { mask, instances, cells, firstProblem, cutByWindow };
 }
 
 /** Median equivalent diameter (image px) of the cells not cut by the image's edge, or null without any. */
 function wholeCellDiameter(cells: readonly SegmentedCell[]): number | null {
   const whole = cells.filter((c) => !c.stats.warnings.includes('touches-border'));
   return whole.length === 0 ? null : median(whole.map((c) => c.stats.equivalentDiameterPx));
+}
+
+/**
+ * The image checks of image-check.ts (flat colour, noise) look at this many evenly spaced rows of a
+ * field at most: their luminance spread and roughness along rows are the same there, at a fraction
+ * of the time and memory of a 4000 x 3000 image's every pixel.
+ */
+export const CHECK_ROWS = 1000;
+
+/** Every k-th row of the image, for at most `rows` of them. */
+function rowSample(image: RgbImage, rows: number): RgbImage {
+  const step = Math.ceil(image.height / rows);
+  if (step === 1) return image;
+  const height = Math.ceil(image.height / step);
+  const data = new Uint8Array(image.width * height * 3);
+  for (let y = 0; y < height; y++) data.set(image.data.subarray(y * step * image.width * 3, (y * step + 1) * image.width * 3), y * image.width * 3);
+  return { width: image.width, height, data };
 }
 
 /** Segments a field: see the file comment. */
@@ -179,21 +220,25 @@ export async function segmentField(image: RgbImage, predictor: WindowPredictor, 
     scale: diameter === null ? null : scaleForDiameter(diameter), cellDiameter: diameter, cellDiameterSource: diameter === null ? null : source,
     working, outOfDistribution: ood,
   });
-  const imageProblem = checkImage(image);
+  const imageProblem = checkImage(rowSample(image, CHECK_ROWS));
   if (imageProblem !== null) return none(imageProblem, { width: 0, height: 0, data: new Uint8Array(0) });
-  const { detection, diameter } = await detect(image, predictor, options);
-  if (diameter === null || detection.instances.cells.length === 0) return none(null, detection.labels, diameter);
-
-  let cellDiameter = diameter;
-  let pasted = await refineField(image, detection, predictor, options, scaleForDiameter(cellDiameter));
-  const measured = options.cellDiameter === undefined ? wholeCellDiameter(pasted.cells) : null;
-  if (measured !== null && Math.abs(Math.log(measured / cellDiameter)) > Math.log(RESCALE_RATIO)) {
-    cellDiameter = measured;
-    if (scaleForDiameter(measured) !== scaleForDiameter(diameter)) pasted = await refineField(image, detection, predictor, options, scaleForDiameter(measured));
+  let firstProblem: OutOfDistribution | null = null;
+  let working: LabelMask = { width: 0, height: 0, data: new Uint8Array(0) };
+  for await (const { detection, diameter } of detections(image, predictor, options)) {
+    working = detection.labels;
+    let cellDiameter = diameter;
+    let pasted = await refineField(image, detection, predictor, options, scaleForDiameter(cellDiameter));
+    const measured = options.cellDiameter === undefined ? wholeCellDiameter(pasted.cells) : null;
+    const off = measured === null ? 0 : Math.abs(Math.log(measured / cellDiameter));
+    if (measured !== null && off > Math.log(RESCALE_RATIO) && off <= Math.log(RESCALE_LIMIT)) {
+      cellDiameter = measured;
+      if (scaleForDiameter(measured) !== scaleForDiameter(diameter)) pasted = await refineField(image, detection, predictor, options, scaleForDiameter(measured));
+    }
+    firstProblem ??= pasted.firstProblem;
+    // Most "cells" larger than their windows: the probe saw parts of cells far larger than it assumed.
+    if (pasted.cells.length === 0 || (options.cellDiameter === undefined && pasted.cutByWindow > pasted.cells.length / 2)) continue;
+    const { mask, instances, cells } = pasted;
+    return { mask, instances, cells, scale: scaleForDiameter(cellDiameter), cellDiameter, cellDiameterSource: source, working, outOfDistribution: null };
   }
-  const { mask, instances, cells, firstProblem } = pasted;
-  return {
-    mask, instances, cells, scale: scaleForDiameter(cellDiameter), cellDiameter, cellDiameterSource: source, working: detection.labels,
-    outOfDistribution: cells.length === 0 ? firstProblem : null,
-  };
+  return none(firstProblem, working, options.cellDiameter ?? null);
 }

@@ -79,7 +79,7 @@ export interface SegmentOptions {
 export interface SegmentResult {
   width: number;
   height: number;
-  /** The input as RGB, at its own size. */
+  /** The input as RGB, at its own size (the very buffer of RGB pixels handed over as a Uint8Array). */
   image: RgbImage;
   /** Class per pixel (0 background, 1 cytoplasm, 2 nucleus) at the image's own size, after post-processing. */
   mask: LabelMask;
@@ -117,13 +117,17 @@ function isPixelData(input: SegmentInput): input is PixelData {
   return typeof input === 'object' && !(input instanceof Uint8Array) && 'channels' in input;
 }
 
-/** Gray/RGB/RGBA pixels as RGB, validating the buffer's length against the stated size. */
+/**
+ * Gray/RGB/RGBA pixels as RGB, validating the buffer's length against the stated size. RGB bytes in a
+ * Uint8Array are used as they are (no copy: a 4000 x 3000 field is 36 MB); anything else is converted.
+ */
 export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
   const { width, height, channels, data } = p;
   if (![1, 3, 4].includes(channels)) throw new Error(`${name}: channels must be 1, 3 or 4, got ${channels}`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * channels) {
     throw new Error(`${name}: ${width}x${height} with ${channels} channel(s) needs ${width * height * channels} bytes, got ${data.length}`);
   }
+  if (channels === 3 && data instanceof Uint8Array) return { width, height, data };
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     for (let c = 0; c < 3; c++) rgb[i * 3 + c] = data[i * channels + (channels === 1 ? 0 : c)];
@@ -134,9 +138,8 @@ export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
 class ModelSegmenter implements Segmenter {
   private disposed = false;
   readonly runtime: SegmenterRuntime;
-  /** The model as field mode calls it, timing every call into modelMs. */
+  /** The model as field mode calls it. */
   private readonly windows: WindowPredictor;
-  private modelMs = 0;
 
   constructor(
     /** The tfjs model, or the ONNX Runtime session made from it. */
@@ -146,15 +149,20 @@ class ModelSegmenter implements Segmenter {
     private readonly options: SegmenterOptions,
   ) {
     this.runtime = model instanceof OnnxPredictor ? 'onnx' : 'tfjs';
-    const inner = windowPredictorOf(model, metadata.preprocessing.inputSize);
-    this.windows = {
+    this.windows = windowPredictorOf(model, metadata.preprocessing.inputSize);
+  }
+
+  /** The model as field mode calls it, each call's time added to `timing.ms` (one per segment call: calls may overlap). */
+  private timedWindows(timing: { ms: number }): WindowPredictor {
+    const inner = this.windows;
+    return {
       inputSize: inner.inputSize,
       predict: async (inputs, count, tta) => {
         const started = performance.now();
         try {
           return await inner.predict(inputs, count, tta);
         } finally {
-          this.modelMs += performance.now() - started;
+          timing.ms += performance.now() - started;
         }
       },
     };
@@ -210,8 +218,8 @@ class ModelSegmenter implements Segmenter {
 
   private async segmentField(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
     const { width, height } = image;
-    this.modelMs = 0;
-    const field = await segmentField(image, this.windows, {
+    const timing = { ms: 0 };
+    const field = await segmentField(image, this.timedWindows(timing), {
       preprocessing: this.metadata.preprocessing,
       tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
       classWeights: this.classWeights(),
@@ -223,7 +231,7 @@ class ModelSegmenter implements Segmenter {
     const rawMask: LabelMask = { width, height, data: upsampleLabels(field.working, width, height) };
     return {
       width, height, image, mask: field.mask, rawMask, stats: fieldStats(field.cells, field.outOfDistribution, options.umPerPx), mode: 'field',
-      cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, cellDiameterSource: field.cellDiameterSource, inferenceMs: this.modelMs,
+      cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, cellDiameterSource: field.cellDiameterSource, inferenceMs: timing.ms,
     };
   }
 

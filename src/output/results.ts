@@ -41,15 +41,13 @@ export interface RowSource {
   inferenceMs: number;
 }
 
-/** The rows of one image: one per cell in index order, or the image's one no-cell row. */
+/** The rows of one image: one per cell in index order, or the image's one no-cell row. Keys in RESULT_COLUMNS order. */
 export function segmentRows(file: string, name: string, r: RowSource): SegmentRow[] {
-  const image = { file, name, width: r.width, height: r.height, mode: r.mode, fieldCellDiameterPx: r.cellDiameter };
-  if (r.cells.length === 0) {
-    const place = Object.fromEntries(CELL_PLACE_COLUMNS.map((c) => [c, null])) as Record<CellPlaceColumn, null>;
-    return [{ ...image, ...place, ...cellStatsRow(r.stats), inferenceMs: r.inferenceMs }];
-  }
-  return r.cells.map((cell) => ({
-    ...image,
+  const row = (place: Record<CellPlaceColumn, number | null>, stats: CellStats): SegmentRow => ({
+    file, name, width: r.width, height: r.height, ...place, ...cellStatsRow(stats), inferenceMs: r.inferenceMs, mode: r.mode, fieldCellDiameterPx: r.cellDiameter,
+  });
+  if (r.cells.length === 0) return [row(Object.fromEntries(CELL_PLACE_COLUMNS.map((c) => [c, null])) as Record<CellPlaceColumn, null>, r.stats)];
+  return r.cells.map((cell) => row({
     cellIndex: cell.index,
     bboxX: cell.bbox.x,
     bboxY: cell.bbox.y,
@@ -57,9 +55,7 @@ export function segmentRows(file: string, name: string, r: RowSource): SegmentRo
     bboxHeight: cell.bbox.height,
     centroidX: round2(cell.centroidX),
     centroidY: round2(cell.centroidY),
-    ...cellStatsRow(cell.stats),
-    inferenceMs: r.inferenceMs,
-  }));
+  }, cell.stats));
 }
 
 /**

@@ -90,6 +90,19 @@ function nearCell(crop: Crop, context: number): Uint8Array {
   return dilate(cell, width, height, Math.round(context * Math.sqrt((4 * area) / Math.PI)));
 }
 
+/** The background of the crop with the largest clear corner, mirrored across the plane. */
+function backgroundOf(crops: Crop[]): (x: number, y: number) => Uint8Array {
+  return tiledBackground(crops.map(backgroundPatch).reduce((a, b) => (b.width > a.width ? b : a)));
+}
+
+/** A field of the crops' background alone (red cells and plasma, no white cell). */
+export function backgroundField(crops: Crop[], width: number, height: number): RgbImage {
+  const background = backgroundOf(crops);
+  const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) image.data.set(background(x, y), (y * width + x) * 3);
+  return image;
+}
+
 export interface MosaicOptions {
   width: number;
   height: number;
@@ -110,10 +123,8 @@ export function buildMosaic(crops: Crop[], options: MosaicOptions): Mosaic {
   const { width, height, columns, rows } = options;
   if (crops.length !== columns * rows) throw new Error(`a ${columns}x${rows} mosaic needs ${columns * rows} crops, got ${crops.length}`);
   const rng = createRng(options.seed);
-  const patches = crops.map(backgroundPatch);
-  const background = tiledBackground(patches.reduce((a, b) => (b.width > a.width ? b : a)));
-  const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) image.data.set(background(x, y), (y * width + x) * 3);
+  const background = backgroundOf(crops);
+  const image = backgroundField(crops, width, height);
   const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
   const instances = new Uint16Array(width * height);
   const cellW = Math.floor(width / columns);

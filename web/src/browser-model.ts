@@ -162,9 +162,10 @@ export class BrowserSegmenter {
    */
   async segment(image: RgbImage, umPerPx?: number, options: BrowserSegmentOptions = {}): Promise<BrowserResult> {
     const { width, height } = image;
+    const timing = { ms: 0 };
+    const windows = this.windowPredictor(timing);
     if (chooseMode(options.mode, width, height) === 'field') {
-      const timing = { ms: 0 };
-      const field = await segmentField(image, this.windowPredictor(timing), {
+      const field = await segmentField(image, windows, {
         preprocessing: this.settings.preprocessing,
         tta: this.settings.tta,
         classWeights: this.settings.classWeights,
