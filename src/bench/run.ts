@@ -2,7 +2,8 @@
 // other load on the machine hits all alike; prints one table with ratios to PyTorch and writes it as JSON.
 //   node dist-dev/bench/run.js [--models study-model-3,unet] [--engines shipped,leukoseg,native,onnx,pytorch] [--quick]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
-//                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900]
+//                          [--onnx-threads N] [--torch-omp passive|default] [--child-timeout 900] [--no-fields]
+// and, unless --no-fields, the bundled model's throughput on smear fields (megapixels per second, ONNX Runtime).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
 import { loadNativeConv } from '../engine/native.js';
 import { BENCH_MODELS, ENGINES, RESULT_MARKER, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
-import { bestRound, formatMemory, formatTable, type Row } from './report.js';
+import { bestRound, formatFieldTable, formatMemory, formatTable, type Row } from './report.js';
+import type { FieldBenchResult } from './field-child.js';
 
 const PYTHON = '/usr/bin/python3';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -30,6 +32,8 @@ interface Options {
   /** OMP_WAIT_POLICY for the PyTorch child; see TORCH_OMP_NOTE. */
   torchOmp: 'passive' | 'default';
   childTimeoutS: number;
+  /** Run the field throughput child (the data set root is --data's parent). */
+  fields: boolean;
 }
 
 const TORCH_OMP_NOTE =
@@ -62,6 +66,7 @@ function parseOptions(argv: string[]): Options {
     onnxThreads: Number(f.get('onnx-threads') ?? 0),
     torchOmp: f.get('torch-omp') === 'default' ? 'default' : 'passive',
     childTimeoutS: Number(f.get('child-timeout') ?? 900),
+    fields: !f.has('no-fields'),
   };
 }
 
@@ -89,7 +94,7 @@ function childCommand(o: Options, model: BenchModel, engine: Engine, memory: boo
 }
 
 /** Runs one child, echoing its progress (stderr) with a prefix; resolves to its result line. */
-function runChild(command: string, args: string[], label: string, env: NodeJS.ProcessEnv, timeoutS: number): Promise<ChildResult> {
+function runChild<T = ChildResult>(command: string, args: string[], label: string, env: NodeJS.ProcessEnv, timeoutS: number): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env, timeout: timeoutS * 1000 });
     let stdout = '';
@@ -103,7 +108,7 @@ function runChild(command: string, args: string[], label: string, env: NodeJS.Pr
     child.on('error', reject);
     child.on('close', (code) => {
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(RESULT_MARKER.length)) as ChildResult);
+      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(RESULT_MARKER.length)) as T);
       else if (child.killed) reject(new Error(`${label} did not finish within ${timeoutS} s (--child-timeout)`));
       else reject(new Error(`${label} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
     });
@@ -163,6 +168,17 @@ async function main(): Promise<void> {
     result: { ...bestRound(rounds), peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)) },
     rounds,
   }));
+  let fields: FieldBenchResult | null = null;
+  if (o.fields) {
+    const args = [resolve(HERE, 'field-child.js'), '--data', dirname(o.data), ...(o.quick ? ['--quick'] : [])];
+    process.stderr.write(`[fields] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
+    try {
+      fields = await runChild<FieldBenchResult>(process.execPath, args, 'fields', process.env, o.childTimeoutS);
+    } catch (err) {
+      failures.push((err as Error).message);
+      console.log(`FAILED ${(err as Error).message}`);
+    }
+  }
   const loadAtEnd = uptime();
   console.log('');
   console.log(`ms per image at 128x128 (train: batch 2, median of steps; infer: median of runs; best of ${o.rounds} interleaved round(s))`);
@@ -173,6 +189,10 @@ async function main(): Promise<void> {
     console.log('\nmemory over training epochs (RSS and live tfjs tensors after each epoch):');
     for (const line of memoryLines) console.log(line);
   }
+  if (fields) {
+    console.log(`\nsmear fields, bundled model on ${fields.runtime} (segment(): decoded pixels to every cell's mask and numbers; median of runs):`);
+    for (const line of formatFieldTable(fields)) console.log(line);
+  }
   console.log(`\nload at end: ${loadAtEnd}`);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   const report = {
@@ -180,6 +200,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
     loadAtStart, loadAtEnd, options: o, skipped, failures, notes: engines.includes('pytorch') && o.torchOmp === 'passive' ? [TORCH_OMP_NOTE] : [],
     rows: rows.map((r) => ({ ...r.result, rounds: r.rounds })),
+    fields,
   };
   await mkdir(dirname(o.out), { recursive: true });
   await writeFile(o.out, `${JSON.stringify(report, null, 1)}\n`);

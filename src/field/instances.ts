@@ -22,14 +22,13 @@ export interface InstanceLimits {
 }
 
 /**
- * Limits for cells of `diameter` working pixels. Nucleus parts join into one seed across gaps of
- * up to 0.06 diameters (radius 0.03): wider joins would also join the nuclei of two touching cells,
- * which came within 0.13 diameters of each other in Dataset 2's crops, while the lobes of one cell
- * lie up to 0.16 apart in the training masks; lobes left apart are joined by mergeParts, whose
- * border rule (half the joint diameter) kept every one of the 280 training and validation crops of
- * both sets one cell. The smallest training cell and nucleus had 0.56 and 0.32 of their
- * source's median diameter; these floors (0.3 and 0.15 diameters, by equivalent diameter) leave
- * room below that, while cutting specks.
+ * Limits for cells of `diameter` working pixels. Nucleus parts join into one seed only across gaps
+ * of up to 0.06 diameters (radius 0.03), so that the nuclei of two touching cells seed apart, while
+ * the lobes of one cell lie up to 0.16 apart in the training masks; lobes left apart are joined by
+ * mergeParts, whose border rule (half the joint diameter) kept every one of the 280 training and
+ * validation crops of both sets one cell. The smallest training cell and nucleus had 0.56 and 0.32
+ * of their source's median diameter; these floors (0.3 and 0.15 diameters, by equivalent diameter)
+ * leave room below that, while cutting specks.
  */
 export function instanceLimits(diameter: number): InstanceLimits {
   const disk = (d: number) => (Math.PI / 4) * d * d;

@@ -45,9 +45,9 @@ export function windowSide(scale: number, inputSize: number): number {
  * How the cell diameter is found when it is not given: stage 1 first runs at the scale of a
  * PROBE_DIAMETERS[0] px cell (the middle of the 100-200 px a lab camera's white cells span; the
  * pass is cheap, at under half the image's size), and the median diameter of the cells it finds
- * gives the field's own. The bundled model's cell outlines kept their size to within 3 % for cells
- * shown at 37 to 93 model px (Dataset 1 and 2 test crops, 0.8-2x their trained scale), and it finds
- * cells down to about 33 model px, so one probe measures cells of about 75-250 image px; when the
+ * gives the field's own. The bundled model's cell outlines kept their size to within 5 % for cells
+ * shown at 33 to 107 model px (the validation crops of Dataset 1 and 2 at 0.7-2x their trained
+ * scale), so one probe measures cells of about 75-250 image px; when the
  * measured size is more than REPROBE_RATIO off the working one, stage 1 runs again at the measured
  * scale, and its cells are the ones kept. A probe that finds no cell, none that stage 2 keeps, or
  * mostly "cells" that reach past their windows (parts of far larger cells), is followed by the

@@ -13,6 +13,9 @@ import { startServe, type RunningServer } from '../cli/serve.js';
 import type { SegmentResponse } from './api-types.js';
 import { datasetImage, testImageIds } from './fixtures.js';
 import { DEFAULT_MODEL_DIR } from '../infer/segmenter.js';
+import { buildMosaic, readCrop } from '../testing/field-mosaic.js';
+import { sharedDataset1 } from '../testing/paths.js';
+import { encodePng } from '../output/png.js';
 
 const CHROMIUM = process.env.LEUKOSEG_CHROMIUM ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium tries to reach Google and, with no route out,
@@ -275,6 +278,53 @@ test('the page says what went wrong in words, refuses a bad pixel size, shows µ
     assert.equal(column(lines[2]!, 'cellAreaPx'), '');
     // Chromium logs the cut-off upload's 422 itself; anything else is a fault of the page.
     assert.deepEqual(pageErrors.filter((e) => !/status of 422/.test(e)), [], 'errors in the page');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a field shows its cells numbered, with a table of them, on the server and in the browser alike', { timeout: 180_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'leukoseg-e2e-field-'));
+  try {
+    const crops = await Promise.all(testImageIds(server.model, 12).map((id) => readCrop(sharedDataset1(), id)));
+    const mosaic = buildMosaic(crops, { width: 640, height: 480, columns: 4, rows: 3, seed: 3, cutLast: 0.35 });
+    const field = join(dir, 'field.png');
+    await writeFile(field, await encodePng(mosaic.image));
+    const api = await (await fetch(`${server.url}/api/segment?name=field.png`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await readFile(field)) })).json() as SegmentResponse;
+    assert.equal(api.cells.length, 12, 'the API finds the 12 cells');
+    await page.goto(server.url);
+    await page.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
+    pageErrors.length = 0;
+
+    for (const mode of ['server', 'browser'] as const) {
+      await upload([field], mode);
+      const card = `article.card.field[data-mode="${mode}"]`;
+      assert.equal(await page.getAttribute(card, 'data-status'), 'done', (await page.textContent(card)) ?? '');
+      assert.equal(await page.textContent(`${card} .field-summary`), `Field: 12 white cells · cell diameter ${Math.round(Number(api.fieldCellDiameterPx))} px`);
+      const rows = await page.$$eval(`${card} .cells-table tbody tr`, (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+      assert.deepEqual(rows.map((r) => r[0]), api.cells.map((c) => String(c.cellIndex)));
+      rows.forEach((r, i) => assert.equal(r[1], `${Number(api.cells[i]!.cellAreaPx).toLocaleString('en-US')} px`, `${mode}: cell ${i + 1}'s area`));
+      // The layer has each cell's number: white digit pixels in dark label boxes.
+      const digits = await page.$eval(`${card} canvas.layer`, (c) => {
+        const canvas = c as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let white = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] === 255 && data[i + 1] === 255 && data[i + 2] === 255 && data[i + 3] === 255) white++;
+        return white;
+      });
+      assert.ok(digits > 12 * 20, `${mode}: only ${digits} digit pixels on the layer`);
+    }
+    // The summary table: a row per cell of each field, named after the field and the cell.
+    const names = await page.$$eval('#summary-body tr th', (ths) => ths.map((th) => th.textContent ?? ''));
+    assert.deepEqual(names.slice(0, 2), ['field.png · cell 1', 'field.png · cell 2']);
+    assert.equal(names.length, 24);
+    assert.deepEqual(pageErrors, [], 'errors in the page');
+    const shotDir = process.env.LEUKOSEG_SCREENSHOT_DIR ?? join(tmpdir(), 'leukoseg-e2e');
+    await mkdir(shotDir, { recursive: true });
+    const shot = join(shotDir, 'leukoseg-field.png');
+    await page.locator('article.card.field[data-mode="browser"]').screenshot({ path: shot });
+    await page.screenshot({ path: join(shotDir, 'leukoseg-field-page.png'), fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -82,13 +82,13 @@ export function drawLayer(item: Item, show: LayerOptions): void {
 
 /** A field's cells, one table row each, numbered as on the image. */
 function cellTable(rows: readonly SegmentRow[]): HTMLElement {
-  const head = ['Cell', 'Cell area', 'Nucleus area', 'Cytoplasm area', 'N:C', 'Lobes', 'Circularity', 'Warnings'];
+  const head = ['Cell', 'Cell area', 'Nucleus area', 'N:C', 'Lobes', 'Circularity', 'Warnings'];
   return el('table', { class: 'cells-table' },
     el('caption', {}, 'Cells of this field, numbered as on the image'),
-    el('thead', {}, el('tr', {}, ...head.map((h, i) => el('th', { scope: 'col', ...(i > 0 && i < 7 ? { class: 'num' } : {}) }, h)))),
+    el('thead', {}, el('tr', {}, ...head.map((h, i) => el('th', { scope: 'col', ...(i > 0 && i < 6 ? { class: 'num' } : {}) }, h)))),
     el('tbody', {}, ...rows.map((r) => el('tr', { 'data-cell': String(r.cellIndex) },
       el('th', { scope: 'row' }, String(r.cellIndex)),
-      ...[areaText(r, 'cellAreaPx'), areaText(r, 'nucleusAreaPx'), areaText(r, 'cytoplasmAreaPx'), formatNumber(r.ncRatio, 2), formatInt(r.nucleusLobes), formatNumber(r.circularity, 2)]
+      ...[areaText(r, 'cellAreaPx'), areaText(r, 'nucleusAreaPx'), formatNumber(r.ncRatio, 2), formatInt(r.nucleusLobes), formatNumber(r.circularity, 2)]
         .map((c) => el('td', { class: 'num' }, c)),
       el('td', { class: 'warn' }, warningTexts(r).join('; ') || '–'),
     ))),
@@ -121,10 +121,13 @@ export function fillCard(item: Item, show: LayerOptions): void {
   const measured = field
     ? el('div', { class: 'field-cells', 'data-cells': String(cellRows.length) }, el('p', { class: 'field-summary' }, fieldSummary(row, cellRows.length)), ...(cellRows.length > 0 ? [cellTable(cellRows)] : []))
     : metrics;
-  const warnings = field && cellRows.length > 0 ? [] : warningTexts(row);
-  const warningBox = warnings.length > 0
-    ? el('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...warnings.map((w) => el('li', {}, w)))
-    : el('p', { class: 'ok' }, 'No warnings');
+  // A field's warnings are its cells', in their table.
+  const warnings = warningTexts(row);
+  const warningBox = field && cellRows.length > 0
+    ? null
+    : warnings.length > 0
+      ? el('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...warnings.map((w) => el('li', {}, w)))
+      : el('p', { class: 'ok' }, 'No warnings');
   const downloads = el('p', { class: 'downloads' },
     el('a', { href: item.maskUrl!, download: `${row.name}.mask.png`, class: 'button small' }, 'Mask PNG'),
     el('a', { href: item.overlayUrl!, download: `${row.name}.overlay.png`, class: 'button small' }, 'Overlay PNG'),
@@ -133,7 +136,7 @@ export function fillCard(item: Item, show: LayerOptions): void {
   const time = el('p', { class: 'timing', 'data-mode': item.mode },
     `${modeLabel(item.mode, item.backend)}: ${formatMs(item.totalMs ?? 0)} in all, model ${formatMs(row.inferenceMs)}${item.runtimeLabel ? ` · ${item.runtimeLabel}` : ''}`);
   item.card.querySelector('.badge')!.textContent = `${modeLabel(item.mode)} · ${formatMs(item.totalMs ?? 0)}`;
-  item.card.querySelector('.card-body')!.replaceChildren(figure, el('div', { class: 'details' }, measured, warningBox, time, downloads));
+  item.card.querySelector('.card-body')!.replaceChildren(figure, el('div', { class: 'details' }, measured, ...(warningBox ? [warningBox] : []), time, downloads));
   if (field) item.card.classList.add('field');
   item.card.dataset.status = 'done';
   item.card.removeAttribute('aria-busy');
