@@ -16,25 +16,13 @@ import type { SegmentationMetrics } from '../metrics/scores.js';
 import { batchProgressBar } from './progress.js';
 import { segmentCommand } from './segment-command.js';
 import { DEFAULT_MODEL_DIR } from '../infer/segmenter.js';
-import { backendOption } from './options.js';
+import { backendOption, positiveInt } from './options.js';
 import { serveCommand } from './serve.js';
 import { calibrateCommand } from './calibrate.js';
 import { exportCommand } from '../export/command.js';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
 
 /** The overrides of a --config file, checked on their own first so that an error names the file, not the preset. */
 async function configFileOverrides(preset: string, file: string | undefined) {

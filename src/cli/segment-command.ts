@@ -1,27 +1,15 @@
 // `leukoseg segment`: its flags, checked at the edge (commander), and what it prints: the run's
 // totals, and for one image each cell it found. The work itself is segmentFiles (segment.ts).
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import type { EngineBackend } from '../engine/index.js';
 import { loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
 import type { ModeChoice } from '../field/mode.js';
 import type { SegmentRow } from '../output/results.js';
-import { backendOption, runtimeOption } from './options.js';
+import { backendOption, positiveInt, positiveNumber, runtimeOption } from './options.js';
 import { segmentProgress } from './progress.js';
 import { expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
 import { catchStopSignals } from './signals.js';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
-  return n;
-}
 
 interface SegmentCommandOptions {
   out: string;
@@ -88,7 +76,7 @@ export function segmentCommand(): Command {
       segmenter.dispose();
       const ok = new Set(result.rows.map((r) => r.file)).size;
       const cells = result.rows.filter((r) => r.cellIndex !== null).length;
-      console.log(`${ok} of ${files.length} image(s) segmented, ${cells} cell(s), in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
+      console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s), ${cells} white cell(s), with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
       if (ok === 1 && files.length === 1) {
         const first = result.rows[0];
         if (first.mode === 'field') {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { recordedSplits } from '../models/io.js';
 import { sharedDataRoot } from '../testing/paths.js';
-import { buildMosaic, cellDice, matchCells, readCrop, rectOf, type Mosaic } from '../testing/field-mosaic.js';
+import { buildMosaic, buildTouchingPair, cellDice, matchCells, readCrop, rectOf, type Mosaic } from '../testing/field-mosaic.js';
 
 /** Dataset 2's test crop 045: another white cell touches its cell, which the data set's mask leaves unlabelled (field mode finds it). */
 const NOT_ALONE = new Set(['045']);
@@ -107,3 +107,43 @@ for (const f of FIELDS) {
 function fmt(d: { nucleus: number; cytoplasm: number; wholeCell: number }): string {
   return `${d.nucleus.toFixed(3)}/${d.cytoplasm.toFixed(3)}/${d.wholeCell.toFixed(3)}`;
 }
+
+/**
+ * Pairs of Dataset 1 test crops whose cells are pressed together (no background between them where
+ * they come closest), each pair alone on a 640 x 480 field; a pair counts as apart when it gives
+ * exactly its two cells, each with whole-cell Dice >= 0.93. Measured as of writing, 3 of the 5 in
+ * either case. With the cell size given, 153 and 010 (pressed along a wide border) are taken for one
+ * cell, and 197 and 110 are parted off their true border (110: whole-cell Dice 0.89). With the size
+ * measured, 204 + 267 and 197 + 110 are not found at all: at Dataset 1's magnification the first
+ * probe shows the cells at 33 model px, about the smallest the model finds, and a field of only two
+ * such cells can be missed. A weak spot, held here so that it does not get worse.
+ */
+const TOUCHING = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]] as const;
+const TOUCHING_SEPARATED = { given: 3, measured: 3 } as const;
+
+test('two white cells that touch come out as two, parted where they meet', { timeout: 300_000 }, async (t) => {
+  const split = recordedSplits(seg.metadata).find((s) => s.dataset === 'Dataset 1')!;
+  const separated = { given: 0, measured: 0 };
+  for (const [i, j] of TOUCHING) {
+    const [first, second] = [split.testIds[i]!, split.testIds[j]!];
+    const [a, b] = await Promise.all([first, second].map((id) => readCrop(join(sharedDataRoot(), 'Dataset 1'), id)));
+    const m = buildTouchingPair(a!, b!, { gap: 0, width: 640, height: 480 });
+    let contact = 0;
+    for (let p = 0; p + 1 < m.instances.length; p++) if (m.instances[p] === 1 && m.instances[p + 1] === 2) contact++;
+    assert.ok(contact > 0, `${first} and ${second} do not touch`);
+    for (const how of ['given', 'measured'] as const) {
+      const r = await seg.segment({ ...m.image, channels: 3 }, { mode: 'field', cellDiameter: how === 'given' ? 75 : undefined });
+      const { match, extra } = matchCells(m.instances, r.instances, 2, r.cells.length);
+      const dice = [1, 2].map((k) => match[k - 1] === 0 ? null : cellDice(
+        Uint8Array.from(r.mask.data, (v, p) => (r.instances[p] === match[k - 1] ? v : 0)),
+        Uint8Array.from(m.mask.data, (v, p) => (m.instances[p] === k ? v : 0)),
+      ));
+      const apart = r.cells.length === 2 && extra.length === 0 && match[0] !== match[1] && dice.every((d) => d !== null && d.wholeCell >= 0.93);
+      if (apart) separated[how]++;
+      t.diagnostic(`${first} touching ${second}, cell size ${how}: ${r.cells.length} cells${dice.map((d) => (d ? `; ${fmt(d)}` : '; missed')).join('')}`);
+    }
+  }
+  for (const how of ['given', 'measured'] as const) {
+    assert.ok(separated[how] >= TOUCHING_SEPARATED[how], `cell size ${how}: ${separated[how]} of ${TOUCHING.length} touching pairs came apart as their two cells`);
+  }
+});

@@ -7,7 +7,7 @@
 //
 //   const grid = workingGrid(image.width, image.height, 0.5);
 //   const labels = await labelField(image, grid, predictor, { preprocessing, overlap: 32 });
-import { nearestIndexTable } from '../data/resize.js';
+import { gatherPixels, nearestIndexTable } from '../data/resize.js';
 import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
 import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 import { argmaxLabels } from '../metrics/labels.js';
@@ -90,21 +90,7 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
     for (let first = 0; first < xStarts.length; first += batchSize) {
       const count = Math.min(batchSize, xStarts.length - first);
       const batch = new Float32Array(count * tilePixels);
-      const rgb = new Uint8Array(tilePixels);
-      for (let t = 0; t < count; t++) {
-        const columns = columnsOf[first + t];
-        for (let j = 0; j < size; j++) {
-          const row = rowIndex[j] * image.width;
-          for (let i = 0; i < size; i++) {
-            const s = (row + columns[i]) * 3;
-            const d = (j * size + i) * 3;
-            rgb[d] = image.data[s];
-            rgb[d + 1] = image.data[s + 1];
-            rgb[d + 2] = image.data[s + 2];
-          }
-        }
-        pixelsToInput(rgb, options.preprocessing, batch, t * tilePixels);
-      }
+      for (let t = 0; t < count; t++) pixelsToInput(gatherPixels(image, columnsOf[first + t], rowIndex, 3), options.preprocessing, batch, t * tilePixels);
       const probs = await predictor.predict(batch, count, options.tta ?? false);
       const classes = probs.length / (count * size * size);
       if (classes !== NUM_CLASSES) throw new Error(`field: the model gives ${classes} classes per pixel, expected ${NUM_CLASSES}`);

@@ -24,16 +24,17 @@ export function chooseMode(choice: ModeChoice | undefined, width: number, height
 }
 
 /**
- * Crop mode's cells: the one cell of the cleaned mask (its main cell when clean-up is off), with the
- * image's own stats; none when the stats say no-cell. Instances: 1 on that cell's pixels.
+ * Crop mode's cells: the one cell of the cleaned mask (`cleaned`: it holds nothing else), or its
+ * main cell when clean-up was off, with the image's own stats; none when the stats say no-cell.
+ * Instances: 1 on that cell's pixels.
  */
-export function cropCells(mask: LabelMask, stats: CellStats): { cells: SegmentedCell[]; instances: Uint16Array } {
+export function cropCells(mask: LabelMask, stats: CellStats, cleaned: boolean): { cells: SegmentedCell[]; instances: Uint16Array } {
   const instances = new Uint16Array(mask.data.length);
   if (stats.cellAreaPx === 0) return { cells: [], instances };
-  const main = findMainCell(mask);
-  const own: LabelMask = { width: mask.width, height: mask.height, data: new Uint8Array(mask.data.length) };
+  const main = cleaned ? null : findMainCell(mask);
+  const own: LabelMask = { width: mask.width, height: mask.height, data: cleaned ? mask.data : new Uint8Array(mask.data.length) };
   for (let p = 0; p < mask.data.length; p++) {
-    if (main.components.labels[p] !== main.label) continue;
+    if (main === null ? mask.data[p] === 0 : main.components.labels[p] !== main.label) continue;
     own.data[p] = mask.data[p];
     instances[p] = 1;
   }

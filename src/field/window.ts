@@ -8,7 +8,7 @@
 // The rules are those of src/data/fit-square.ts and models/predict.ts's probsToImageSize, so a window
 // that covers a crop exactly as 'pad' fits it (a 300 px crop shrunk to 128, a 120 px crop reflected
 // out to 128) gives the model the very input the crop gives, and the same probabilities back.
-import { nearestIndexTable } from '../data/resize.js';
+import { gatherPixels, nearestIndexTable } from '../data/resize.js';
 import type { RgbImage } from '../data/types.js';
 
 /** A square of `side` image pixels whose top-left corner is (x, y); it may reach past the image. */
@@ -57,20 +57,7 @@ export function windowIndexTable(start: number, side: number, length: number, si
 
 /** The window as a size x size RGB square (HWC bytes), ready for pixelsToInput. */
 export function windowPixels(image: RgbImage, w: SquareWindow, size: number): Uint8Array {
-  const columns = windowIndexTable(w.x, w.side, image.width, size);
-  const rows = windowIndexTable(w.y, w.side, image.height, size);
-  const out = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    const row = rows[y] * image.width;
-    for (let x = 0; x < size; x++) {
-      const s = (row + columns[x]) * 3;
-      const d = (y * size + x) * 3;
-      out[d] = image.data[s];
-      out[d + 1] = image.data[s + 1];
-      out[d + 2] = image.data[s + 2];
-    }
-  }
-  return out;
+  return gatherPixels(image, windowIndexTable(w.x, w.side, image.width, size), windowIndexTable(w.y, w.side, image.height, size), 3);
 }
 
 /** Bilinear source coordinates along one axis: TensorFlow's resizeBilinear with half-pixel centres. */

@@ -212,7 +212,9 @@ class ModelSegmenter implements Segmenter {
       classWeights: this.classWeights(),
       image,
     });
-    const { cells, instances } = cropCells(mask, stats);
+    const post = this.options.postprocess ?? true;
+    const oneCellLeft = post === true || (post !== false && post.keepLargestCell !== false);
+    const { cells, instances } = cropCells(mask, stats, oneCellLeft);
     return { width, height, image, mask, rawMask, stats, mode: 'crop', cells, instances, cellDiameter: null, cellDiameterSource: null, inferenceMs };
   }
 

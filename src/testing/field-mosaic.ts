@@ -230,3 +230,44 @@ export function rectOf(m: Mosaic, cell: number, rect: { x: number; y: number; wi
   }
   return { image: { width: w, height: h, data }, truth, rect: { x: x0, y: y0, width: w, height: h } };
 }
+
+/**
+ * Two crops' cells touching side by side (on a field of at least width x height): `a` pasted with its surroundings at (20, 20), `b`'s cell
+ * (and its surroundings up to `context` diameters, never over `a`'s cell) just right of it, as
+ * close as leaves `gap` pixels where the two come closest in a row (0: side by side), on the
+ * crops' background.
+ */
+export function buildTouchingPair(a: Crop, b: Crop, options: { gap?: number; context?: number; width?: number; height?: number } = {}): Mosaic {
+  const gap = options.gap ?? 0;
+  const width = Math.max(options.width ?? 0, a.image.width + b.image.width + 40);
+  const height = Math.max(options.height ?? 0, Math.max(a.image.height, b.image.height) + 40);
+  const image = backgroundField([a, b], width, height);
+  const mask: LabelMask = { width, height, data: new Uint8Array(width * height) };
+  const instances = new Uint16Array(width * height);
+  const paste = (crop: Crop, x: number, y: number, near: Uint8Array, k: number) => {
+    for (let cy = 0; cy < crop.image.height; cy++) {
+      for (let cx = 0; cx < crop.image.width; cx++) {
+        const s = cy * crop.image.width + cx;
+        const p = (y + cy) * width + x + cx;
+        if (near[s] === 0 || x + cx < 0 || x + cx >= width || (k === 2 && instances[p] === 1)) continue;
+        image.data.set(crop.image.data.subarray(s * 3, s * 3 + 3), p * 3);
+        mask.data[p] = crop.mask.data[s];
+        instances[p] = crop.mask.data[s] !== 0 ? k : 0;
+      }
+    }
+  };
+  paste(a, 20, 20, nearCell(a, 0.3), 1);
+  const by = 20 + Math.round((a.image.height - b.image.height) / 2);
+  // Far enough right that in no row b's cell starts before a's ends (plus the gap).
+  let bx = -Infinity;
+  for (let cy = 0; cy < b.image.height; cy++) {
+    let right = -1;
+    for (let x = 0; x < width; x++) if (instances[(by + cy) * width + x] === 1) right = x;
+    let left = -1;
+    for (let cx = 0; cx < b.image.width && left < 0; cx++) if (b.mask.data[cy * b.image.width + cx] !== 0) left = cx;
+    if (right >= 0 && left >= 0) bx = Math.max(bx, right + 1 + gap - left);
+  }
+  if (!Number.isFinite(bx)) throw new Error(`the cells of ${a.id} and ${b.id} share no row`);
+  paste(b, bx, by, nearCell(b, options.context ?? 0.15), 2);
+  return { image, mask, instances, placed: [{ crop: a, x: 20, y: 20, pasted: a.image }, { crop: b, x: bx, y: by, pasted: b.image }] };
+}

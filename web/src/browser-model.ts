@@ -181,7 +181,7 @@ export class BrowserSegmenter {
     const probs = await this.probsAtImageSize(input, width, height);
     const inferenceMs = performance.now() - started;
     const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.settings.classWeights });
-    const { cells, instances } = cropCells(mask, stats);
+    const { cells, instances } = cropCells(mask, stats, true);
     return { mask, stats, mode: 'crop', cells, instances, cellDiameter: null, inferenceMs };
   }
 }
