@@ -5,7 +5,7 @@
 //   const found = findInstances(labels, instanceLimits(WORKING_CELL_DIAMETER));   // labels: 0/1/2 at the working scale
 //   found.cells[0].centroidX; found.labels[y * width + x];     // 0 = no cell, k = found.cells[k - 1]
 import type { LabelMask } from '../data/types.js';
-import { dilate } from '../infer/morphology.js';
+import { connectedComponents, dilate } from '../infer/morphology.js';
 
 const NUCLEUS = 2;
 
@@ -66,34 +66,6 @@ export interface Instances {
 const DX8 = [1, -1, 0, 0, 1, 1, -1, -1];
 const DY8 = [0, 0, 1, -1, 1, -1, 1, -1];
 
-/** Labels 8-connected components of the non-zero pixels of `binary` into `out` (1..count); returns count. */
-function labelComponents(binary: Uint8Array, width: number, height: number, out: Int32Array, queue: Int32Array): number {
-  let count = 0;
-  for (let start = 0; start < binary.length; start++) {
-    if (binary[start] === 0 || out[start] !== 0) continue;
-    out[start] = ++count;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = start;
-    while (head < tail) {
-      const p = queue[head++];
-      const x = p % width;
-      const y = (p - x) / width;
-      for (let k = 0; k < 8; k++) {
-        const nx = x + DX8[k];
-        const ny = y + DY8[k];
-        if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
-        const q = ny * width + nx;
-        if (binary[q] !== 0 && out[q] === 0) {
-          out[q] = count;
-          queue[tail++] = q;
-        }
-      }
-    }
-  }
-  return count;
-}
-
 /**
  * Grows the non-zero labels of `labels` in place, breadth first (8-connected steps), into pixels
  * where `allowed` is non-zero, at most `steps` steps (Infinity: as far as they reach); a pixel goes
@@ -141,8 +113,7 @@ export function findInstances(mask: LabelMask, limits: InstanceLimits): Instance
   }
   const grown = dilate(nucleus, width, height, limits.lobeJoinRadius);
   for (let p = 0; p < grown.length; p++) grown[p] &= cell[p];
-  const labels = new Int32Array(data.length);
-  const seedCount = labelComponents(grown, width, height, labels, new Int32Array(data.length));
+  const { labels, count: seedCount } = connectedComponents(grown, width, height, 8);
   const nucleusPerSeed = new Float64Array(seedCount + 1);
   for (let p = 0; p < data.length; p++) if (nucleus[p] !== 0) nucleusPerSeed[labels[p]]++;
   for (let p = 0; p < data.length; p++) if (labels[p] !== 0 && nucleusPerSeed[labels[p]] < limits.minNucleusArea) labels[p] = 0;
