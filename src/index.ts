@@ -3,6 +3,9 @@
 export { loadSegmenter, DEFAULT_MODEL_DIR } from './infer/segmenter.js';
 export type { Segmenter, SegmenterOptions, SegmentInput, SegmentOptions, SegmentResult, PixelData } from './infer/segmenter.js';
 export type { CellStats } from './infer/morphometrics.js';
+export type { SegmentedCell } from './field/cells.js';
+export type { FieldProgress } from './field/segment-field.js';
+export type { ModeChoice } from './field/mode.js';
 export { measureCell, cellStatsRow, CELL_STATS_COLUMNS } from './infer/morphometrics.js';
 export { postprocessMask } from './infer/postprocess.js';
 export type { PostprocessOptions } from './infer/postprocess.js';

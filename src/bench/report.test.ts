@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { childEnv, median, parseFlags, timeRuns, type ChildResult, type Timing } from './common.js';
 import { stepFlops } from './flops.js';
 import type { MachinePeak } from './peak.js';
-import { bestRound, formatArithmetic, formatMemory, formatPeak, formatTable, memoryGrowth } from './report.js';
+import { bestRound, formatArithmetic, formatFieldTable, formatMemory, formatPeak, formatTable, memoryGrowth } from './report.js';
 
 const timing = (msPerImage: number): Timing => ({ msPerImage, bestMsPerImage: msPerImage, batch: 1, runs: 1, warmup: 0 });
 
@@ -131,4 +131,14 @@ test('flags: --key value pairs and bare switches; stray words are refused', () =
   assert.equal(f.get('quick'), 'true');
   assert.equal(f.get('rounds'), '1');
   assert.throws(() => parseFlags(['unet']), /unexpected argument 'unet'/);
+});
+
+test('the field table gives megapixels per second and the network\'s share of the time', () => {
+  const lines = formatFieldTable({
+    runtime: 'onnx', peakRssMiB: 512, load: { start: 2, end: 3.5 },
+    fields: [{ label: 'Dataset 1 cells, 4x3', width: 640, height: 480, cells: 12, runs: 3, seconds: 1.2288, megapixelsPerSecond: 0.25, modelShare: 0.6 }],
+  });
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^field\s+size\s+white cells\s+s per field\s+MP\/s/);
+  assert.match(lines[1]!, /^Dataset 1 cells, 4x3\s+640x480\s+12\s+1\.23\s+0\.25\s+60 %\s+512\s+2\.0-3\.5$/);
 });

@@ -3,6 +3,7 @@
 // of the memory runs.
 import { isTiming, type ChildResult, type EpochMemory, type Timing } from './common.js';
 import type { MachinePeak } from './peak.js';
+import type { FieldBenchResult } from './field-child.js';
 
 /** A configuration's figures over all rounds: the round with the fastest training (else inference) is shown. */
 export interface Row {
@@ -153,4 +154,16 @@ export function formatMemory(rows: Row[]): string[] {
     if (r.memory[0].numTensors !== undefined) lines.push(`  tensors: ${r.memory.map((e) => e.numTensors).join(' ')}`);
   }
   return lines;
+}
+
+/** The field table: one line per field size, megapixels per second and the network's share of the time. */
+export function formatFieldTable(r: FieldBenchResult): string[] {
+  const cells = [['field', 'size', 'white cells', 's per field', 'MP/s', 'in the network', 'peak RSS MiB', 'load 1m']];
+  for (const f of r.fields) {
+    cells.push([
+      f.label, `${f.width}x${f.height}`, String(f.cells), f.seconds.toFixed(2), f.megapixelsPerSecond.toFixed(2), `${(100 * f.modelShare).toFixed(0)} %`,
+      r.peakRssMiB.toFixed(0), `${r.load.start.toFixed(1)}-${r.load.end.toFixed(1)}`,
+    ]);
+  }
+  return pad(cells);
 }

@@ -3,8 +3,9 @@
 //   node dist-dev/bench/run.js [--models study-model-3,unet] [--quick]
 //                          [--engines shipped,leukoseg,leukoseg-1thread,native,onnx,pytorch,pytorch-spin]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
-//                          [--onnx-threads N] [--child-timeout 900]
-// Before the rounds it probes the machine's arithmetic peak (peak.ts); each training row gets its GFLOP/s.
+//                          [--onnx-threads N] [--child-timeout 900] [--no-fields]
+// Before the rounds it probes the machine's arithmetic peak (peak.ts); each training row gets its GFLOP/s;
+// unless --no-fields, the bundled model's throughput on smear fields follows (megapixels per second, ONNX Runtime).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
 import { loadNativeConv } from '../engine/native.js';
 import { BENCH_MODELS, ENGINES, RESULT_MARKER, childEnv, isTorch, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
 import { machinePeak } from './peak.js';
-import { bestRound, formatArithmetic, formatMemory, formatPeak, formatTable, type Row } from './report.js';
+import { bestRound, formatArithmetic, formatFieldTable, formatMemory, formatPeak, formatTable, type Row } from './report.js';
+import type { FieldBenchResult } from './field-child.js';
 
 const PYTHON = '/usr/bin/python3';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +33,8 @@ interface Options {
   peer: string;
   onnxThreads: number;
   childTimeoutS: number;
+  /** Run the field throughput child (the data set root is --data's parent). */
+  fields: boolean;
 }
 
 const TORCH_OMP_NOTE =
@@ -62,6 +66,7 @@ function parseOptions(argv: string[]): Options {
     peer: resolve(f.get('peer') ?? resolve(PROJECT_ROOT, '..', 'shared', 'peers', 'pytorch', 'peer.py')),
     onnxThreads: Number(f.get('onnx-threads') ?? 0),
     childTimeoutS: Number(f.get('child-timeout') ?? 900),
+    fields: !f.has('no-fields'),
   };
 }
 
@@ -89,7 +94,7 @@ function childCommand(o: Options, model: BenchModel, engine: Engine, memory: boo
 }
 
 /** Runs one child, echoing its progress (stderr) with a prefix; resolves to its result line. */
-function runChild(command: string, args: string[], label: string, env: NodeJS.ProcessEnv, timeoutS: number): Promise<ChildResult> {
+function runChild<T = ChildResult>(command: string, args: string[], label: string, env: NodeJS.ProcessEnv, timeoutS: number): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: PROJECT_ROOT, env, timeout: timeoutS * 1000 });
     let stdout = '';
@@ -103,7 +108,7 @@ function runChild(command: string, args: string[], label: string, env: NodeJS.Pr
     child.on('error', reject);
     child.on('close', (code) => {
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
-      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(RESULT_MARKER.length)) as ChildResult);
+      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(RESULT_MARKER.length)) as T);
       else if (child.killed) reject(new Error(`${label} did not finish within ${timeoutS} s (--child-timeout)`));
       else reject(new Error(`${label} exited with ${code}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`));
     });
@@ -165,6 +170,17 @@ async function main(): Promise<void> {
     result: { ...bestRound(rounds), peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)) },
     rounds,
   }));
+  let fields: FieldBenchResult | null = null;
+  if (o.fields) {
+    const args = [resolve(HERE, 'field-child.js'), '--data', dirname(o.data), ...(o.quick ? ['--quick'] : [])];
+    process.stderr.write(`[fields] starting at ${new Date().toTimeString().slice(0, 8)} (load ${uptime().replace(/.*load average: /, '')})\n`);
+    try {
+      fields = await runChild<FieldBenchResult>(process.execPath, args, 'fields', process.env, o.childTimeoutS);
+    } catch (err) {
+      failures.push((err as Error).message);
+      console.log(`FAILED ${(err as Error).message}`);
+    }
+  }
   const loadAtEnd = uptime();
   console.log('');
   console.log(`ms per image at 128x128 (train: batch 2, median of steps; infer: median of runs; best of ${o.rounds} interleaved round(s))`);
@@ -177,6 +193,10 @@ async function main(): Promise<void> {
     console.log('\nmemory over training epochs (RSS and live tfjs tensors after each epoch):');
     for (const line of memoryLines) console.log(line);
   }
+  if (fields) {
+    console.log(`\nsmear fields, bundled model on ${fields.runtime} (segment(): decoded pixels to every cell's mask and numbers; median of runs):`);
+    for (const line of formatFieldTable(fields)) console.log(line);
+  }
   console.log(`\nload at end: ${loadAtEnd}`);
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   const report = {
@@ -184,6 +204,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
     loadAtStart, loadAtEnd, options: o, peak, skipped, failures, notes: engines.some(isTorch) ? [TORCH_OMP_NOTE] : [],
     rows: rows.map((r) => ({ ...r.result, rounds: r.rounds })),
+    fields,
   };
   await mkdir(dirname(o.out), { recursive: true });
   await writeFile(o.out, `${JSON.stringify(report, null, 1)}\n`);

@@ -21,14 +21,15 @@ export interface CellTypeResult {
 }
 
 /** Result-row column of each type's probability: pNeutrophil, ... */
-export const PROBABILITY_COLUMNS = CELL_TYPES.map((t) => `p${t[0].toUpperCase()}${t.slice(1)}`) as ReadonlyArray<string>;
+export const PROBABILITY_COLUMNS = CELL_TYPES.map((t) => `p${t[0].toUpperCase()}${t.slice(1)}`) as ReadonlyArray<`p${Capitalize<CellType>}`>;
 
 /** Columns a classified row adds (empty when no cell was found or classification is off). */
 export const CELL_TYPE_COLUMNS = ['cellType', 'cellTypeConfidence', ...PROBABILITY_COLUMNS] as const;
+export type CellTypeColumn = (typeof CELL_TYPE_COLUMNS)[number];
 
 /** The row cells of one verdict; null (no cell, or classification off) gives empty cells. */
-export function cellTypeRow(result: CellTypeResult | null): Record<string, string | number | null> {
-  const row: Record<string, string | number | null> = { cellType: result?.cellType ?? null, cellTypeConfidence: result?.confidence ?? null };
+export function cellTypeRow(result: CellTypeResult | null): Record<CellTypeColumn, string | number | null> {
+  const row = { cellType: result?.cellType ?? null, cellTypeConfidence: result?.confidence ?? null } as Record<CellTypeColumn, string | number | null>;
   CELL_TYPES.forEach((t, i) => (row[PROBABILITY_COLUMNS[i]] = result?.probabilities[t] ?? null));
   return row;
 }

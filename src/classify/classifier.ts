@@ -10,6 +10,8 @@ import { verdict, type CellTypeResult } from './cell-types.js';
 import { cellTypeInfo, type CellTypeInfo } from './model-info.js';
 import { prepareCell } from './prepare.js';
 import { predictCells } from './predict.js';
+import { DEFAULT_CELL_TO_IMAGE, fieldCellView } from './field-view.js';
+import type { SegmentedCell } from '../field/cells.js';
 
 /** The classifier that ships with the package, used by `segment` unless told otherwise. */
 export const DEFAULT_CLASSIFIER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'classifier');
@@ -23,6 +25,8 @@ export interface CellClassifier {
    * there is no cell with a nucleus to type.
    */
   classify(image: RgbImage, mask: LabelMask, stats?: CellStats): Promise<CellTypeResult | null>;
+  /** The type of one cell of a field (field-view.ts: typed in a window framed as a crop frames its cell). */
+  classifyInField(image: RgbImage, cell: Pick<SegmentedCell, 'bbox' | 'mask' | 'centroidX' | 'centroidY' | 'stats'>): Promise<CellTypeResult | null>;
   dispose(): void;
 }
 
@@ -38,17 +42,24 @@ export async function loadCellClassifier(dir: string = DEFAULT_CLASSIFIER_DIR): 
     throw err;
   }
   const tta = metadata.inference?.tta ?? false;
+  const sizeFeature = info.features.names.indexOf('cellToImage');
+  const cellToImage = sizeFeature >= 0 ? info.features.mean[sizeFeature] : DEFAULT_CELL_TO_IMAGE;
   let disposed = false;
+  const classify = async (image: RgbImage, mask: LabelMask, stats?: CellStats) => {
+    if (disposed) throw new Error('this cell classifier was disposed');
+    const prepared = prepareCell(image, mask, info.crop, stats);
+    if (!prepared) return null;
+    const probs = await predictCells(model, [prepared], info, metadata.preprocessing, { tta });
+    return verdict(probs, info.threshold);
+  };
   return {
     modelDir,
     metadata,
     info,
-    async classify(image, mask, stats) {
-      if (disposed) throw new Error('this cell classifier was disposed');
-      const prepared = prepareCell(image, mask, info.crop, stats);
-      if (!prepared) return null;
-      const probs = await predictCells(model, [prepared], info, metadata.preprocessing, { tta });
-      return verdict(probs, info.threshold);
+    classify,
+    async classifyInField(image, cell) {
+      const view = fieldCellView(image, cell, cellToImage);
+      return classify(view.image, view.mask, cell.stats);
     },
     dispose() {
       if (!disposed) model.dispose();

@@ -30,3 +30,22 @@ test('counts and percentages per folder, then over all of them', () => {
   assert.equal(folderOf('y.bmp'), '');
   assert.match(differentialCsv(differential([{ file: '/a,b/1.bmp', cellType: 'monocyte' }])), /^"\/a,b",monocyte,1,100\.0$/m);
 });
+
+test("a field's cells count one by one in their folder, and the field gets a block of its own", () => {
+  const rows = [
+    { file: '/slide/f1.png', cellType: 'neutrophil', mode: 'field' },
+    { file: '/slide/f1.png', cellType: 'neutrophil', mode: 'field' },
+    { file: '/slide/f1.png', cellType: 'monocyte', mode: 'field' },
+    { file: '/slide/f2.png', cellType: null, mode: 'field' },
+    { file: '/slide/c.bmp', cellType: 'lymphocyte', mode: 'crop' },
+  ];
+  const d = differential(rows);
+  const get = (folder: string, type: string) => d.find((r) => r.folder === folder && r.cellType === type)!;
+  assert.deepEqual(get('/slide', 'neutrophil'), { folder: '/slide', cellType: 'neutrophil', count: 2, percent: 50 });
+  assert.equal(get('/slide', NOT_TYPED).count, 1);
+  assert.deepEqual(get('/slide/f1.png', 'neutrophil'), { folder: '/slide/f1.png', cellType: 'neutrophil', count: 2, percent: (100 * 2) / 3 });
+  assert.equal(get('/slide/f2.png', NOT_TYPED).count, 1);
+  assert.equal(d.filter((r) => r.folder === '/slide/c.bmp').length, 0, 'a crop has no block of its own');
+  assert.equal(d.length, 3 * 7, 'the folder, then the two fields; one folder: no block over all');
+  assert.equal(differential(rows, { perField: false }).length, 7);
+});

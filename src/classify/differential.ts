@@ -33,11 +33,19 @@ function block(folder: string, types: ReadonlyArray<string | null>): Differentia
   return rows;
 }
 
-/** The differential of result rows (each with its `file` and `cellType`), folders in sorted order, then ALL_FOLDERS when there are several. */
-export function differential(rows: ReadonlyArray<{ file: string; cellType?: unknown }>): DifferentialRow[] {
+/**
+ * The differential of result rows (each with its `file`, `cellType` and, for a field's cells, mode
+ * 'field'): folders in sorted order, then each field image on its own (its `folder` is the field's
+ * file; not with perField false), then ALL_FOLDERS when there are several folders.
+ */
+export function differential(rows: ReadonlyArray<{ file: string; cellType?: unknown; mode?: unknown }>, options: { perField?: boolean } = {}): DifferentialRow[] {
   const typeOf = (r: { cellType?: unknown }) => (typeof r.cellType === 'string' ? r.cellType : null);
   const folders = [...new Set(rows.map((r) => folderOf(r.file)))].sort();
-  const out = folders.flatMap((folder) => block(folder, rows.filter((r) => folderOf(r.file) === folder).map(typeOf)));
+  const fields = options.perField === false ? [] : [...new Set(rows.filter((r) => r.mode === 'field').map((r) => r.file))].sort();
+  const out = [
+    ...folders.flatMap((folder) => block(folder, rows.filter((r) => folderOf(r.file) === folder).map(typeOf))),
+    ...fields.flatMap((field) => block(field, rows.filter((r) => r.file === field).map(typeOf))),
+  ];
   return folders.length > 1 ? [...out, ...block(ALL_FOLDERS, rows.map(typeOf))] : out;
 }
 

@@ -13,12 +13,11 @@ import { recordedSplits } from '../models/io.js';
 import { collect, DATA_HELP, DATASET_HELP, datasetSelection, sourcesForModel } from './data-options.js';
 import { formatMetricsTable } from '../metrics/format.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
-import { batchProgressBar, countProgressBar } from './progress.js';
-import { differentialSummary, expandInputs, segmentFiles, SEGMENT_EXTENSIONS } from './segment.js';
-import { DEFAULT_MODEL_DIR, loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
-import { backendOption, runtimeOption } from './options.js';
+import { batchProgressBar } from './progress.js';
+import { segmentCommand } from './segment-command.js';
+import { DEFAULT_MODEL_DIR } from '../infer/segmenter.js';
+import { backendOption, positiveInt } from './options.js';
 import { serveCommand } from './serve.js';
-import { catchStopSignals } from './signals.js';
 import { calibrateCommand } from './calibrate.js';
 import { exportCommand } from '../export/command.js';
 import { collectClassifierCvCommand, cvClassifierCommand, evaluateClassifierCommand, isClassifierCvDir, MASK_CHOICES, trainClassifierCommand } from './classify.js';
@@ -27,18 +26,6 @@ import type { MaskChoice } from '../classify/evaluate.js';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
-  return n;
-}
 
 /** The overrides of a --config file, checked on their own first so that an error names the file, not the preset. */
 async function configFileOverrides(preset: string, file: string | undefined) {
@@ -261,66 +248,7 @@ export function buildProgram(): Command {
 
   program.addCommand(calibrateCommand(positiveInt));
 
-  program
-    .command('segment')
-    .description('segment images (files, folders, globs) with the bundled model or --model; writes masks, overlays and results.csv/json')
-    .argument('<inputs...>', 'image files, folders (searched recursively) or glob patterns')
-    .option('--out <dir>', 'output folder', 'results')
-    .option('--model <dir>', 'a model folder or run folder (default: the bundled model)')
-    .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
-    .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
-    .option('--max-pixels <n>', 'refuse larger images', positiveInt)
-    .option('--classifier <dir>', 'the cell-type classifier (default: the bundled one)')
-    .option('--no-classify', 'do not type the cells (cellType columns left empty)')
-    .addOption(runtimeOption())
-    .addOption(backendOption('for --runtime tfjs'))
-    .action(async (inputs: string[], opts: { out: string; model?: string; umPerPx?: number; postprocess: boolean; maxPixels?: number; classifier?: string; classify: boolean; runtime?: SegmenterRuntime; backend: EngineBackend }) => {
-      if (!opts.classify && opts.classifier !== undefined) throw new Error('--classifier and --no-classify contradict each other; give one');
-      const { files, missing, skippedMasks } = await expandInputs(inputs);
-      for (const m of missing) console.error(`${m}: no such file, folder or matching pattern`);
-      if (skippedMasks > 0) console.error(`skipped ${skippedMasks} mask file(s) (NNN.png beside an image NNN.bmp/.jpg/.tif)`);
-      if (files.length === 0) throw new Error(`no images to segment in ${inputs.join(' ')} (looked for ${SEGMENT_EXTENSIONS.join(' ')})`);
-      const segmenter = await loadSegmenter({
-        model: opts.model,
-        postprocess: opts.postprocess,
-        backend: opts.backend,
-        maxPixels: opts.maxPixels,
-        runtime: opts.runtime,
-        classify: opts.classify ? (opts.classifier ?? true) : false,
-      });
-      const bar = countProgressBar(files.length, 'images');
-      const stop = catchStopSignals((name) => bar.interrupt(() => console.error(`${name}: stopping after the current image (again to quit at once)`)));
-      const result = await segmentFiles(segmenter, files, opts.out, {
-        umPerPx: opts.umPerPx,
-        maxPixels: opts.maxPixels,
-        signal: stop.signal,
-        onImage: (done, file, error) => {
-          if (error) {
-            bar.interrupt(() => console.error(error.startsWith(file) ? error : `${file}: ${error}`));
-          }
-          bar.update(done);
-        },
-      }).finally(() => stop.dispose());
-      bar.stop();
-      segmenter.dispose();
-      const ok = result.rows.length;
-      console.log(`${ok} of ${files.length} image(s) segmented in ${result.seconds.toFixed(1)} s (${(ok / result.seconds).toFixed(1)} images/s) with ${segmenter.modelDir} on ${segmenter.runtime ?? 'tfjs'}; results in ${resolve(opts.out)}`);
-      if (ok === 1 && files.length === 1) {
-        const r = result.rows[0];
-        const type = r.cellType ? `, ${r.cellType} (${Number(r.cellTypeConfidence).toFixed(2)})` : '';
-        console.log(`cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${r.ncRatio === null ? '-' : Number(r.ncRatio).toFixed(2)}, lobes ${r.nucleusLobes}${type}${r.warnings ? `, warnings: ${r.warnings}` : ''}${r.outOfDistribution ? ` (${r.outOfDistribution}, score ${Number(r.outOfDistributionScore).toPrecision(3)})` : ''}`);
-      }
-      if (segmenter.classifierDir) console.log(differentialSummary(result.rows));
-      if (result.failed.length > 0 || missing.length > 0) {
-        console.error(`${result.failed.length + missing.length} input(s) failed`);
-        process.exitCode = 1;
-      }
-      if (result.interruptedBy !== null) {
-        console.error(`interrupted by ${result.interruptedBy}: ${files.length - ok - result.failed.length} image(s) not processed; results.csv/json hold the ${ok} finished`);
-        process.exitCode = stop.exitCode() ?? 1;
-      }
-    });
-
+  program.addCommand(segmentCommand());
   program.addCommand(serveCommand());
   program.addCommand(exportCommand());
 

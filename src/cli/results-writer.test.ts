@@ -6,10 +6,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResultsWriter } from './results-writer.js';
-import type { SegmentRow } from '../output/results.js';
+import { segmentRows, type SegmentRow } from '../output/results.js';
+import { measureCell } from '../infer/morphometrics.js';
 
 const header = { model: { dir: '/m', architecture: 'unet-small', preset: null }, umPerPx: null };
-const row = (name: string): SegmentRow => ({ file: `/in/${name}.bmp`, name, width: 4, height: 4, inferenceMs: 1, cellAreaPx: 3 });
+const row = (name: string): SegmentRow =>
+  segmentRows(`/in/${name}.bmp`, name, { width: 4, height: 4, mode: 'crop', cells: [], stats: measureCell({ width: 4, height: 4, data: new Uint8Array(16) }), cellDiameter: null, inferenceMs: 1 })[0];
 const read = async (dir: string, file: string): Promise<string> => readFile(join(dir, file), 'utf8');
 
 test('earlier results are replaced at the start; rows reach results.jsonl at once and the CSV/JSON at each flush', async () => {

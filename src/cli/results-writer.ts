@@ -1,6 +1,6 @@
 // results.csv / results.json / results.jsonl of `leukoseg segment`, kept true while the run goes:
-// the previous run's files are replaced before the first image, each row is appended to
-// results.jsonl as its image finishes, and the CSV and JSON are rewritten atomically every few
+// the previous run's files are replaced before the first image, each image's rows (one per cell)
+// are appended to results.jsonl as the image finishes, and the CSV and JSON are rewritten atomically every few
 // seconds and at the end (or interruption), so a stopped run keeps every measurement it made;
 // differential.csv (cells per type per folder) is rewritten with them.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
@@ -50,11 +50,11 @@ export class ResultsWriter {
     return writer;
   }
 
-  /** Records the row of an image whose mask and overlay are on disk. */
-  async add(row: SegmentRow): Promise<void> {
-    // One write per line: a run killed outright loses at most the line being written.
-    await appendFile(join(this.outDir, RESULTS_JSONL), JSON.stringify(row) + '\n');
-    this.rows.push(row);
+  /** Records the rows (one per cell, or its no-cell row) of an image whose masks and overlay are on disk. */
+  async add(...rows: SegmentRow[]): Promise<void> {
+    // One write per image: a run killed outright loses at most the lines being written.
+    await appendFile(join(this.outDir, RESULTS_JSONL), rows.map((row) => JSON.stringify(row) + '\n').join(''));
+    this.rows.push(...rows);
     if (performance.now() - this.lastFlush >= this.flushEveryMs) await this.flush('running');
   }
 
@@ -80,7 +80,7 @@ export class ResultsWriter {
       failed: this.failed,
       notProcessed: this.files.filter((f) => !done.has(f)),
       seconds,
-      imagesPerSecond: seconds > 0 ? this.rows.length / seconds : 0,
+      imagesPerSecond: seconds > 0 ? new Set(this.rows.map((r) => r.file)).size / seconds : 0,
     });
     this.lastFlush = performance.now();
   }

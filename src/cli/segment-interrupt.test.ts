@@ -47,7 +47,7 @@ test('SIGINT during segment of a folder keeps every finished row and no row of a
     const overlays = (await readdir(out)).filter((f) => f.endsWith('.overlay.png')).length;
     assert.equal(overlays, masks.length);
     const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n');
-    assert.match(csv[0], /^file,name,width,height,cellAreaPx,/);
+    assert.match(csv[0], /^file,name,width,height,cellIndex,bboxX,bboxY,bboxWidth,bboxHeight,centroidX,centroidY,cellAreaPx,/);
     assert.deepEqual(csv.slice(1).map((line) => line.split(',')[1]).sort(), masks);
     const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
     assert.equal(json.status, 'interrupted');

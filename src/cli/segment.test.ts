@@ -83,7 +83,7 @@ test('good images are segmented at their own size; each bad file fails alone wit
   if (json.images[0].cellAreaPx > 0) assert.equal(json.images[0].cellAreaUm2, json.images[0].cellAreaPx * 0.25);
   const csv = (await readFile(join(outDir, 'results.csv'), 'utf8')).trim().split('\n');
   assert.equal(csv.length, 3);
-  assert.match(csv[0], /^file,name,width,height,cellAreaPx,/);
+  assert.match(csv[0], /^file,name,width,height,cellIndex,bboxX,bboxY,bboxWidth,bboxHeight,centroidX,centroidY,cellAreaPx,/);
 });
 
 test('inputs expand from folders (recursively, skipping our own outputs and data-set masks), globs and paths; missing ones are reported', async () => {

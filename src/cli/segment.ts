@@ -1,34 +1,39 @@
-// `leukoseg segment`: files, folders and globs in; per image a mask PNG, an overlay PNG and a row of
-// morphometrics out. A bad file costs one line on stderr, never the rest of the batch; an interrupted
-// run keeps the rows of every image it finished.
+// `leukoseg segment`: files, folders and globs in; per image a mask PNG, an instance PNG, an overlay
+// PNG and a row of morphometrics per white cell out (and with --crops each cell's crop and mask). A
+// bad file costs one line on stderr, never the rest of the batch; an interrupted run keeps the rows
+// of every image it finished.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { writeFileAtomic } from '../io/atomic.js';
 import { decodeImage } from '../data/decode.js';
-import { maskToGray } from '../output/masks.js';
+import { segmentRows, type SegmentRow } from '../output/results.js';
+import { cellCrop } from '../output/cell-crops.js';
+import { imageOutputs } from '../output/image-outputs.js';
 import { encodePng } from '../output/png.js';
-import { renderOverlay } from '../output/overlay.js';
-import { cellStatsRow } from '../infer/morphometrics.js';
-import { cellTypeRow, CELL_TYPES, UNCERTAIN } from '../classify/cell-types.js';
-import type { SegmentRow } from '../output/results.js';
+import { CELL_TYPES, UNCERTAIN } from '../classify/cell-types.js';
 import { ResultsWriter, type Failure } from './results-writer.js';
-import type { Segmenter } from '../infer/segmenter.js';
+import type { Segmenter, SegmentResult } from '../infer/segmenter.js';
+import type { ModeChoice } from '../field/mode.js';
+import type { FieldProgress } from '../field/segment-field.js';
 import type { RgbImage } from '../data/types.js';
 import { messageOf } from '../data/errors.js';
 
 export const SEGMENT_EXTENSIONS = ['.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff', '.webp'];
 
+/** Our own outputs, never taken for inputs: NAME.mask.png, .overlay.png, .cells.png, .cellK.png, .cellK.mask.png. */
+const OUTPUT_NAME = /\.(mask|overlay|cells|cell\d+|cell\d+\.mask)\.png$/i;
+
 /**
- * Images in a folder tree. Skipped: our own outputs (NAME.mask.png, NAME.overlay.png: the output
- * folder may sit inside the input), and masks of a data set laid out as NNN.bmp + NNN.png (a PNG
+ * Images in a folder tree. Skipped: our own outputs (OUTPUT_NAME: the output folder may sit inside
+ * the input), and masks of a data set laid out as NNN.bmp + NNN.png (a PNG
  * beside a non-PNG image of the same name is its mask, as the training data loader reads it).
  */
 async function listImages(dir: string): Promise<{ images: string[]; masks: number }> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const paths = entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && SEGMENT_EXTENSIONS.includes(extname(e.name).toLowerCase()))
-    .filter((e) => !/\.(mask|overlay)\.png$/i.test(e.name))
+    .filter((e) => !OUTPUT_NAME.test(e.name))
     .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
   const stemsWithOtherImage = new Set(
     paths.filter((p) => extname(p).toLowerCase() !== '.png').map((p) => p.slice(0, -extname(p).length)),
@@ -80,6 +85,14 @@ export interface SegmentBatchResult {
 
 export interface SegmentFilesOptions {
   umPerPx?: number;
+  /** Crop or field per image (default auto: see src/field/mode.ts). */
+  mode?: ModeChoice;
+  /** Field mode: the white-cell diameter in image pixels (default: estimated per field). */
+  cellDiameter?: number;
+  /** Writes NAME.cellK.png (the cell's crop) and NAME.cellK.mask.png there for every cell. */
+  cropsDir?: string;
+  /** A field's progress, as its tiles and cells are done. */
+  onField?: (file: string, progress: FieldProgress) => void;
   onImage?: (done: number, file: string, error?: string) => void;
   maxPixels?: number;
   /** Stops the run after the image in progress; the results written then hold every finished image. */
@@ -88,9 +101,19 @@ export interface SegmentFilesOptions {
   flushEveryMs?: number;
 }
 
+/** Writes each cell's crop and mask into `dir` as NAME.cellK.png and NAME.cellK.mask.png. */
+async function writeCellCrops(dir: string, name: string, r: SegmentResult): Promise<void> {
+  for (const cell of r.cells) {
+    const crop = cellCrop(r.image, cell);
+    await writeFileAtomic(join(dir, `${name}.cell${cell.index}.png`), await encodePng(crop.image));
+    await writeFileAtomic(join(dir, `${name}.cell${cell.index}.mask.png`), await encodePng({ ...crop.rect, data: crop.mask, channels: 1 }));
+  }
+}
+
 /**
  * Segments every file, decoding the next images while the model works on the current one, and
- * writes NAME.mask.png, NAME.overlay.png and the results files (see results-writer.ts) into `outDir`.
+ * writes NAME.mask.png, NAME.cells.png, NAME.overlay.png and the results files (see
+ * results-writer.ts) into `outDir`: one row per cell.
  */
 export async function segmentFiles(
   segmenter: Segmenter,
@@ -119,12 +142,20 @@ export async function segmentFiles(
     }
     try {
       const image = await pending[i];
-      const r = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: options.umPerPx, name: files[i] });
-      const mask = await encodePng({ width: r.width, height: r.height, data: maskToGray(r.mask), channels: 1 });
-      const overlay = await encodePng(renderOverlay(r.image, r.mask));
-      await writeFileAtomic(join(outDir, `${names[i]}.mask.png`), mask);
-      await writeFileAtomic(join(outDir, `${names[i]}.overlay.png`), overlay);
-      await results.add({ file: files[i], name: names[i], width: r.width, height: r.height, ...cellStatsRow(r.stats), ...cellTypeRow(r.cellType), inferenceMs: r.inferenceMs });
+      const file = files[i];
+      const r = await segmenter.segment({ ...image, channels: 3 }, {
+        umPerPx: options.umPerPx,
+        name: file,
+        mode: options.mode,
+        cellDiameter: options.cellDiameter,
+        onProgress: options.onField && ((p) => options.onField!(file, p)),
+      });
+      const pngs = await imageOutputs(r);
+      await writeFileAtomic(join(outDir, `${names[i]}.mask.png`), pngs.mask);
+      await writeFileAtomic(join(outDir, `${names[i]}.cells.png`), pngs.cells);
+      await writeFileAtomic(join(outDir, `${names[i]}.overlay.png`), pngs.overlay);
+      if (options.cropsDir !== undefined) await writeCellCrops(options.cropsDir, names[i], r);
+      await results.add(...segmentRows(file, names[i], r));
       options.onImage?.(i + 1, files[i]);
     } catch (err) {
       results.fail(files[i], messageOf(err));

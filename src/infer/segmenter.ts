@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../data/decode.js';
 import type { LabelMask, RgbImage } from '../data/types.js';
+import { upsampleLabels } from '../field/label-field.js';
 import { loadModel, resolveModelDir, type ModelMetadata } from '../models/io.js';
 import type { PostprocessOptions } from './postprocess.js';
 import type { CellStats } from './morphometrics.js';
@@ -17,6 +18,15 @@ import { loadOnnxRuntime, OnnxPredictor } from '../onnx/runtime.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DEFAULT_CLASSIFIER_DIR, loadCellClassifier, type CellClassifier } from '../classify/classifier.js';
 import type { CellTypeResult } from '../classify/cell-types.js';
+import { segmentField, type FieldProgress } from '../field/segment-field.js';
+import type { SegmentedCell } from '../field/cells.js';
+import type { WindowPredictor } from '../field/predictor.js';
+import { chooseMode, cropCells, fieldStats, mainCellIndex, type ModeChoice } from '../field/mode.js';
+import type { SegmentMode } from '../output/results.js';
+import { windowPredictorOf } from './window-predictor.js';
+
+/** A segmented cell with its type from the classifier (null when classification is off or it has no nucleus). */
+export type TypedCell = SegmentedCell & { cellType: CellTypeResult | null };
 
 /** What runs the network: ONNX Runtime on leukoseg's own export of the model, or TensorFlow.js. */
 export type SegmenterRuntime = 'onnx' | 'tfjs';
@@ -65,20 +75,42 @@ export interface SegmentOptions {
   umPerPx?: number;
   /** Name used in error messages when the input is not a path. */
   name?: string;
+  /**
+   * 'auto' (default): field mode for an image larger than a cell crop (longer side FIELD_MIN_SIDE px
+   * or more, see src/field/mode.ts), crop mode otherwise; 'crop' / 'field' force one.
+   */
+  mode?: ModeChoice;
+  /** Field mode: the typical white-cell diameter in image pixels; estimated from the field when absent. */
+  cellDiameter?: number;
+  /** Field mode: called as stage 1's tiles and stage 2's cells are done. */
+  onProgress?: (progress: FieldProgress) => void;
 }
 
 export interface SegmentResult {
   width: number;
   height: number;
-  /** The input as RGB, at its own size. */
+  /** The input as RGB, at its own size (the very buffer of RGB pixels handed over as a Uint8Array). */
   image: RgbImage;
   /** Class per pixel (0 background, 1 cytoplasm, 2 nucleus) at the image's own size, after post-processing. */
   mask: LabelMask;
-  /** The mask before post-processing. */
+  /** The mask before post-processing (field mode: stage 1's labels over the whole field, at the image's size). */
   rawMask: LabelMask;
+  /**
+   * The image's one cell in crop mode. In field mode the main cell (the one with the most nucleus, as
+   * crop mode picks), with multiple-cells when there are more; no-cell (and a failed image check) when none.
+   */
   stats: CellStats;
-  /** The cell's type from the classifier; null when classification is off or there is no cell with a nucleus. */
+  /** The main cell's type (the cell `stats` describes: cells[k].cellType of that cell); null when classification is off or there is no cell with a nucleus. */
   cellType: CellTypeResult | null;
+  /** Which mode ran. */
+  mode: SegmentMode;
+  /** Every white cell, numbered 1..n, each with its box, own mask, morphometrics and type (crop mode: at most one). */
+  cells: TypedCell[];
+  /** 0 where there is no cell, k on the pixels of cells[k - 1], at the image's size. */
+  instances: Uint16Array;
+  /** Field mode: the white-cell diameter (image px) its scale was set from, and whether given or estimated. */
+  cellDiameter: number | null;
+  cellDiameterSource: 'given' | 'estimated' | null;
   /** Milliseconds spent in the model alone. */
   inferenceMs: number;
 }
@@ -99,13 +131,17 @@ function isPixelData(input: SegmentInput): input is PixelData {
   return typeof input === 'object' && !(input instanceof Uint8Array) && 'channels' in input;
 }
 
-/** Gray/RGB/RGBA pixels as RGB, validating the buffer's length against the stated size. */
+/**
+ * Gray/RGB/RGBA pixels as RGB, validating the buffer's length against the stated size. RGB bytes in a
+ * Uint8Array are used as they are (no copy: a 4000 x 3000 field is 36 MB); anything else is converted.
+ */
 export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
   const { width, height, channels, data } = p;
   if (![1, 3, 4].includes(channels)) throw new Error(`${name}: channels must be 1, 3 or 4, got ${channels}`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || data.length !== width * height * channels) {
     throw new Error(`${name}: ${width}x${height} with ${channels} channel(s) needs ${width * height * channels} bytes, got ${data.length}`);
   }
+  if (channels === 3 && data instanceof Uint8Array) return { width, height, data };
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     for (let c = 0; c < 3; c++) rgb[i * 3 + c] = data[i * channels + (channels === 1 ? 0 : c)];
@@ -116,6 +152,8 @@ export function pixelsToRgb(p: PixelData, name = '<pixels>'): RgbImage {
 class ModelSegmenter implements Segmenter {
   private disposed = false;
   readonly runtime: SegmenterRuntime;
+  /** The model as field mode calls it. */
+  private readonly windows: WindowPredictor;
 
   constructor(
     /** The tfjs model, or the ONNX Runtime session made from it. */
@@ -126,6 +164,23 @@ class ModelSegmenter implements Segmenter {
     private readonly classifier: CellClassifier | null,
   ) {
     this.runtime = model instanceof OnnxPredictor ? 'onnx' : 'tfjs';
+    this.windows = windowPredictorOf(model, metadata.preprocessing.inputSize);
+  }
+
+  /** The model as field mode calls it, each call's time added to `timing.ms` (one per segment call: calls may overlap). */
+  private timedWindows(timing: { ms: number }): WindowPredictor {
+    const inner = this.windows;
+    return {
+      inputSize: inner.inputSize,
+      predict: async (inputs, count, tta) => {
+        const started = performance.now();
+        try {
+          return await inner.predict(inputs, count, tta);
+        } finally {
+          timing.ms += performance.now() - started;
+        }
+      },
+    };
   }
 
   get classifierDir(): string | null {
@@ -154,6 +209,15 @@ class ModelSegmenter implements Segmenter {
     const image = isPixelData(input)
       ? pixelsToRgb(input, name)
       : await decodeImage(input, name, { maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const rgb: RgbImage = { width: image.width, height: image.height, data: image.data };
+    return chooseMode(options.mode, rgb.width, rgb.height, name) === 'field' ? this.segmentField(rgb, options) : this.segmentCrop(rgb, options);
+  }
+
+  private classWeights(): readonly number[] | undefined {
+    return this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights;
+  }
+
+  private async segmentCrop(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
     const { width, height } = image;
     const prepared = prepareInput(image, this.metadata.preprocessing);
     const started = performance.now();
@@ -164,11 +228,39 @@ class ModelSegmenter implements Segmenter {
     const { mask, rawMask, stats } = finishSegmentation(probs, width, height, {
       postprocess: this.options.postprocess,
       umPerPx: options.umPerPx,
-      classWeights: this.options.calibrated === false ? undefined : this.metadata.inference?.classWeights,
+      classWeights: this.classWeights(),
       image,
     });
-    const cellType = this.classifier ? await this.classifier.classify(image, mask, stats) : null;
-    return { width, height, image: { width, height, data: image.data }, mask, rawMask, stats, cellType, inferenceMs };
+    const post = this.options.postprocess ?? true;
+    const oneCellLeft = post === true || (post !== false && post.keepLargestCell !== false);
+    const { cells, instances } = cropCells(mask, stats, oneCellLeft);
+    // The crop's one cell is typed in the crop itself, as the classifier was trained.
+    const cellType = this.classifier && cells.length > 0 ? await this.classifier.classify(image, mask, stats) : null;
+    const typed: TypedCell[] = cells.map((c) => ({ ...c, cellType }));
+    return { width, height, image, mask, rawMask, stats, cellType, mode: 'crop', cells: typed, instances, cellDiameter: null, cellDiameterSource: null, inferenceMs };
+  }
+
+  private async segmentField(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
+    const { width, height } = image;
+    const timing = { ms: 0 };
+    const field = await segmentField(image, this.timedWindows(timing), {
+      preprocessing: this.metadata.preprocessing,
+      tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
+      classWeights: this.classWeights(),
+      postprocess: this.options.postprocess,
+      cellDiameter: options.cellDiameter,
+      umPerPx: options.umPerPx,
+      onProgress: options.onProgress,
+    });
+    const rawMask: LabelMask = { width, height, data: upsampleLabels(field.working, width, height) };
+    const cells: TypedCell[] = [];
+    for (const cell of field.cells) cells.push({ ...cell, cellType: this.classifier ? await this.classifier.classifyInField(image, cell) : null });
+    const stats = fieldStats(field.cells, field.outOfDistribution, options.umPerPx);
+    const main = mainCellIndex(field.cells);
+    return {
+      width, height, image, mask: field.mask, rawMask, stats, cellType: main === null ? null : cells[main].cellType, mode: 'field',
+      cells, instances: field.instances, cellDiameter: field.cellDiameter, cellDiameterSource: field.cellDiameterSource, inferenceMs: timing.ms,
+    };
   }
 
   dispose(): void {

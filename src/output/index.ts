@@ -5,3 +5,7 @@ export * from './masks.js';
 export * from './overlay.js';
 export * from './png.js';
 export * from './results.js';
+export * from './cell-overlay.js';
+export * from './cell-crops.js';
+export * from './image-outputs.js';
+export * from './png-gray16.js';

@@ -38,3 +38,4 @@ export async function encodePng(img: RgbImage | RawImage): Promise<Buffer> {
 export async function writePng(path: string, img: RgbImage | RawImage): Promise<void> {
   await writeFileAtomic(path, await encodePng(img));
 }
+

@@ -33,10 +33,17 @@ export interface HealthResponse {
   uptimeSeconds: number;
 }
 
-/** POST /api/segment (JSON): one row of results.json plus the two pictures, base64-encoded PNG. */
+/**
+ * POST /api/segment (JSON): the image's own row (crop: its one cell, as results.json has it; field:
+ * its main cell, with multiple-cells), `cells` with one results.json row per white cell (empty when
+ * there is none), and the pictures as base64-encoded PNG: the 0/128/255 mask, the overlay (a field's
+ * cells outlined and numbered) and the 16-bit cell labels (0 none, k = the row with cellIndex k).
+ */
 export interface SegmentResponse extends SegmentRow {
+  cells: SegmentRow[];
   maskPng: string;
   overlayPng: string;
+  cellsPng: string;
 }
 
 /** Every error response. */

@@ -10,7 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { CELL_STATS_COLUMNS, cellStatsRow } from '../infer/morphometrics.js';
-import { CELL_TYPE_COLUMNS, cellTypeRow } from '../classify/cell-types.js';
+import { imageRow, RESULT_COLUMNS, segmentRows, type SegmentRow } from '../output/results.js';
+import { decodeGray16Png } from '../output/png-gray16.js';
+import { encodePng } from '../output/png.js';
+import { buildMosaic, readCrop } from '../testing/field-mosaic.js';
+import { sharedDataset1 } from '../testing/paths.js';
 import type { Segmenter } from '../infer/segmenter.js';
 import { decodeImage } from '../data/decode.js';
 import { buildServer } from './app.js';
@@ -54,6 +58,10 @@ function postForm(bytes: Buffer | string, type: string, fileName = imageName): P
   return app.inject({ method: 'POST', url: '/api/segment', payload: form });
 }
 
+function pick(row: SegmentRow, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, row[k as keyof SegmentRow]]));
+}
+
 function assertError(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, pattern: RegExp): void {
   assert.equal(res.statusCode, status, res.body);
   assert.match(String(res.headers['content-type']), /^application\/json/);
@@ -75,16 +83,18 @@ test('health and model describe the server and the bundled model', async () => {
   assert.ok(model.metrics === null || !('confusion' in model.metrics));
 });
 
-test('a raw BMP body gives the results.json row of the library, plus mask and overlay PNGs', async () => {
+test('a raw BMP body gives the results.json row of the library, its one cell, and mask, overlay and cell-label PNGs', async () => {
   const res = await postRaw(bmp, 'image/bmp', `?name=${imageName}&umPerPx=0.5`);
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json<SegmentResponse>();
-  assert.deepEqual(Object.keys(body), ['file', 'name', 'width', 'height', ...CELL_STATS_COLUMNS, ...CELL_TYPE_COLUMNS, 'inferenceMs', 'maskPng', 'overlayPng']);
+  assert.deepEqual(Object.keys(body), [...RESULT_COLUMNS, 'cells', 'maskPng', 'overlayPng', 'cellsPng']);
   const direct = await segmenter.segment(bmp, { umPerPx: 0.5 });
-  assert.deepEqual({ ...body, inferenceMs: 0, maskPng: '', overlayPng: '' }, {
-    file: imageName, name: imageName.replace('.bmp', ''), width: direct.width, height: direct.height,
-    ...cellStatsRow(direct.stats), ...cellTypeRow(direct.cellType), inferenceMs: 0, maskPng: '', overlayPng: '',
-  });
+  const { cells, maskPng: _m, overlayPng: _o, cellsPng: _c, ...row } = body;
+  const name = imageName.replace('.bmp', '');
+  assert.deepEqual({ ...row, inferenceMs: 0 }, { ...imageRow(imageName, name, direct), inferenceMs: 0 });
+  assert.deepEqual(pick(row, ['file', 'width', 'height', ...CELL_STATS_COLUMNS]), { file: imageName, width: direct.width, height: direct.height, ...cellStatsRow(direct.stats) });
+  assert.deepEqual([row.mode, row.cellIndex, cells.length], ['crop', 1, 1]);
+  assert.deepEqual(cells.map((c) => ({ ...c, inferenceMs: 0 })), segmentRows(imageName, name, direct).map((c) => ({ ...c, inferenceMs: 0 })));
   const maskPng = Buffer.from(body.maskPng, 'base64');
   const maskMeta = await sharp(maskPng).metadata();
   assert.deepEqual([maskMeta.width, maskMeta.height, maskMeta.channels], [direct.width, direct.height, 1]);
@@ -107,6 +117,31 @@ test('multipart and ?format=png give the same result', async () => {
   assert.deepEqual(png.rawPayload, Buffer.from(raw.maskPng, 'base64'));
   const overlay = await postRaw(bmp, 'image/bmp', '?format=png&image=overlay');
   assert.deepEqual(overlay.rawPayload, Buffer.from(raw.overlayPng, 'base64'));
+});
+
+test('a field comes back with one row per cell and its cell labels; mode and cellDiameter are asked in the query', async () => {
+  const ids = testImageIds(model, 9);
+  const crops = await Promise.all(ids.map((id) => readCrop(sharedDataset1(), id)));
+  const field = buildMosaic(crops, { width: 560, height: 440, columns: 3, rows: 3, seed: 4 }); // under the 250,000-pixel limit
+  const png = await encodePng(field.image);
+  const res = await postRaw(png, 'image/png', '?name=field.png');
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json<SegmentResponse>();
+  assert.equal(body.mode, 'field');
+  assert.deepEqual(body.cells.map((c) => c.cellIndex), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(body.cells.every((c) => c.file === 'field.png' && c.mode === 'field' && typeof c.cellAreaPx === 'number' && c.cellAreaPx > 2000));
+  assert.match(String(body.warnings), /multiple-cells/);
+  const labels = decodeGray16Png(new Uint8Array(Buffer.from(body.cellsPng, 'base64')));
+  assert.deepEqual([labels.width, labels.height, labels.data.reduce((a, b) => Math.max(a, b), 0)], [560, 440, 9]);
+  const cellsPng = await postRaw(png, 'image/png', '?format=png&image=cells');
+  assert.deepEqual(cellsPng.rawPayload, Buffer.from(body.cellsPng, 'base64'));
+  const asCrop = (await postRaw(png, 'image/png', '?mode=crop')).json<SegmentResponse>();
+  assert.equal(asCrop.mode, 'crop');
+  assert.ok(asCrop.cells.length <= 1);
+  const given = (await postRaw(png, 'image/png', '?cellDiameter=75')).json<SegmentResponse>();
+  assert.deepEqual([given.fieldCellDiameterPx, given.cells.length], [75, 9]);
+  assertError(await postRaw(png, 'image/png', '?mode=tiles'), 400, /query parameter mode=tiles: must be auto, crop or field/);
+  assertError(await postRaw(png, 'image/png', '?cellDiameter=0'), 400, /cellDiameter=0: must be a number above 0/);
 });
 
 test('413: bodies over the limit, raw or multipart', async () => {
@@ -177,7 +212,7 @@ test('400 in plain words: non-finite or unknown query parameters, malformed form
   for (const value of ['1e309', 'Infinity', '-Infinity', 'NaN', 'abc', '']) {
     assertError(await postRaw(bmp, 'image/bmp', `?umPerPx=${value}`), 400, /^query parameter umPerPx=.*: must be a number above 0 and at most 1000/);
   }
-  assertError(await postRaw(bmp, 'image/bmp', '?umPerPx=0.1&umperpx=0.2'), 400, /^unknown query parameter 'umperpx' \(allowed: format, image, umPerPx, name\)/);
+  assertError(await postRaw(bmp, 'image/bmp', '?umPerPx=0.1&umperpx=0.2'), 400, /^unknown query parameter 'umperpx' \(allowed: format, image, umPerPx, name, mode, cellDiameter\)/);
   assertError(await postRaw(bmp, 'image/bmp', '?name=a&name=b'), 400, /^query parameter name=a,b: given more than once/);
   assertError(await postRawForm('--XX\r\n', 'multipart/form-data'), 400, /^malformed multipart\/form-data body \(.*[Bb]oundary/);
   const unfinished = rawForm([{ name: 'image', fileName: imageName, type: 'image/bmp', body: bmp }], '');
@@ -218,14 +253,14 @@ test('bad requests in flight leave good ones alone', async () => {
 });
 
 test('503 when the model takes longer than the timeout; later requests are served', async () => {
-  // A 2800 x 2800 upscaled cell keeps the one worker busy (several seconds) well past the 1 s limit.
+  // A 2800 x 2800 upscaled cell, as a crop, keeps the one worker busy (several seconds) well past the 1 s limit.
   const cell = await decodeImage(bmp, imageName);
   const large = await sharp(Buffer.from(cell.data), { raw: { width: cell.width, height: cell.height, channels: 3 } }).resize(2800, 2800).png().toBuffer();
   // A pixel budget of 1 makes the small image wait for the large one although a worker takes two at once.
   const one = await WorkerPool.start({ maxPixels: 8_000_000, workers: 1, maxRunningPixels: 1 });
   const slowApp = await buildServer({ ...one, timeoutMs: 1000, logError: () => {} });
   try {
-    const post = (body: Buffer) => slowApp.inject({ method: 'POST', url: '/api/segment?format=png', headers: { 'content-type': 'application/octet-stream' }, payload: body });
+    const post = (body: Buffer) => slowApp.inject({ method: 'POST', url: '/api/segment?format=png&mode=crop', headers: { 'content-type': 'application/octet-stream' }, payload: body });
     const firstPending = post(large);
     for (let i = 0; i < 100 && one.pool.running === 0; i++) await sleep(10); // the large one has the worker
     const [first, second] = await Promise.all([firstPending, post(bmp)]);

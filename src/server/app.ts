@@ -159,7 +159,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
     api.post('/api/segment', async (request, reply) => {
       const query = parseSegmentQuery(request.query);
-      const answer = query.format === 'png' ? (query.image === 'overlay' ? 'overlay' : 'mask') : 'json';
+      const answer = query.format === 'png' ? query.image ?? 'mask' : 'json';
       // Not fastify's handlerTimeout/request.signal: that signal fires as soon as a POST body has
       // been read (fastify/fastify#6725), so it cannot tell a finished upload from a client that left.
       let clientGone = false;
@@ -168,7 +168,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         const upload = await readUpload(request, query.name);
         const format = checkImageBytes(upload); // cheap refusals (empty, not an image) before any wait
         const pixels = await headerPixels(upload.bytes, format);
-        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, answer }, cancelled, pixels);
+        return pool.segment({ bytes: upload.bytes, fileName: upload.fileName, umPerPx: query.umPerPx, mode: query.mode, cellDiameter: query.cellDiameter, answer }, cancelled, pixels);
       });
       // The worker built the whole body; this thread only sends it.
       const body = Buffer.from(out.body.buffer, out.body.byteOffset, out.body.byteLength);

@@ -58,7 +58,7 @@ async function segmentOnPage(files: string[], mode: 'server' | 'browser', on: Pa
   );
 }
 
-test('"Download all" gives one zip: each image\'s mask and overlay, results.csv and results.json', { timeout: 120_000 }, async () => {
+test('"Download all" gives one zip: each image\'s mask, overlay and cell labels, results.csv and results.json', { timeout: 120_000 }, async () => {
   const files = testImageIds(server.model, 2).map(datasetImage);
   await segmentOnPage(files, 'server');
   await segmentOnPage([files[0]!], 'browser'); // the same name again: its files must not overwrite the first's
@@ -70,7 +70,7 @@ test('"Download all" gives one zip: each image\'s mask and overlay, results.csv 
   const zip = unzipSync(new Uint8Array(await readFile(await download.path())));
 
   const stems = files.map((f) => basename(f, '.bmp'));
-  const expected = [...stems, `${stems[0]}-2`].flatMap((s) => [`${s}.mask.png`, `${s}.overlay.png`]);
+  const expected = [...stems, `${stems[0]}-2`].flatMap((s) => [`${s}.mask.png`, `${s}.overlay.png`, `${s}.cells.png`]);
   assert.deepEqual(Object.keys(zip).sort(), [...expected, 'results.csv', 'results.json'].sort());
   for (const name of expected) {
     const meta = await sharp(Buffer.from(zip[name]!)).metadata();

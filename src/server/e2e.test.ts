@@ -9,11 +9,14 @@ import { basename, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { CELL_TYPE_COLUMNS } from '../classify/cell-types.js';
-import { rowsToCsv } from '../output/results.js';
+import { rowsToCsv, type ResultColumn } from '../output/results.js';
 import { startServe, type RunningServer } from '../cli/serve.js';
 import type { SegmentResponse } from './api-types.js';
 import { datasetImage, testImageIds } from './fixtures.js';
 import { DEFAULT_MODEL_DIR } from '../infer/segmenter.js';
+import { buildMosaic, readCrop } from '../testing/field-mosaic.js';
+import { sharedDataset1 } from '../testing/paths.js';
+import { encodePng } from '../output/png.js';
 
 const CHROMIUM = process.env.LEUKOSEG_CHROMIUM ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium tries to reach Google and, with no route out,
@@ -95,9 +98,10 @@ async function shownMetrics(card: string): Promise<Record<string, number | null>
 function assertClose(shown: Record<string, number | null>, api: SegmentResponse, exact: boolean, label: string): void {
   assert.ok(Object.keys(shown).length >= 8, `${label}: only ${Object.keys(shown).length} metrics shown`);
   for (const [key, value] of Object.entries(shown)) {
-    const where = `${label} ${key}: page ${value}, API ${api[key]}`;
-    if (exact) assert.equal(value, api[key], where);
-    else assert.ok(closeEnough(key, value, api[key]), where);
+    const fromApi = api[key as ResultColumn];
+    const where = `${label} ${key}: page ${value}, API ${fromApi}`;
+    if (exact) assert.equal(value, fromApi, where);
+    else assert.ok(closeEnough(key, value, fromApi), where);
   }
 }
 
@@ -148,7 +152,7 @@ test('the page segments real images on the server and in the browser, with the A
   const inBrowser = await shownMetrics(browserCard);
   const viaApi = await apiResult(files[0]!);
   assertClose(inBrowser, viaApi, false, `browser ${basename(files[0]!)}`);
-  const identical = Object.entries(inBrowser).filter(([k, v]) => v === viaApi[k]).length;
+  const identical = Object.entries(inBrowser).filter(([k, v]) => v === viaApi[k as ResultColumn]).length;
   t.diagnostic(`browser vs API: ${identical} of ${Object.keys(inBrowser).length} shown metrics identical`);
   // The first in-browser image includes loading the runtime (seconds on a busy machine): times may read "2.52 s".
   assert.match((await page.textContent(`${browserCard} .timing`)) ?? '', /^In this browser \(WebAssembly\): [\d.]+ m?s in all, model [\d.]+ m?s · ONNX Runtime Web/);
@@ -281,6 +285,60 @@ test('the page says what went wrong in words, refuses a bad pixel size, shows µ
     assert.equal(column(lines[2]!, 'cellAreaPx'), '');
     // Chromium logs the cut-off upload's 422 itself; anything else is a fault of the page.
     assert.deepEqual(pageErrors.filter((e) => !/status of 422/.test(e)), [], 'errors in the page');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a field shows its cells numbered, with a table of them, on the server and in the browser alike', { timeout: 180_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'leukoseg-e2e-field-'));
+  try {
+    const crops = await Promise.all(testImageIds(server.model, 12).map((id) => readCrop(sharedDataset1(), id)));
+    const mosaic = buildMosaic(crops, { width: 640, height: 480, columns: 4, rows: 3, seed: 3, cutLast: 0.35 });
+    const field = join(dir, 'field.png');
+    await writeFile(field, await encodePng(mosaic.image));
+    const api = await (await fetch(`${server.url}/api/segment?name=field.png`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(await readFile(field)) })).json() as SegmentResponse;
+    assert.equal(api.cells.length, 12, 'the API finds the 12 cells');
+    await page.goto(server.url);
+    await page.waitForFunction(() => /^Model /.test(document.getElementById('model-info')?.textContent ?? ''));
+    pageErrors.length = 0;
+
+    for (const mode of ['server', 'browser'] as const) {
+      await upload([field], mode);
+      const card = `article.card.field[data-mode="${mode}"]`;
+      assert.equal(await page.getAttribute(card, 'data-status'), 'done', (await page.textContent(card)) ?? '');
+      assert.equal(await page.textContent(`${card} .field-summary`), `Field: 12 white cells · cell diameter ${Math.round(Number(api.fieldCellDiameterPx))} px`);
+      const rows = await page.$$eval(`${card} .cells-table tbody tr`, (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent ?? '')));
+      assert.deepEqual(rows.map((r) => r[0]), api.cells.map((c) => String(c.cellIndex)));
+      rows.forEach((r, i) => assert.equal(r[1], `${Number(api.cells[i]!.cellAreaPx).toLocaleString('en-US')} px`, `${mode}: cell ${i + 1}'s area`));
+      // Each cell's type: the server's classifier on the server, none in the browser.
+      const types = await page.$$eval(`${card} .cells-table tbody td[data-type]`, (tds) => tds.map((td) => td.getAttribute('data-type')));
+      assert.deepEqual(types, mode === 'server' ? api.cells.map((c) => String(c.cellType)) : api.cells.map(() => ''), `${mode}: cell types`);
+      // The layer has each cell's number: white digit pixels in dark label boxes.
+      const digits = await page.$eval(`${card} canvas.layer`, (c) => {
+        const canvas = c as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let white = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i] === 255 && data[i + 1] === 255 && data[i + 2] === 255 && data[i + 3] === 255) white++;
+        return white;
+      });
+      assert.ok(digits > 12 * 20, `${mode}: only ${digits} digit pixels on the layer`);
+    }
+    // The summary table: a row per cell of each field, named after the field and the cell.
+    const names = await page.$$eval('#summary-body tr th', (ths) => ths.map((th) => th.textContent ?? ''));
+    assert.deepEqual(names.slice(0, 2), ['field.png · cell 1', 'field.png · cell 2']);
+    assert.equal(names.length, 24);
+    // The differential counts the server's field cell by cell, and the browser's cells as not typed.
+    const counted = await page.$$eval('#differential-body tr', (trs) => trs.map((tr) => [tr.getAttribute('data-type'), Number(tr.querySelector('td')?.textContent)] as const));
+    const total = counted.filter(([type]) => type !== 'not typed').reduce((n, [, c]) => n + c, 0);
+    assert.ok(total >= 12, `the differential counts ${total} typed cells: ${JSON.stringify(counted)}`);
+    assert.deepEqual(pageErrors, [], 'errors in the page');
+    const shotDir = process.env.LEUKOSEG_SCREENSHOT_DIR ?? join(tmpdir(), 'leukoseg-e2e');
+    await mkdir(shotDir, { recursive: true });
+    const shot = join(shotDir, 'leukoseg-field.png');
+    await page.locator('article.card.field[data-mode="browser"]').screenshot({ path: shot });
+    await page.screenshot({ path: join(shotDir, 'leukoseg-field-page.png'), fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,9 +5,11 @@ import { ApiError } from './errors.js';
 
 export interface SegmentQuery {
   format?: 'json' | 'png';
-  image?: 'mask' | 'overlay';
+  image?: 'mask' | 'overlay' | 'cells';
   umPerPx?: number;
   name?: string;
+  mode?: 'auto' | 'crop' | 'field';
+  cellDiameter?: number;
 }
 
 const ONE_VALUE = 'given more than once';
@@ -15,17 +17,21 @@ const ONE_VALUE = 'given more than once';
 /** What each parameter must be, in the words of the 400 message. */
 const RULES = {
   format: 'must be json or png',
-  image: 'must be mask or overlay',
+  image: 'must be mask, overlay or cells',
   umPerPx: 'must be a number above 0 and at most 1000 (micrometres per pixel)',
   name: 'must be at most 200 characters',
+  mode: 'must be auto, crop or field',
+  cellDiameter: 'must be a number above 0 and at most 10000 (pixels)',
 } as const;
 
 const QUERY = z.strictObject({
   format: z.enum(['json', 'png'], { error: RULES.format }).optional(),
-  image: z.enum(['mask', 'overlay'], { error: RULES.image }).optional(),
+  image: z.enum(['mask', 'overlay', 'cells'], { error: RULES.image }).optional(),
   // z.number() refuses Infinity and NaN, so '1e309', 'Infinity' and 'abc' all fail here.
   umPerPx: z.coerce.number({ error: RULES.umPerPx }).gt(0, { error: RULES.umPerPx }).max(1000, { error: RULES.umPerPx }).optional(),
   name: z.string({ error: RULES.name }).max(200, { error: RULES.name }).optional(),
+  mode: z.enum(['auto', 'crop', 'field'], { error: RULES.mode }).optional(),
+  cellDiameter: z.coerce.number({ error: RULES.cellDiameter }).gt(0, { error: RULES.cellDiameter }).max(10000, { error: RULES.cellDiameter }).optional(),
 });
 
 const ALLOWED = Object.keys(RULES).join(', ');

@@ -1,14 +1,11 @@
 // POST /api/segment, the work part, run inside a segmentation worker (never on the server's event
-// loop): decode one uploaded image, segment it, and build the answer: a results.json row plus mask
-// and overlay PNGs as JSON, or one PNG.
+// loop): decode one uploaded image, segment it (crop or field), and build the answer: the image's
+// row, one row per cell, and the mask, cell-label and overlay PNGs as JSON, or one PNG.
 import { decodeImage } from '../data/decode.js';
-import { maskToGray } from '../output/masks.js';
-import { encodePng } from '../output/png.js';
-import { renderOverlay } from '../output/overlay.js';
-import { cellStatsRow } from '../infer/morphometrics.js';
-import { cellTypeRow } from '../classify/cell-types.js';
+import { cellsPng, imageOutputs, maskPng, overlayPng } from '../output/image-outputs.js';
 import type { Segmenter } from '../infer/segmenter.js';
-import type { SegmentRow } from '../output/results.js';
+import type { ModeChoice } from '../field/mode.js';
+import { imageRow, segmentRows } from '../output/results.js';
 import type { SegmentResponse } from './api-types.js';
 
 /** What the server hands a worker: the upload's bytes and what to answer with. */
@@ -17,8 +14,10 @@ export interface SegmentJob {
   /** A label for the response and messages only: never used as a path. */
   fileName: string;
   umPerPx?: number;
-  /** 'json': row + both PNGs in base64; 'mask' / 'overlay': that PNG alone. */
-  answer: 'json' | 'mask' | 'overlay';
+  mode?: ModeChoice;
+  cellDiameter?: number;
+  /** 'json': rows + the PNGs in base64; 'mask' / 'overlay' / 'cells': that PNG alone. */
+  answer: 'json' | 'mask' | 'overlay' | 'cells';
 }
 
 /**
@@ -30,23 +29,20 @@ export interface SegmentAnswer {
   body: Uint8Array;
 }
 
+const PNG_OF = { mask: maskPng, overlay: overlayPng, cells: cellsPng } as const;
+
 export async function segmentJob(segmenter: Segmenter, maxPixels: number, job: SegmentJob): Promise<SegmentAnswer> {
   const image = await decodeImage(job.bytes, job.fileName, { maxPixels });
-  const result = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: job.umPerPx, name: job.fileName });
-  const maskPng = (): Promise<Buffer> => encodePng({ width: result.width, height: result.height, data: maskToGray(result.mask), channels: 1 });
-  const overlayPng = (): Promise<Buffer> => encodePng(renderOverlay(result.image, result.mask));
-  if (job.answer === 'mask') return { contentType: 'image/png', body: await maskPng() };
-  if (job.answer === 'overlay') return { contentType: 'image/png', body: await overlayPng() };
-  const row: SegmentRow = {
-    file: job.fileName,
-    name: job.fileName.replace(/\.[^.]*$/, '') || job.fileName,
-    width: result.width,
-    height: result.height,
-    ...cellStatsRow(result.stats),
-    ...cellTypeRow(result.cellType),
-    inferenceMs: result.inferenceMs,
+  const result = await segmenter.segment({ ...image, channels: 3 }, { umPerPx: job.umPerPx, name: job.fileName, mode: job.mode, cellDiameter: job.cellDiameter });
+  if (job.answer !== 'json') return { contentType: 'image/png', body: await PNG_OF[job.answer](result) };
+  const name = job.fileName.replace(/\.[^.]*$/, '') || job.fileName;
+  const pngs = await imageOutputs(result);
+  const body: SegmentResponse = {
+    ...imageRow(job.fileName, name, result),
+    cells: result.cells.length === 0 ? [] : segmentRows(job.fileName, name, result),
+    maskPng: pngs.mask.toString('base64'),
+    overlayPng: pngs.overlay.toString('base64'),
+    cellsPng: pngs.cells.toString('base64'),
   };
-  const [mask, overlay] = await Promise.all([maskPng(), overlayPng()]);
-  const body: SegmentResponse = { ...row, maskPng: mask.toString('base64'), overlayPng: overlay.toString('base64') };
   return { contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify(body), 'utf8') };
 }

@@ -15,11 +15,28 @@ import type { ModelInfo } from '../../src/server/api-types.js';
 import { OrtPredictor, threadCount } from './ort-predictor.js';
 import { withServedThreadScripts } from './tfjs-threads.js';
 
+import { segmentField, type FieldProgress } from '../../src/field/segment-field.js';
+import type { SegmentedCell } from '../../src/field/cells.js';
+import type { WindowPredictor } from '../../src/field/predictor.js';
+import { chooseMode, cropCells, fieldStats, type ModeChoice } from '../../src/field/mode.js';
+import type { SegmentMode } from '../../src/output/results.js';
+
 export interface BrowserResult {
   mask: LabelMask;
   stats: CellStats;
+  mode: SegmentMode;
+  cells: SegmentedCell[];
+  instances: Uint16Array;
+  /** Field mode: the cell diameter (image px) the scale came from. */
+  cellDiameter: number | null;
   /** Milliseconds in the model alone (resizing back included), as the server's inferenceMs. */
   inferenceMs: number;
+}
+
+export interface BrowserSegmentOptions {
+  mode?: ModeChoice;
+  cellDiameter?: number;
+  onProgress?: (progress: FieldProgress) => void;
 }
 
 /** Which library runs the network in the page. */
@@ -141,17 +158,55 @@ export class BrowserSegmenter {
     return probs;
   }
 
+  /** The network as field mode calls it: a batch of inputs, flips included when asked. */
+  private windowPredictor(timing: { ms: number }): WindowPredictor {
+    const size = this.settings.preprocessing.inputSize;
+    const net = this.net;
+    const run = (inputs: Float32Array, count: number, tta: boolean): Promise<Float32Array> => {
+      if (net instanceof OrtPredictor) return net.predictBatch(inputs, count, size, tta);
+      const out = tf.tidy(() => predictProbs(net, tf.tensor4d(inputs, [count, size, size, 3]), tta));
+      return out.data().then((d) => (out.dispose(), d as Float32Array));
+    };
+    return {
+      inputSize: size,
+      predict: async (inputs, count, tta) => {
+        const started = performance.now();
+        try {
+          return await run(inputs, count, tta);
+        } finally {
+          timing.ms += performance.now() - started;
+        }
+      },
+    };
+  }
+
   /**
    * The steps of the Node segmenter (src/infer/segmenter.ts), sharing its input preparation and
-   * finishing (src/infer/pipeline.ts); only the model call is the page's own.
+   * finishing (src/infer/pipeline.ts) for a crop and the whole of field mode (src/field) for a
+   * field; only the model call is the page's own.
    */
-  async segment(image: RgbImage, umPerPx?: number): Promise<BrowserResult> {
+  async segment(image: RgbImage, umPerPx?: number, options: BrowserSegmentOptions = {}): Promise<BrowserResult> {
     const { width, height } = image;
+    const timing = { ms: 0 };
+    const windows = this.windowPredictor(timing);
+    if (chooseMode(options.mode, width, height) === 'field') {
+      const field = await segmentField(image, windows, {
+        preprocessing: this.settings.preprocessing,
+        tta: this.settings.tta,
+        classWeights: this.settings.classWeights,
+        cellDiameter: options.cellDiameter,
+        umPerPx,
+        onProgress: options.onProgress,
+      });
+      const stats = fieldStats(field.cells, field.outOfDistribution, umPerPx);
+      return { mask: field.mask, stats, mode: 'field', cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, inferenceMs: timing.ms };
+    }
     const input = prepareInput(image, this.settings.preprocessing);
     const started = performance.now();
     const probs = await this.probsAtImageSize(input, width, height);
     const inferenceMs = performance.now() - started;
     const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.settings.classWeights });
-    return { mask, stats, inferenceMs };
+    const { cells, instances } = cropCells(mask, stats, true);
+    return { mask, stats, mode: 'crop', cells, instances, cellDiameter: null, inferenceMs };
   }
 }

@@ -1,9 +1,7 @@
 // Numbers and files for people: how the page writes areas, ratios, warnings and times, and the CSV
 // it offers for download (the same columns, in the same order, as `leukoseg segment`'s results.csv).
 import { WARNING_MESSAGES, type CellWarning } from '../../src/infer/morphometrics.js';
-import type { SegmentRow } from '../../src/output/results.js';
-
-import { csvCell, RESULT_COLUMNS, rowsToCsv } from '../../src/output/results.js';
+import { csvCell, RESULT_COLUMNS, rowsToCsv, type ResultColumn, type SegmentRow } from '../../src/output/results.js';
 
 export { rowsToCsv };
 
@@ -11,7 +9,7 @@ export type Mode = 'server' | 'browser';
 
 /** A metric shown on each image's card; `key` is its column in the row. */
 export interface MetricSpec {
-  key: string;
+  key: ResultColumn;
   label: string;
   format: (row: SegmentRow) => string;
 }
@@ -25,12 +23,17 @@ function int(v: number | string | null): string {
 }
 
 /** "1,234 px" or "1,234 px · 12.3 µm²" when a pixel size was given. */
-function area(px: string, um2: string): (row: SegmentRow) => string {
+function area(px: ResultColumn, um2: ResultColumn): (row: SegmentRow) => string {
   return (row) => `${int(row[px])} px${typeof row[um2] === 'number' ? ` · ${num(row[um2], 1)} µm²` : ''}`;
 }
 
 function percent(v: number | string | null): string {
   return typeof v === 'number' ? `${(v * 100).toFixed(0)} %` : '–';
+}
+
+/** "neutrophil (0.97)", "uncertain (0.41)", or – when the cell was not typed (browser mode, no nucleus). */
+export function cellTypeText(row: SegmentRow): string {
+  return typeof row.cellType === 'string' && row.cellType !== '' ? `${row.cellType} (${num(row.cellTypeConfidence, 2)})` : '–';
 }
 
 export const CARD_METRICS: MetricSpec[] = [
@@ -86,8 +89,8 @@ export function pixelSizeProblem(raw: string, badInput: boolean): string | null 
 }
 
 /** An area for the summary table: in µm² when the row has it (a pixel size was given), else in px. */
-export function areaText(row: SegmentRow, px: string): string {
-  const um2 = row[px.replace(/Px$/, 'Um2')];
+export function areaText(row: SegmentRow, px: 'cellAreaPx' | 'nucleusAreaPx' | 'cytoplasmAreaPx'): string {
+  const um2 = row[px.replace(/Px$/, 'Um2') as ResultColumn];
   return typeof um2 === 'number' ? `${num(um2, 1)} µm²` : `${int(row[px])} px`;
 }
 
@@ -111,22 +114,24 @@ export function serverErrorSentence(status: number, message: string | undefined,
   }
 }
 
-/** One image for the CSV: its row when it was segmented, else the reason it failed. */
+/** One image for the CSV: its rows (one per cell, or its no-cell row) when it was segmented, else the reason it failed. */
 export interface CsvEntry {
   fileName: string;
-  row?: SegmentRow;
+  rows?: SegmentRow[];
   error?: string;
 }
 
 /**
- * The page's CSV: results.csv's columns plus `error`, with a row for every image, failed ones too
- * (file and name filled, the measurements empty), so a table of 50 images says which 3 are missing.
+ * The page's CSV: results.csv's columns plus `error`, with the rows of every image, and a row for
+ * each failed one too (file and name filled, the measurements empty), so a table of 50 images says
+ * which 3 are missing.
  */
 export function entriesToCsv(entries: CsvEntry[]): string {
   const header = [...RESULT_COLUMNS, 'error'].join(',');
-  const lines = entries.map((e) => {
-    const row: Partial<SegmentRow> = e.row ?? { file: e.fileName, name: e.fileName.replace(/\.[^.]*$/, '') || e.fileName };
-    return [...RESULT_COLUMNS.map((c) => csvCell(row[c])), csvCell(e.row ? '' : e.error ?? 'failed')].join(',');
+  const lines = entries.flatMap((e) => {
+    if (e.rows) return e.rows.map((row) => [...RESULT_COLUMNS.map((c) => csvCell(row[c])), ''].join(','));
+    const row: Partial<SegmentRow> = { file: e.fileName, name: e.fileName.replace(/\.[^.]*$/, '') || e.fileName };
+    return [[...RESULT_COLUMNS.map((c) => csvCell(row[c])), csvCell(e.error ?? 'failed')].join(',')];
   });
   return [header, ...lines].join('\n') + '\n';
 }

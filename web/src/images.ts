@@ -4,6 +4,9 @@ import { MASK_LEVELS, type LabelMask, type RgbImage } from '../../src/data/types
 import { CLASS_COLORS } from '../../src/output/colors.js';
 import { maskToGray } from '../../src/output/masks.js';
 import { renderOverlay } from '../../src/output/overlay.js';
+import { overlayFor, renderCellsOverlay } from '../../src/output/cell-overlay.js';
+import { cellsFromInstances } from '../../src/field/cells.js';
+import { encodeGray16Png } from '../../src/output/png-gray16.js';
 import { FORMAT_NAMES, sniffImageFormat } from '../../src/server/sniff.js';
 
 /** Opacity of the class fills inside the layer; outlines are opaque. The slider fades the whole layer. */
@@ -95,29 +98,44 @@ export function rgbToImageData(image: RgbImage): ImageData {
   return out;
 }
 
-/**
- * The layer drawn over the image: translucent class fills and, on top, the same cyan cell and
- * yellow nucleus outlines as the overlay PNGs (renderOverlay on a black image leaves exactly the
- * outline pixels non-black). A hidden nucleus counts as cytoplasm for the cell outline, so the
- * cell's edge stays where it is.
- */
-export function maskLayer(mask: LabelMask, show: LayerOptions): ImageData {
-  const { width, height } = mask;
+/** The mask as shown: a hidden nucleus counts as cytoplasm, so the cell's edge stays where it is. */
+function shownMask(mask: LabelMask, show: LayerOptions): LabelMask {
   const view = new Uint8Array(mask.data.length);
   for (let p = 0; p < view.length; p++) {
     const c = mask.data[p];
     view[p] = c === 2 ? (show.nucleus ? 2 : show.cytoplasm ? 1 : 0) : c === 1 && show.cytoplasm ? 1 : 0;
   }
-  const outlines = renderOverlay({ width, height, data: new Uint8Array(width * height * 3) }, { width, height, data: view });
-  const out = new ImageData(width, height);
+  return { width: mask.width, height: mask.height, data: view };
+}
+
+/** Translucent class fills under `drawn` (outlines and labels painted on black: every non-black pixel is kept opaque). */
+function layerOf(drawn: RgbImage, mask: LabelMask, show: LayerOptions): ImageData {
+  const out = new ImageData(mask.width, mask.height);
   const fills = [null, show.cytoplasm ? CLASS_COLORS.cytoplasm : null, show.nucleus ? CLASS_COLORS.nucleus : null];
-  for (let p = 0; p < view.length; p++) {
-    const r = outlines.data[p * 3], g = outlines.data[p * 3 + 1], b = outlines.data[p * 3 + 2];
+  for (let p = 0; p < mask.data.length; p++) {
+    const r = drawn.data[p * 3], g = drawn.data[p * 3 + 1], b = drawn.data[p * 3 + 2];
     const fill = fills[mask.data[p]];
     if (r !== 0 || g !== 0 || b !== 0) out.data.set([r, g, b, 255], p * 4);
     else if (fill) out.data.set([fill[0], fill[1], fill[2], Math.round(FILL_ALPHA * 255)], p * 4);
   }
   return out;
+}
+
+/**
+ * The layer drawn over a crop: translucent class fills and, on top, the same cyan cell and yellow
+ * nucleus outlines as the overlay PNGs (renderOverlay on a black image leaves exactly the outline
+ * pixels non-black).
+ */
+export function maskLayer(mask: LabelMask, show: LayerOptions): ImageData {
+  const { width, height } = mask;
+  return layerOf(renderOverlay({ width, height, data: new Uint8Array(width * height * 3) }, shownMask(mask, show)), mask, show);
+}
+
+/** The layer over a field: the fills, each cell outlined on its own and numbered, as NAME.overlay.png draws them. */
+export function fieldLayer(mask: LabelMask, instances: Uint16Array, show: LayerOptions): ImageData {
+  const { width, height } = mask;
+  const cells = cellsFromInstances(shownMask(mask, show), instances);
+  return layerOf(renderCellsOverlay({ width, height, data: new Uint8Array(width * height * 3) }, cells), mask, show);
 }
 
 async function pngOf(image: ImageData): Promise<Blob> {
@@ -136,7 +154,12 @@ export function maskPngBlob(mask: LabelMask): Promise<Blob> {
   return pngOf(out);
 }
 
-/** The same picture as the CLI's NAME.overlay.png. */
-export function overlayPngBlob(image: RgbImage, mask: LabelMask): Promise<Blob> {
-  return pngOf(rgbToImageData(renderOverlay(image, mask)));
+/** The same picture as the CLI's NAME.overlay.png (a field's cells outlined and numbered). */
+export function overlayPngBlob(r: Parameters<typeof overlayFor>[0]): Promise<Blob> {
+  return pngOf(rgbToImageData(overlayFor(r)));
+}
+
+/** NAME.cells.png: the 16-bit cell labels, as the CLI writes them. */
+export function cellsPngBlob(width: number, height: number, instances: Uint16Array): Blob {
+  return new Blob([encodeGray16Png(width, height, instances) as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }

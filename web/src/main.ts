@@ -1,14 +1,15 @@
 // The page's behaviour: files in (chooser or drag-and-drop), each segmented by the server's API or
 // by the model in this browser, one at a time, and the results shown, tabulated and downloadable.
 import type { ErrorBody, HealthResponse, ModelInfo, SegmentResponse } from '../../src/server/api-types.js';
-import type { SegmentRow } from '../../src/output/results.js';
-import { cellStatsRow } from '../../src/infer/morphometrics.js';
-import { base64ToBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
+import { imageRow, segmentRows } from '../../src/output/results.js';
+import { decodeGray16Png } from '../../src/output/png-gray16.js';
+import { base64ToBlob, cellsPngBlob, decodeImageFile, decodeMaskPng, maskPngBlob, overlayPngBlob, type LayerOptions } from './images.js';
 import { entriesToCsv, formatMs, pixelSizeProblem, serverErrorSentence, type Mode } from './format.js';
 import { fillCard, drawLayer, newCard, renderSummary, setRunning, showError, type Item } from './view.js';
 import { BROWSER_RUNTIMES, BrowserSegmenter, DEFAULT_BROWSER_RUNTIME, type BrowserRuntime } from './browser-model.js';
 import { buildResultsZip, type ZipItem } from './results-zip.js';
 import { renderDifferential } from './differential-view.js';
+import type { FieldProgress } from '../../src/field/segment-field.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const node = document.getElementById(id);
@@ -46,6 +47,11 @@ function checkPixelSize(): boolean {
   note.hidden = problem === null;
   input.setAttribute('aria-invalid', String(problem !== null));
   return problem === null;
+}
+
+/** A field's progress in the status line: its tiles while cells are found, then its cells. */
+function progressText(fileName: string, p: FieldProgress): string {
+  return p.stage === 'find' ? `Finding the cells of ${fileName}: ${p.done} of ${p.total} tiles…` : `Segmenting the cells of ${fileName}: ${p.done} of ${p.total}…`;
 }
 
 function setStatus(text: string): void {
@@ -91,10 +97,14 @@ async function runOnServer(item: Item): Promise<void> {
     body: item.file,
   });
   if (!response.ok) throw new Error(await errorText(response, item.file.name));
-  const { maskPng, overlayPng, ...row } = (await response.json()) as SegmentResponse;
+  const { maskPng, overlayPng, cellsPng, cells, ...row } = (await response.json()) as SegmentResponse;
   const maskBlob = base64ToBlob(maskPng, 'image/png');
   const overlayBlob = base64ToBlob(overlayPng, 'image/png');
+  const cellsBlob = base64ToBlob(cellsPng, 'image/png');
   item.mask = await decodeMaskPng(maskBlob, maxPixels);
+  item.instances = decodeGray16Png(new Uint8Array(await cellsBlob.arrayBuffer())).data;
+  item.rows = cells.length > 0 ? cells : [row];
+  item.cellsPng = cellsBlob;
   // Show the file itself; a format this browser cannot decode (TIFF) is shown through the server's overlay.
   item.image = await decodeImageFile(item.file, item.file.name, maxPixels).catch(() => decodeImageFile(overlayBlob, item.file.name, maxPixels));
   item.row = row;
@@ -102,6 +112,7 @@ async function runOnServer(item: Item): Promise<void> {
   item.overlayPng = overlayBlob;
   item.maskUrl = URL.createObjectURL(maskBlob);
   item.overlayUrl = URL.createObjectURL(overlayBlob);
+  item.cellsUrl = URL.createObjectURL(cellsBlob);
 }
 
 async function runInBrowser(item: Item): Promise<void> {
@@ -110,22 +121,19 @@ async function runInBrowser(item: Item): Promise<void> {
   item.runtimeLabel = segmenter.runtimeLabel;
   if (segmenter.fallbackReason) console.warn(`leukoseg: ${segmenter.fallbackReason}; TensorFlow.js runs the model instead`);
   const image = await decodeImageFile(item.file, item.file.name, maxPixels);
-  const result = await segmenter.segment(image, umPerPx());
-  const row: SegmentRow = {
-    file: item.file.name,
-    name: stem(item.file.name),
-    width: image.width,
-    height: image.height,
-    ...cellStatsRow(result.stats),
-    inferenceMs: result.inferenceMs,
-  };
+  const result = await segmenter.segment(image, umPerPx(), { onProgress: (p) => setStatus(progressText(item.file.name, p)) });
+  const source = { ...result, width: image.width, height: image.height };
   item.image = image;
   item.mask = result.mask;
-  item.row = row;
+  item.instances = result.instances;
+  item.row = imageRow(item.file.name, stem(item.file.name), source);
+  item.rows = segmentRows(item.file.name, stem(item.file.name), source);
   item.maskPng = await maskPngBlob(result.mask);
-  item.overlayPng = await overlayPngBlob(image, result.mask);
+  item.overlayPng = await overlayPngBlob({ image, mask: result.mask, mode: result.mode, cells: result.cells });
+  item.cellsPng = cellsPngBlob(image.width, image.height, result.instances);
   item.maskUrl = URL.createObjectURL(item.maskPng);
   item.overlayUrl = URL.createObjectURL(item.overlayPng);
+  item.cellsUrl = URL.createObjectURL(item.cellsPng);
 }
 
 async function segmentItem(item: Item): Promise<void> {
@@ -188,12 +196,14 @@ function download(url: string, name: string): void {
 
 /** One zip of every finished image's mask and overlay, results.csv and results.json: one download, not one per file. */
 async function downloadAll(): Promise<void> {
-  const done = items.filter((i) => i.status === 'done' && i.row && i.maskPng && i.overlayPng);
+  const done = items.filter((i) => i.status === 'done' && i.row && i.rows && i.maskPng && i.overlayPng && i.cellsPng);
   const bytes = async (blob: Blob) => new Uint8Array(await blob.arrayBuffer());
   const entries: ZipItem[] = await Promise.all(done.map(async (i) => ({
     row: i.row!,
+    rows: i.rows!,
     maskPng: await bytes(i.maskPng!),
     overlayPng: await bytes(i.overlayPng!),
+    cellsPng: await bytes(i.cellsPng!),
     mode: i.mode === 'browser' ? `browser (${i.runtimeLabel ?? i.backend ?? 'unknown'})` : 'server',
   })));
   const zip = buildResultsZip(entries, model, umPerPx() ?? null);
@@ -266,7 +276,7 @@ function wire(): void {
   $('show-cytoplasm').addEventListener('change', redrawLayers);
   $('download-csv').addEventListener('click', () => {
     const finished = items.filter((i) => i.status === 'done' || i.status === 'error');
-    const csv = entriesToCsv(finished.map((i) => ({ fileName: i.file.name, row: i.status === 'done' ? i.row : undefined, error: i.error })));
+    const csv = entriesToCsv(finished.map((i) => ({ fileName: i.file.name, rows: i.status === 'done' ? i.rows : undefined, error: i.error })));
     const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
     download(url, 'results.csv');
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
@@ -277,6 +287,7 @@ function wire(): void {
       for (const item of items) {
         if (item.maskUrl) URL.revokeObjectURL(item.maskUrl);
         if (item.overlayUrl) URL.revokeObjectURL(item.overlayUrl);
+        if (item.cellsUrl) URL.revokeObjectURL(item.cellsUrl);
         item.card.remove();
       }
       items.length = 0;

@@ -39,15 +39,20 @@ export class OrtPredictor {
   }
 
   /** Softmax output (NHWC) for one scaled `size` x `size` x 3 image; with `tta` the mean over its flips. */
-  async predict(image: Float32Array, size: number, tta: boolean): Promise<Float32Array> {
-    const count = tta ? FLIPS.length : 1;
-    const input = new this.ort.Tensor('float32', tta ? flipBatch(image, 1, size) : image, [count, size, size, 3]);
+  predict(image: Float32Array, size: number, tta: boolean): Promise<Float32Array> {
+    return this.predictBatch(image, 1, size, tta);
+  }
+
+  /** The same for `count` images at once (a field's tiles or cells), the flips of all of them in one run. */
+  async predictBatch(images: Float32Array, count: number, size: number, tta: boolean): Promise<Float32Array> {
+    const batch = tta ? count * FLIPS.length : count;
+    const input = new this.ort.Tensor('float32', tta ? flipBatch(images, count, size) : images, [batch, size, size, 3]);
     try {
       const out = await this.session.run({ [ONNX_INPUT]: input });
       const probs = out[ONNX_OUTPUT];
       const data = (probs.data as Float32Array).slice();
       probs.dispose();
-      return tta ? unflipMean(data, 1, size, data.length / (count * size * size)) : data;
+      return tta ? unflipMean(data, count, size, data.length / (batch * size * size)) : data;
     } finally {
       input.dispose();
     }

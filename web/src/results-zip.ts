@@ -1,13 +1,17 @@
-// "Download all": every finished image's mask and overlay PNG, results.csv and results.json in one zip,
+// "Download all": every finished image's mask, cell-label and overlay PNGs, results.csv and results.json in one zip,
 // built in the page with fflate, laid out as `leukoseg segment --out` lays out its folder.
 import { zipSync, type Zippable } from 'fflate';
 import type { SegmentRow } from '../../src/output/results.js';
 import { rowsToCsv } from './format.js';
 
 export interface ZipItem {
+  /** The image's own row (its name names the files). */
   row: SegmentRow;
+  /** Its rows in results.csv: one per cell, or its no-cell row. */
+  rows: SegmentRow[];
   maskPng: Uint8Array;
   overlayPng: Uint8Array;
+  cellsPng: Uint8Array;
   /** 'server' or 'browser', and the in-browser runtime, recorded per image in results.json. */
   mode: string;
 }
@@ -30,8 +34,9 @@ export function buildResultsZip(items: readonly ZipItem[], model: { name: string
   items.forEach((item, k) => {
     files[`${stems[k]}.mask.png`] = [item.maskPng, { level: 0 }];
     files[`${stems[k]}.overlay.png`] = [item.overlayPng, { level: 0 }];
+    files[`${stems[k]}.cells.png`] = [item.cellsPng, { level: 0 }];
   });
-  const rows = items.map((i) => i.row);
+  const rows = items.flatMap((i) => i.rows);
   const encoder = new TextEncoder();
   files['results.csv'] = encoder.encode(rowsToCsv(rows));
   files['results.json'] = encoder.encode(JSON.stringify({
