@@ -337,6 +337,7 @@ test('a field shows its cells numbered, with a table of them, on the server and 
     await mkdir(shotDir, { recursive: true });
     const shot = join(shotDir, 'leukoseg-field.png');
     await page.locator('article.card.field[data-mode="browser"]').screenshot({ path: shot });
+    await page.locator('article.card.field[data-mode="server"]').screenshot({ path: join(shotDir, 'leukoseg-field-server.png') });
     await page.screenshot({ path: join(shotDir, 'leukoseg-field-page.png'), fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);
   } finally {

@@ -82,13 +82,14 @@ export function drawLayer(item: Item, show: LayerOptions): void {
 
 /** A field's cells, one table row each, numbered as on the image. */
 function cellTable(rows: readonly SegmentRow[]): HTMLElement {
-  const head = ['Cell', 'Cell area', 'Nucleus area', 'N:C', 'Lobes', 'Circularity', 'Type', 'Warnings'];
+  // Circularity and the rest are in the summary table and the CSV; the card keeps to what fits beside the image.
+  const head = ['Cell', 'Cell area', 'Nucleus area', 'N:C', 'Lobes', 'Type', 'Warnings'];
   return el('table', { class: 'cells-table' },
     el('caption', {}, 'Cells of this field, numbered as on the image'),
-    el('thead', {}, el('tr', {}, ...head.map((h, i) => el('th', { scope: 'col', ...(i > 0 && i < 6 ? { class: 'num' } : {}) }, h)))),
+    el('thead', {}, el('tr', {}, ...head.map((h, i) => el('th', { scope: 'col', ...(i > 0 && i < 5 ? { class: 'num' } : {}) }, h)))),
     el('tbody', {}, ...rows.map((r) => el('tr', { 'data-cell': String(r.cellIndex) },
       el('th', { scope: 'row' }, String(r.cellIndex)),
-      ...[areaText(r, 'cellAreaPx'), areaText(r, 'nucleusAreaPx'), formatNumber(r.ncRatio, 2), formatInt(r.nucleusLobes), formatNumber(r.circularity, 2)]
+      ...[areaText(r, 'cellAreaPx'), areaText(r, 'nucleusAreaPx'), formatNumber(r.ncRatio, 2), formatInt(r.nucleusLobes)]
         .map((c) => el('td', { class: 'num' }, c)),
       el('td', { 'data-type': typeof r.cellType === 'string' ? r.cellType : '' }, cellTypeText(r)),
       el('td', { class: 'warn' }, warningTexts(r).join('; ') || '–'),
@@ -150,12 +151,12 @@ export function fillCard(item: Item, show: LayerOptions): void {
 export function renderSummary(body: HTMLTableSectionElement, items: Item[]): void {
   const done = items.filter((i) => i.status === 'done' || i.status === 'error');
   if (done.length === 0) {
-    body.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: '10' }, 'Segmented images appear here.')));
+    body.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: '11' }, 'Segmented images appear here.')));
     return;
   }
   body.replaceChildren(...done.flatMap((item) => {
     const r = item.row;
-    if (!r) return [el('tr', { class: 'failed' }, el('th', { scope: 'row' }, el('a', { href: `#${cardId(item.id)}` }, item.file.name)), el('td', { colspan: '9' }, item.error ?? 'failed'))];
+    if (!r) return [el('tr', { class: 'failed' }, el('th', { scope: 'row' }, el('a', { href: `#${cardId(item.id)}` }, item.file.name)), el('td', { colspan: '10' }, item.error ?? 'failed'))];
     const rows = r.mode === 'field' ? item.rows ?? [r] : [r];
     return rows.map((row) => summaryRow(item, row));
   }));
@@ -173,6 +174,7 @@ function summaryRow(item: Item, r: SegmentRow): HTMLElement {
   return el('tr', {},
     el('th', { scope: 'row' }, link),
     ...cells.map((c, i) => el('td', i === 0 ? {} : { class: 'num' }, c)),
+    el('td', {}, cellTypeText(r)),
     el('td', { class: 'warn' }, warningTexts(r).join('; ') || '–'),
     el('td', {}, `${item.mode === 'server' ? 'server' : 'browser'} · ${formatMs(item.totalMs ?? 0)}`),
   );
