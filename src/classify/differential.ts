@@ -3,6 +3,7 @@
 // no cell to type listed apart. Pure (no Node imports): `segment` writes it as differential.csv, and
 // the page can build the same table.
 import { CELL_TYPES, UNCERTAIN } from './cell-types.js';
+import { csvCell } from '../output/results.js';
 
 /** The row for images whose cell could not be typed (no cell, out-of-distribution, classification off). */
 export const NOT_TYPED = 'not typed';
@@ -48,8 +49,6 @@ export function differential(rows: ReadonlyArray<{ file: string; cellType?: unkn
   ];
   return folders.length > 1 ? [...out, ...block(ALL_FOLDERS, rows.map(typeOf))] : out;
 }
-
-const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** differential.csv: folder,cellType,count,percent (percent with one decimal; empty for NOT_TYPED). */
 export function differentialCsv(rows: readonly DifferentialRow[]): string {
