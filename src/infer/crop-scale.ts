@@ -16,6 +16,7 @@ import type { WindowPredictor } from '../field/predictor.js';
 import { cropCells } from '../field/mode.js';
 import { finishSegmentation, type FinishedSegmentation } from './pipeline.js';
 import type { PostprocessOptions } from './postprocess.js';
+import { checkImage } from './image-check.js';
 
 /**
  * A crop whose cell reaches the network within this factor of WORKING_CELL_DIAMETER is segmented as
@@ -92,37 +93,85 @@ export interface RescaleCropOptions {
 }
 
 export interface RescaledCrop {
-  /** The masks and numbers to report: the second pass's, or the first's when there was none or it found no cell. */
+  /** The masks and numbers to report: the last pass that found a cell, or the first when none did. */
   finished: FinishedSegmentation;
-  /** The cell diameter (image px) the scale was set from; null when none was given and the first pass found no cell. */
+  /** The cell diameter (image px) the reported scale was set from; null when none was given and no pass found a cell. */
   cellDiameter: number | null;
   cellDiameterSource: 'given' | 'estimated' | null;
   /** Model pixels per image pixel the reported masks were segmented at. */
   modelScale: number;
-  /** Whether the crop was segmented again at the working diameter (and that pass is the one reported). */
+  /** Whether the crop was segmented again (and a later pass is the one reported). */
   rescaled: boolean;
+  /** Model passes made after the first (0 to MAX_RESCALE_PASSES). */
+  passes: number;
+}
+
+/**
+ * At most this many passes follow the first. The model sizes a cell it sees at 33-107 px to within
+ * 5 %, but one far smaller than that is found as a speck or not at all (Dataset 1 at 0.5x: cells of
+ * 27-29 model px gave no cell, or "cells" of 6 and 13 px); a pass that brought such a speck to the
+ * working size shows the cell at another size, which one more pass brings to it in turn.
+ */
+export const MAX_RESCALE_PASSES = 2;
+
+/**
+ * A first pass that finds no cell in a crop that passes the image checks is followed by one with
+ * the crop enlarged this much (a cell of half the working diameter brought to it): the model finds
+ * nothing in cells much under 33 px at its input.
+ */
+export const NO_CELL_PROBE_ENLARGEMENT = 2;
+
+/** The main cell of a pass: its equivalent diameter and centre (image px), or null when it has none. */
+function mainCell(finished: FinishedSegmentation, post: boolean | PostprocessOptions): { diameter: number; x: number; y: number } | null {
+  const [cell] = cropCells(finished.mask, finished.stats, post === true || (post !== false && post.keepLargestCell !== false)).cells;
+  if (cell === undefined) return null;
+  const area = cell.mask.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+  return { diameter: Math.sqrt((4 * area) / Math.PI), x: cell.centroidX + 0.5, y: cell.centroidY + 0.5 };
 }
 
 /**
  * From the first pass at the model's fit (`first`, as finishSegmentation gives it) to the crop's
- * masks at the working diameter: the first pass's main cell (its equivalent diameter and centroid)
- * says whether, and where, to segment again. A second pass that finds no cell leaves the first.
+ * masks at the working diameter: a pass's main cell (its equivalent diameter and centroid) says
+ * whether, and where, to segment again; each pass's cell is measured again, so a size the model got
+ * badly wrong from a tiny cell is corrected by the next (MAX_RESCALE_PASSES). A given diameter
+ * makes one pass at most. A pass that finds no cell leaves the one before.
  */
 export async function rescaleCrop(image: RgbImage, first: FinishedSegmentation, predictor: WindowPredictor, options: RescaleCropOptions): Promise<RescaledCrop> {
   const { width, height } = image;
   const fitScale = cropFitScale(width, height, options.preprocessing);
   const given = typeof options.cellDiameter === 'number' ? options.cellDiameter : null;
   const post = options.postprocess ?? true;
-  const [cell] = cropCells(first.mask, first.stats, post === true || (post !== false && post.keepLargestCell !== false)).cells;
-  const measured = cell === undefined ? null : Math.sqrt((4 * cell.mask.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0)) / Math.PI);
-  const diameter = given ?? measured;
-  const unchanged: RescaledCrop = { finished: first, cellDiameter: diameter, cellDiameterSource: diameter === null ? null : given !== null ? 'given' : 'estimated', modelScale: fitScale, rescaled: false };
-  if (diameter === null || diameter === 0) return unchanged;
-  const scale = cropRescale(diameter, fitScale, options.tolerance);
-  if (scale === null) return unchanged;
-  const window = cropWindow(width, height, scale, predictor.inputSize, cell === undefined ? null : { x: cell.centroidX + 0.5, y: cell.centroidY + 0.5 });
-  const probs = await cropProbsInWindow(image, window, predictor, options.preprocessing, options.tta);
-  const second = finishSegmentation(probs, width, height, { postprocess: options.postprocess, umPerPx: options.umPerPx, classWeights: options.classWeights, image });
-  if (second.stats.cellAreaPx === 0) return unchanged;
-  return { ...unchanged, finished: second, modelScale: predictor.inputSize / window.side, rescaled: true };
+  let cell = mainCell(first, post);
+  let result: RescaledCrop = { finished: first, cellDiameter: given ?? cell?.diameter ?? null, cellDiameterSource: null, modelScale: fitScale, rescaled: false, passes: 0 };
+  result.cellDiameterSource = result.cellDiameter === null ? null : given !== null ? 'given' : 'estimated';
+  const run = async (scale: number, centre: { x: number; y: number } | null): Promise<FinishedSegmentation | null> => {
+    const window = cropWindow(width, height, scale, predictor.inputSize, centre);
+    const probs = await cropProbsInWindow(image, window, predictor, options.preprocessing, options.tta);
+    result.passes++;
+    const pass = finishSegmentation(probs, width, height, { postprocess: options.postprocess, umPerPx: options.umPerPx, classWeights: options.classWeights, image });
+    if (pass.stats.cellAreaPx === 0) return null;
+    result = { ...result, finished: pass, modelScale: predictor.inputSize / window.side, rescaled: true };
+    return pass;
+  };
+  let measured = result.cellDiameter;
+  if (given === null && cell === null) {
+    if (checkImage(image) !== null) return result;
+    const probe = await run(fitScale * NO_CELL_PROBE_ENLARGEMENT, null);
+    cell = probe === null ? null : mainCell(probe, post);
+    if (cell === null) return result;
+    measured = cell.diameter;
+    result = { ...result, cellDiameter: measured, cellDiameterSource: 'estimated' };
+  }
+  // `measured`: the cell's diameter as the pass now reported (at result.modelScale) shows it.
+  while (measured !== null && measured > 0 && result.passes < MAX_RESCALE_PASSES) {
+    const scale = cropRescale(measured, result.modelScale, options.tolerance);
+    if (scale === null) break;
+    const pass = await run(scale, cell === null ? null : { x: cell.x, y: cell.y });
+    if (pass === null) break;
+    result.cellDiameter = measured;
+    if (given !== null) break;
+    cell = mainCell(pass, post);
+    measured = cell?.diameter ?? null;
+  }
+  return result;
 }
