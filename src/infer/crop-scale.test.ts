@@ -26,6 +26,7 @@ test('only a cell further than the tolerance from the working diameter at the mo
   assert.equal(cropRescale(37, 1), WORKING_CELL_DIAMETER / 37, 'a Dataset 1 cell at 0.5x');
   assert.equal(cropRescale(156, 128 / 180), WORKING_CELL_DIAMETER / 156, 'a Dataset 2 cell cut tight: 111 model px');
   assert.equal(cropRescale(66 * 1.49, 1, 1.5), null);
+  assert.equal(cropRescale(66 * 1.45, 1), 66 / (66 * 1.45), 'just past the default tolerance');
   assert.equal(cropRescale(66 * 1.51, 1, 1.5), 66 / (66 * 1.51));
   assert.equal(cropRescale(66.5, 1, 1), 66 / 66.5, 'tolerance 1 rescales any cell not at the working diameter');
   assert.throws(() => cropRescale(0, 1), /cell diameter must be a number of pixels above 0, got 0/);

@@ -26,7 +26,7 @@ import { checkImage } from './image-check.js';
  * one cell is its own estimate, and the crop sizes each lab's crops came at (the model saw cells of
  * 47-88 px at its input, 5-95 %) must not be resampled.
  */
-export const CROP_SCALE_TOLERANCE = 1.5;
+export const CROP_SCALE_TOLERANCE = 1.4;
 
 /**
  * How a crop's cell size is set: 'estimate' (the default) measures the cell of a first pass at the
