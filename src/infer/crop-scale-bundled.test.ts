@@ -1,6 +1,6 @@
 // The cell-diameter estimate with the bundled model on real crops: Dataset 1 crops shrunk to half
 // size (cells of ~37 px at the model's input) come out better with it than at the model's own fit,
-// and crops at the sizes the model was trained on come out bit for bit as without it.
+// and crops whose cell is in range come out bit for bit as without it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,17 +11,18 @@ import { SegmentationMeter } from '../metrics/confusion.js';
 import { recordedSplits } from '../models/io.js';
 import { sharedDataRoot } from '../testing/paths.js';
 import { transformPair } from '../testing/rescaled-crops.js';
+import { cropRescale } from './crop-scale.js';
 
 /** Crops of each data set's recorded test split, the first few (a quick check, not the README's figures). */
 const IMAGES = 8;
 
 /**
- * Nucleus and cytoplasm Dice the estimate must add at 0.5x over these 8 crops: measured +0.053 and
- * +0.035 (README, "Crops at another magnification", has all 90); a regression to no gain fails.
+ * Nucleus and cytoplasm Dice the estimate must add at 0.5x over these 8 crops: about half of what was
+ * measured (0.846 -> 0.939 and 0.884 -> 0.922; README, "Crops at another magnification", has all 90).
  */
-const MIN_GAIN = { nucleus: 0.02, cytoplasm: 0.015 } as const;
+const MIN_GAIN = { nucleus: 0.045, cytoplasm: 0.02 } as const;
 
-test('a Dataset 1 crop shrunk to 0.5x is segmented better with the cell-diameter estimate; crops at their own size give the very masks they gave without it', async () => {
+test('a Dataset 1 crop shrunk to 0.5x is segmented better with the cell-diameter estimate; crops whose cell is in range give the very masks they gave without it', async () => {
   const seg = await loadSegmenter({ classify: false });
   try {
     const splits = recordedSplits(seg.metadata);
@@ -54,18 +55,25 @@ test('a Dataset 1 crop shrunk to 0.5x is segmented better with the cell-diameter
     assert.ok(b.nucleus - a.nucleus >= MIN_GAIN.nucleus, `nucleus Dice ${a.nucleus} -> ${b.nucleus}`);
     assert.ok(b.cytoplasm - a.cytoplasm >= MIN_GAIN.cytoplasm, `cytoplasm Dice ${a.cytoplasm} -> ${b.cytoplasm}`);
 
+    // At their own size, a crop is segmented again only when its cell is out of range (2 of Dataset 1's
+    // 90 test crops, 3 of Dataset 2's 30); every other one must give the very masks it gave before.
     for (const split of splits) {
-      for (const id of split.testIds.slice(0, 4)) {
+      let same = 0;
+      for (const id of split.testIds.slice(0, 6)) {
         const { image } = await pair(split.dataset, id);
         const pixels = { ...image, channels: 3 as const };
         const without = await seg.segment(pixels, { cellDiameter: 'native' });
         const withIt = await seg.segment(pixels);
-        assert.equal(withIt.modelScale, without.modelScale, `${split.dataset} ${id}: segmented at the model's own fit`);
         assert.ok(withIt.cellDiameter !== null && without.cellDiameter === null, `${split.dataset} ${id}: the estimate is recorded`);
+        const inRange = cropRescale(withIt.cellDiameter, without.modelScale!) === null;
+        assert.equal(withIt.modelScale === without.modelScale, inRange, `${split.dataset} ${id}: segmented again exactly when out of range`);
+        if (!inRange) continue;
+        same++;
         assert.deepEqual(withIt.mask.data, without.mask.data, `${split.dataset} ${id}: the same mask`);
         assert.deepEqual(withIt.rawMask.data, without.rawMask.data, `${split.dataset} ${id}: the same raw mask`);
         assert.deepEqual(withIt.stats, without.stats, `${split.dataset} ${id}: the same numbers`);
       }
+      assert.ok(same >= 4, `${split.dataset}: only ${same} of 6 crops in range`);
     }
   } finally {
     seg.dispose();
