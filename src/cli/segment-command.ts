@@ -104,6 +104,8 @@ export function segmentCommand(): Command {
         const first = result.rows[0];
         if (first.mode === 'field') {
           console.log(`field of ${first.width}x${first.height}: ${cells} white cell(s)${first.fieldCellDiameterPx === null ? '' : `, cell diameter ${Number(first.fieldCellDiameterPx).toFixed(0)} px${opts.cellDiameter === undefined ? ' (measured)' : ''}`}`);
+        } else if (first.cellDiameterPx !== null && first.modelScale !== null) {
+          console.log(`crop of ${first.width}x${first.height}: cell diameter ${Number(first.cellDiameterPx).toFixed(0)} px${opts.cellDiameter === undefined ? ' (measured)' : ''}, segmented at ${Number(first.modelScale).toFixed(2)} model px per image px`);
         }
         for (const r of result.rows) console.log(describeRow(r));
       }
