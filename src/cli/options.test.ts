@@ -32,3 +32,10 @@ test('segment refuses an unknown --runtime', async () => {
   const err = await parse(['segment', 'x.png', '--runtime', 'tensorrt']);
   assert.match(err, /option '--runtime <name>' argument 'tensorrt' is invalid\. Allowed choices are onnx, tfjs/);
 });
+
+test("segment's --cell-diameter takes pixels or 'native' and refuses anything else", async () => {
+  for (const bad of ['0', '-3', 'big', 'Native']) {
+    const err = await parse(['segment', 'x.png', '--cell-diameter', bad]);
+    assert.match(err, new RegExp(`option '--cell-diameter <px\\|native>' argument '${bad}' is invalid\\. expected a number of pixels above 0 or 'native', got "${bad}"`));
+  }
+});

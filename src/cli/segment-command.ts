@@ -1,6 +1,6 @@
 // `leukoseg segment`: its flags, checked at the edge (commander), and what it prints: the run's
 // totals, and for one image each cell it found. The work itself is segmentFiles (segment.ts).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import type { EngineBackend } from '../engine/index.js';
 import { loadSegmenter, type SegmenterRuntime } from '../infer/segmenter.js';
@@ -21,7 +21,7 @@ interface SegmentCommandOptions {
   backend: EngineBackend;
   field?: boolean;
   crop?: boolean;
-  cellDiameter?: number;
+  cellDiameter?: number | 'native';
   crops?: string;
   classifier?: string;
   classify: boolean;
@@ -37,6 +37,16 @@ export function describeRow(r: SegmentRow): string {
   return `${where}cell ${r.cellAreaPx} px, nucleus ${r.nucleusAreaPx} px, cytoplasm ${r.cytoplasmAreaPx} px, N:C ${nc}, lobes ${r.nucleusLobes}${type}${warnings}${ood}`;
 }
 
+/** --cell-diameter: a number of pixels above 0, or 'native'. */
+function cellDiameterArgument(value: string): number | 'native' {
+  if (value === 'native') return 'native';
+  try {
+    return positiveNumber(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a number of pixels above 0 or 'native', got "${value}"`);
+  }
+}
+
 export function segmentCommand(): Command {
   return new Command('segment')
     .description('segment images (files, folders, globs) with the bundled model or --model; writes masks, cell labels, overlays and results.csv/json (one row per white cell)')
@@ -46,7 +56,7 @@ export function segmentCommand(): Command {
     .option('--um-per-px <x>', 'pixel size in micrometres, for areas in µm²', positiveNumber)
     .addOption(new Option('--field', 'treat every image as a field of many cells (default: images 400 px or more a side)').conflicts('crop'))
     .addOption(new Option('--crop', "treat every image as one cell's crop, as the model was trained (default: smaller images)").conflicts('field'))
-    .option('--cell-diameter <px>', "fields: the white cells' typical diameter in pixels (default: measured on each field)", positiveNumber)
+    .option('--cell-diameter <px|native>', "the white cells' typical diameter in pixels (default: measured on each field, and on a first pass of each crop, whose cell is brought to the model's working size when far off it); 'native': every image at the model's own fit (crops) or resolution (fields)", cellDiameterArgument)
     .option('--crops <dir>', "also write each cell's crop and mask there (NAME.cellK.png, NAME.cellK.mask.png)")
     .option('--no-postprocess', 'keep the raw model output (no cell selection or hole filling)')
     .option('--max-pixels <n>', 'refuse larger images', positiveInt)
@@ -94,6 +104,8 @@ export function segmentCommand(): Command {
         const first = result.rows[0];
         if (first.mode === 'field') {
           console.log(`field of ${first.width}x${first.height}: ${cells} white cell(s)${first.fieldCellDiameterPx === null ? '' : `, cell diameter ${Number(first.fieldCellDiameterPx).toFixed(0)} px${opts.cellDiameter === undefined ? ' (measured)' : ''}`}`);
+        } else if (first.cellDiameterPx !== null && first.modelScale !== null) {
+          console.log(`crop of ${first.width}x${first.height}: cell diameter ${Number(first.cellDiameterPx).toFixed(0)} px${opts.cellDiameter === undefined ? ' (measured)' : ''}, segmented at ${Number(first.modelScale).toFixed(2)} model px per image px`);
         }
         for (const r of result.rows) console.log(describeRow(r));
       }

@@ -87,8 +87,8 @@ export interface SegmentFilesOptions {
   umPerPx?: number;
   /** Crop or field per image (default auto: see src/field/mode.ts). */
   mode?: ModeChoice;
-  /** Field mode: the white-cell diameter in image pixels (default: estimated per field). */
-  cellDiameter?: number;
+  /** The white-cell diameter in image pixels, or 'native' (default: estimated per field and per crop; see SegmentOptions.cellDiameter). */
+  cellDiameter?: number | 'native';
   /** Writes NAME.cellK.png (the cell's crop) and NAME.cellK.mask.png there for every cell. */
   cropsDir?: string;
   /** A field's progress, as its tiles and cells are done. */

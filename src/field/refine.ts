@@ -3,13 +3,14 @@
 // that is its own (its stage-1 pixels grown by TERRITORY_RADIUS, never into another cell's), then
 // cleaned up as a crop is. Pure (no Node imports).
 import type { LabelMask, RgbImage } from '../data/types.js';
-import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
+import type { PixelNormalization } from '../data/pixels.js';
 import { argmaxLabels } from '../metrics/labels.js';
 import { postprocessMask, type PostprocessOptions } from '../infer/postprocess.js';
 import { growLabels, type FoundCell, type Instances } from './instances.js';
 import { workingIndex, type WorkingGrid } from './label-field.js';
 import type { WindowPredictor } from './predictor.js';
-import { windowAround, windowOnImage, windowPixels, windowProbsOnImage, type PixelRect, type SquareWindow } from './window.js';
+import { windowAround, type PixelRect, type SquareWindow } from './window.js';
+import { windowProbs } from './window-probs.js';
 
 /**
  * How far, in working pixels, a cell may reach past what stage 1 gave it: a quarter of the working
@@ -110,14 +111,10 @@ export async function refineCells(
     // Centred on the cell even at the image's edge: past it the window reflects the image, as 'pad'
     // fits a crop, so a cut cell is seen as in training (flush with the window's edge it is not).
     const windows = batch.map((c) => windowAround(toImage(c.centroidX, grid.width, image.width), toImage(c.centroidY, grid.height, image.height), side));
-    const inputs = new Float32Array(batch.length * size * size * 3);
-    windows.forEach((w, i) => pixelsToInput(windowPixels(image, w, size), options.preprocessing, inputs, i * size * size * 3));
-    const out = await predictor.predict(inputs, batch.length, options.tta);
-    const per = size * size * 3;
+    const outputs = await windowProbs(image, windows, predictor, options.preprocessing, options.tta);
     batch.forEach((found, i) => {
       const window = windows[i];
-      const region = windowOnImage(window, image.width, image.height);
-      const probs = windowProbsOnImage(out.subarray(i * per, (i + 1) * per), size, window, region);
+      const { region, probs } = outputs[i];
       const labels = argmaxLabels(probs, 3, options.classWeights);
       const edgeCellShare = edgeShare(labels, region, image.width, image.height);
       const ownerOf = owners(instances, grid, image, region, radius);

@@ -24,6 +24,8 @@ import type { WindowPredictor } from '../field/predictor.js';
 import { chooseMode, cropCells, fieldStats, mainCellIndex, type ModeChoice } from '../field/mode.js';
 import type { SegmentMode } from '../output/results.js';
 import { windowPredictorOf } from './window-predictor.js';
+import { cropFitScale, rescaleCrop, type CellDiameterChoice } from './crop-scale.js';
+import { WORKING_CELL_DIAMETER } from '../field/scale.js';
 
 /** A segmented cell with its type from the classifier (null when classification is off or it has no nucleus). */
 export type TypedCell = SegmentedCell & { cellType: CellTypeResult | null };
@@ -80,8 +82,14 @@ export interface SegmentOptions {
    * or more, see src/field/mode.ts), crop mode otherwise; 'crop' / 'field' force one.
    */
   mode?: ModeChoice;
-  /** Field mode: the typical white-cell diameter in image pixels; estimated from the field when absent. */
-  cellDiameter?: number;
+  /**
+   * The typical white-cell diameter in image pixels, or 'native'. Absent ('estimate'): a field's is
+   * measured on the field (probes); a crop's on a first pass at the model's own fit, and a crop whose
+   * cell reached the network more than CROP_SCALE_TOLERANCE off the working diameter is segmented
+   * again at that diameter (src/infer/crop-scale.ts). 'native': crops at the model's own fit only
+   * (as before the estimate), fields at the image's own resolution (one model pixel per image pixel).
+   */
+  cellDiameter?: CellDiameterChoice;
   /** Field mode: called as stage 1's tiles and stage 2's cells are done. */
   onProgress?: (progress: FieldProgress) => void;
 }
@@ -108,9 +116,14 @@ export interface SegmentResult {
   cells: TypedCell[];
   /** 0 where there is no cell, k on the pixels of cells[k - 1], at the image's size. */
   instances: Uint16Array;
-  /** Field mode: the white-cell diameter (image px) its scale was set from, and whether given or estimated. */
+  /**
+   * The white-cell diameter (image px) the scale was set from, and whether given or estimated (a crop's:
+   * its first pass's cell); null with cellDiameter 'native', or when no cell was found.
+   */
   cellDiameter: number | null;
   cellDiameterSource: 'given' | 'estimated' | null;
+  /** Model pixels per image pixel the cells were segmented at (a crop at the model's fit: e.g. 128/300 for a 300 px crop). */
+  modelScale: number | null;
   /** Milliseconds spent in the model alone. */
   inferenceMs: number;
 }
@@ -125,6 +138,15 @@ export interface Segmenter {
   segment(input: SegmentInput, options?: SegmentOptions): Promise<SegmentResult>;
   /** Frees the model's weights; the segmenter cannot be used afterwards. */
   dispose(): void;
+}
+
+/** A cell diameter given in image pixels (undefined: estimate it), refusing anything else. */
+function cellDiameterOf(choice: CellDiameterChoice | undefined): number | undefined {
+  if (choice === undefined || choice === 'estimate') return undefined;
+  if (typeof choice !== 'number' || !(Number.isFinite(choice) && choice > 0)) {
+    throw new Error(`cellDiameter must be a number of pixels above 0, 'estimate' or 'native', but got '${String(choice)}'`);
+  }
+  return choice;
 }
 
 function isPixelData(input: SegmentInput): input is PixelData {
@@ -224,31 +246,49 @@ class ModelSegmenter implements Segmenter {
     const probsTensor = await this.probsAtSize(prepared, width, height);
     const probs = (await probsTensor.data()) as Float32Array;
     probsTensor.dispose();
-    const inferenceMs = performance.now() - started;
-    const { mask, rawMask, stats } = finishSegmentation(probs, width, height, {
+    const timing = { ms: performance.now() - started };
+    const first = finishSegmentation(probs, width, height, {
       postprocess: this.options.postprocess,
       umPerPx: options.umPerPx,
       classWeights: this.classWeights(),
       image,
     });
+    const choice = options.cellDiameter ?? 'estimate';
+    const scaled = choice === 'native'
+      ? { finished: first, cellDiameter: null, cellDiameterSource: null, modelScale: cropFitScale(width, height, this.metadata.preprocessing) }
+      : await rescaleCrop(image, first, this.timedWindows(timing), {
+        preprocessing: this.metadata.preprocessing,
+        tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
+        classWeights: this.classWeights(),
+        postprocess: this.options.postprocess,
+        umPerPx: options.umPerPx,
+        cellDiameter: cellDiameterOf(choice),
+      });
+    const { mask, rawMask, stats } = scaled.finished;
+    const inferenceMs = timing.ms;
     const post = this.options.postprocess ?? true;
     const oneCellLeft = post === true || (post !== false && post.keepLargestCell !== false);
     const { cells, instances } = cropCells(mask, stats, oneCellLeft);
     // The crop's one cell is typed in the crop itself, as the classifier was trained.
     const cellType = this.classifier && cells.length > 0 ? await this.classifier.classify(image, mask, stats) : null;
     const typed: TypedCell[] = cells.map((c) => ({ ...c, cellType }));
-    return { width, height, image, mask, rawMask, stats, cellType, mode: 'crop', cells: typed, instances, cellDiameter: null, cellDiameterSource: null, inferenceMs };
+    return {
+      width, height, image, mask, rawMask, stats, cellType, mode: 'crop', cells: typed, instances,
+      cellDiameter: scaled.cellDiameter, cellDiameterSource: scaled.cellDiameterSource, modelScale: scaled.modelScale, inferenceMs,
+    };
   }
 
   private async segmentField(image: RgbImage, options: SegmentOptions): Promise<SegmentResult> {
     const { width, height } = image;
     const timing = { ms: 0 };
+    const native = options.cellDiameter === 'native';
     const field = await segmentField(image, this.timedWindows(timing), {
       preprocessing: this.metadata.preprocessing,
       tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
       classWeights: this.classWeights(),
       postprocess: this.options.postprocess,
-      cellDiameter: options.cellDiameter,
+      // 'native': one model pixel per image pixel, the scale of a cell of the working diameter.
+      cellDiameter: native ? WORKING_CELL_DIAMETER : cellDiameterOf(options.cellDiameter),
       umPerPx: options.umPerPx,
       onProgress: options.onProgress,
     });
@@ -259,7 +299,8 @@ class ModelSegmenter implements Segmenter {
     const main = mainCellIndex(field.cells);
     return {
       width, height, image, mask: field.mask, rawMask, stats, cellType: main === null ? null : cells[main].cellType, mode: 'field',
-      cells, instances: field.instances, cellDiameter: field.cellDiameter, cellDiameterSource: field.cellDiameterSource, inferenceMs: timing.ms,
+      cells, instances: field.instances, inferenceMs: timing.ms,
+      cellDiameter: native ? null : field.cellDiameter, cellDiameterSource: native ? null : field.cellDiameterSource, modelScale: field.scale,
     };
   }
 

@@ -16,6 +16,7 @@ export type CellPlaceColumn = (typeof CELL_PLACE_COLUMNS)[number];
 /** Columns of results.csv, in order. */
 export const RESULT_COLUMNS = [
   'file', 'name', 'width', 'height', ...CELL_PLACE_COLUMNS, ...CELL_STATS_COLUMNS, ...CELL_TYPE_COLUMNS, 'inferenceMs', 'mode', 'fieldCellDiameterPx',
+  'cellDiameterPx', 'modelScale',
 ] as const;
 export type ResultColumn = (typeof RESULT_COLUMNS)[number];
 
@@ -27,6 +28,10 @@ export type SegmentRow = {
   mode: SegmentMode;
   /** Field mode: the white-cell diameter (image px) the working scale was set from (given or estimated). */
   fieldCellDiameterPx: number | null;
+  /** Crop or field: the white-cell diameter (image px) the scale was set from (a crop's: its first pass's cell); null when not measured. */
+  cellDiameterPx: number | null;
+  /** Model pixels per image pixel the cells were segmented at. */
+  modelScale: number | null;
   inferenceMs: number;
 } & Record<CellPlaceColumn, number | null> & Record<CellStatsColumn, number | string | null> & Record<CellTypeColumn, number | string | null>;
 
@@ -42,13 +47,17 @@ export interface RowSource {
   /** The image's own numbers; the no-cell row of an image without cells carries them (warnings, failed check). */
   stats: CellStats;
   cellDiameter: number | null;
+  /** Absent: not recorded (null in the row). */
+  modelScale?: number | null;
   inferenceMs: number;
 }
 
 /** The rows of one image: one per cell in index order, or the image's one no-cell row. Keys in RESULT_COLUMNS order. */
 export function segmentRows(file: string, name: string, r: RowSource): SegmentRow[] {
   const row = (place: Record<CellPlaceColumn, number | null>, stats: CellStats, cellType: CellTypeResult | null): SegmentRow => ({
-    file, name, width: r.width, height: r.height, ...place, ...cellStatsRow(stats), ...cellTypeRow(cellType), inferenceMs: r.inferenceMs, mode: r.mode, fieldCellDiameterPx: r.cellDiameter,
+    file, name, width: r.width, height: r.height, ...place, ...cellStatsRow(stats), ...cellTypeRow(cellType), inferenceMs: r.inferenceMs, mode: r.mode,
+    fieldCellDiameterPx: r.mode === 'field' ? r.cellDiameter : null,
+    cellDiameterPx: r.cellDiameter === null ? null : round2(r.cellDiameter), modelScale: r.modelScale == null ? null : round4(r.modelScale),
   });
   if (r.cells.length === 0) return [row(Object.fromEntries(CELL_PLACE_COLUMNS.map((c) => [c, null])) as Record<CellPlaceColumn, null>, r.stats, null)];
   return r.cells.map((cell) => row({
@@ -85,4 +94,8 @@ export function csvCell(v: number | string | null | undefined): string {
 
 export function rowsToCsv(rows: readonly SegmentRow[]): string {
   return [RESULT_COLUMNS.join(','), ...rows.map((r) => RESULT_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+}
+
+function round4(v: number): number {
+  return Math.round(v * 10000) / 10000;
 }

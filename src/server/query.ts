@@ -9,7 +9,7 @@ export interface SegmentQuery {
   umPerPx?: number;
   name?: string;
   mode?: 'auto' | 'crop' | 'field';
-  cellDiameter?: number;
+  cellDiameter?: number | 'native';
 }
 
 const ONE_VALUE = 'given more than once';
@@ -21,7 +21,7 @@ const RULES = {
   umPerPx: 'must be a number above 0 and at most 1000 (micrometres per pixel)',
   name: 'must be at most 200 characters',
   mode: 'must be auto, crop or field',
-  cellDiameter: 'must be a number above 0 and at most 10000 (pixels)',
+  cellDiameter: "must be a number above 0 and at most 10000 (pixels), or 'native'",
 } as const;
 
 const QUERY = z.strictObject({
@@ -31,7 +31,10 @@ const QUERY = z.strictObject({
   umPerPx: z.coerce.number({ error: RULES.umPerPx }).gt(0, { error: RULES.umPerPx }).max(1000, { error: RULES.umPerPx }).optional(),
   name: z.string({ error: RULES.name }).max(200, { error: RULES.name }).optional(),
   mode: z.enum(['auto', 'crop', 'field'], { error: RULES.mode }).optional(),
-  cellDiameter: z.coerce.number({ error: RULES.cellDiameter }).gt(0, { error: RULES.cellDiameter }).max(10000, { error: RULES.cellDiameter }).optional(),
+  cellDiameter: z.union([
+    z.literal('native'),
+    z.coerce.number({ error: RULES.cellDiameter }).gt(0, { error: RULES.cellDiameter }).max(10000, { error: RULES.cellDiameter }),
+  ], { error: RULES.cellDiameter }).optional(),
 });
 
 const ALLOWED = Object.keys(RULES).join(', ');

@@ -15,7 +15,7 @@ export interface SegmentJob {
   fileName: string;
   umPerPx?: number;
   mode?: ModeChoice;
-  cellDiameter?: number;
+  cellDiameter?: number | 'native';
   /** 'json': rows + the PNGs in base64; 'mask' / 'overlay' / 'cells': that PNG alone. */
   answer: 'json' | 'mask' | 'overlay' | 'cells';
 }

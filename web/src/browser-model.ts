@@ -19,6 +19,7 @@ import { segmentField, type FieldProgress } from '../../src/field/segment-field.
 import type { SegmentedCell } from '../../src/field/cells.js';
 import type { WindowPredictor } from '../../src/field/predictor.js';
 import { chooseMode, cropCells, fieldStats, type ModeChoice } from '../../src/field/mode.js';
+import { rescaleCrop } from '../../src/infer/crop-scale.js';
 import type { SegmentMode } from '../../src/output/results.js';
 
 export interface BrowserResult {
@@ -27,8 +28,10 @@ export interface BrowserResult {
   mode: SegmentMode;
   cells: SegmentedCell[];
   instances: Uint16Array;
-  /** Field mode: the cell diameter (image px) the scale came from. */
+  /** The cell diameter (image px) the scale came from (a crop's: its first pass's cell). */
   cellDiameter: number | null;
+  /** Model pixels per image pixel the cells were segmented at. */
+  modelScale: number | null;
   /** Milliseconds in the model alone (resizing back included), as the server's inferenceMs. */
   inferenceMs: number;
 }
@@ -199,14 +202,19 @@ export class BrowserSegmenter {
         onProgress: options.onProgress,
       });
       const stats = fieldStats(field.cells, field.outOfDistribution, umPerPx);
-      return { mask: field.mask, stats, mode: 'field', cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, inferenceMs: timing.ms };
+      return { mask: field.mask, stats, mode: 'field', cells: field.cells, instances: field.instances, cellDiameter: field.cellDiameter, modelScale: field.scale, inferenceMs: timing.ms };
     }
     const input = prepareInput(image, this.settings.preprocessing);
     const started = performance.now();
     const probs = await this.probsAtImageSize(input, width, height);
-    const inferenceMs = performance.now() - started;
-    const { mask, stats } = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.settings.classWeights });
+    timing.ms += performance.now() - started;
+    const first = finishSegmentation(probs, width, height, { umPerPx, classWeights: this.settings.classWeights });
+    // A cell far from the working size is segmented again at it, as the Node segmenter does (src/infer/crop-scale.ts).
+    const scaled = await rescaleCrop(image, first, windows, {
+      preprocessing: this.settings.preprocessing, tta: this.settings.tta, classWeights: this.settings.classWeights, umPerPx, cellDiameter: options.cellDiameter,
+    });
+    const { mask, stats } = scaled.finished;
     const { cells, instances } = cropCells(mask, stats, true);
-    return { mask, stats, mode: 'crop', cells, instances, cellDiameter: null, inferenceMs };
+    return { mask, stats, mode: 'crop', cells, instances, cellDiameter: scaled.cellDiameter, modelScale: scaled.modelScale, inferenceMs: timing.ms };
   }
 }
