@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { escapeHtml } from '../report/html.js';
 import type { RunConfig } from '../config/schema.js';
+import { cropSpecOf } from '../config/classifier.js';
 import { cellKey, type LabelledCell, type LoadedCells } from './cells.js';
 import { CELL_TYPES } from './cell-types.js';
 import { prepareCell } from './prepare.js';
@@ -68,7 +69,7 @@ export interface ClassifierReportInput {
 /** Writes confusion-test*.png, mistakes.png and report.html into the run folder. */
 export async function writeClassifierReport(runDir: string, r: ClassifierReportInput): Promise<void> {
   const cells = new Map(r.loaded.sources.flatMap((s) => s.cells).map((c) => [cellKey(c), c]));
-  const crop = { size: r.config.data.size, margin: r.config.classifier!.cropMargin, around: r.config.classifier!.cropAround };
+  const crop = cropSpecOf(r.config.data.size, r.config.classifier!);
   await writeFileAtomic(join(runDir, 'confusion-test.png'), await renderConfusionPng(r.test.truth.pooled.metrics.confusion, CELL_TYPES, 'test split, annotated masks'));
   if (r.test.predicted) {
     await writeFileAtomic(join(runDir, 'confusion-test-predicted.png'), await renderConfusionPng(r.test.predicted.pooled.metrics.confusion, CELL_TYPES, 'test split, masks from the segmenter'));

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
-import { selectedFeatures, type ClassifierConfig } from '../config/classifier.js';
+import { cropSpecOf, selectedFeatures, type ClassifierConfig } from '../config/classifier.js';
 import type { DataSource } from '../data/locate.js';
 import { augmentPair, createRng } from '../data/augment.js';
 import { categoricalCrossentropy } from '../engine/ops.js';
@@ -27,7 +27,7 @@ import { fitFeatureScaling, inputChannels, prepareCell, type PreparedCell } from
 import { batchTensors, predictCells } from './predict.js';
 import { chooseThreshold } from './threshold.js';
 import { evaluateClassifier, type ClassifierEvaluation } from './evaluate.js';
-import { likeliest } from './score.js';
+import { likeliest, type CellPrediction } from './score.js';
 import { writeClassifierReport } from './report.js';
 
 export interface ClassifierRunOptions {
@@ -122,6 +122,12 @@ function setScores(probs: Float32Array, cells: readonly Prepared[]): SetScores {
   return { cells: cells.length, loss: cells.length === 0 ? Number.NaN : loss / cells.length, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1 };
 }
 
+/** Per-cell predictions of prepared cells from their probability rows (cells x 5). */
+function cellPredictions(probs: Float32Array, cells: readonly Prepared[]): CellPrediction[] {
+  const k = CELL_TYPES.length;
+  return cells.map((c, i) => ({ id: c.cell.id, source: c.cell.source, label: c.cell.label, probs: Array.from(probs.subarray(i * k, (i + 1) * k)) }));
+}
+
 /** Higher is better; the loss is negated. */
 export function selectionValue(scores: SetScores, by: ClassifierConfig['selectBy']): number {
   const v = by === 'loss' ? -scores.loss : by === 'accuracy' ? scores.accuracy : scores.macroF1;
@@ -184,7 +190,7 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   );
   await writeJsonAtomic(join(runDir, 'config.json'), config);
   await writeJsonAtomic(join(runDir, 'split.json'), split);
-  const crop = { size: config.data.size, margin: cls.cropMargin, ...(cls.cropAround === 'image' ? { around: 'image' as const } : {}) };
+  const crop = cropSpecOf(config.data.size, cls);
   const parts = preparedParts(split, loaded, crop, log);
   const count = (cells: readonly Prepared[], source: string) =>
     CELL_TYPES.map((_, t) => cells.filter((c) => c.cell.source === source && c.cell.label === t).length).join('/');
@@ -283,6 +289,8 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
           info.thresholdChoice = { targetAccuracy: choice.targetAccuracy, validationCells: choice.validationCells, keptCells: choice.keptCells, keptAccuracy: choice.keptAccuracy };
         }
         await saveModel(model, join(runDir, 'model'), { ...metadata, epoch, cellType: { ...info }, metrics: record.test });
+        // The kept epoch's validation predictions, so choices (ensembles, stain, crop) can be compared on validation cells only.
+        if (valProbs) await writeJsonAtomic(join(runDir, 'validation.json'), { epoch, predictions: cellPredictions(valProbs, parts.validation) });
       }
       await writeJsonAtomic(join(runDir, 'metrics.json'), history);
       await writeFileAtomic(join(runDir, 'metrics.csv'), historyCsv(history));
