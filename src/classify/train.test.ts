@@ -102,6 +102,35 @@ test('wbc-type trains on two labs, writes its run folder, and its model reloads 
   await assert.rejects(loadSegmenter({ model: join(result.runDir, 'model') }), /is a cell-type classifier, not a segmenter/);
 });
 
+test('an ensemble of two members with stain standardisation: one saved model that averages them and reloads alike', async () => {
+  const base = config(2);
+  const run = await trainClassifier(
+    { ...base, classifier: { ...base.classifier!, members: 2, stain: 'nucleus', predictedMasks: false } },
+    { sources, outDir: join(root, 'runs-ensemble'), log: () => {} },
+  );
+  assert.deepEqual(run.history.map((h) => `${h.member}:${h.epoch}`), ['1:1', '1:2', '2:1', '2:2']);
+  const csv = (await readFile(join(run.runDir, 'metrics.csv'), 'utf8')).trim().split('\n');
+  assert.deepEqual(csv.slice(1).map((l) => l.split(',')[0]), ['1', '1', '2', '2']);
+  const validation = JSON.parse(await readFile(join(run.runDir, 'validation.json'), 'utf8'));
+  assert.ok(validation.predictions.length > 0 && validation.predictions.every((p: { probs: number[] }) => Math.abs(p.probs.reduce((a, b) => a + b, 0) - 1) < 1e-4));
+  const classifier = await loadCellClassifier(join(run.runDir, 'model'));
+  try {
+    assert.equal(classifier.info.crop.stain, 'nucleus');
+    const loaded = await loadLabelledCells(sources);
+    const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [`${c.source}/${c.id}`, c]));
+    for (const p of run.test.truth.predictions) {
+      const cell = cells.get(`${p.source}/${p.id}`)!;
+      const r = (await classifier.classify(cell.image, cell.truth))!;
+      CELL_TYPES.forEach((t, i) => assert.ok(Math.abs(r.probabilities[t] - p.probs![i]) < 1e-5, `${p.id} ${t}`));
+    }
+  } finally {
+    classifier.dispose();
+  }
+  const json = JSON.parse(await readFile(join(run.runDir, 'model', 'model.json'), 'utf8'));
+  const names = (json.modelTopology.model_config ?? json.modelTopology).config.layers.map((l: { name: string }) => l.name);
+  assert.ok(names.includes('m1_head') && names.includes('m2_head') && names.includes('head'), names.join(' '));
+});
+
 test('the training step really updates the network: a handful of cells is learnt by heart', async () => {
   // The engine's fused Adam writes weights in place, which tfjs-wasm's dense layers do not see (they
   // keep packed weights by tensor id): with it, this loss stayed near 0.1; with tfjs's Adam it drops

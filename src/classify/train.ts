@@ -4,6 +4,7 @@
 // validation cells, whose predictions also set the uncertain threshold. Writes a run folder like the
 // segmenters' (config.json, split.json, metrics.json/csv, model/, report.html and its pictures).
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
@@ -12,6 +13,7 @@ import type { DataSource } from '../data/locate.js';
 import { augmentPair, createRng } from '../data/augment.js';
 import { categoricalCrossentropy } from '../engine/ops.js';
 import { createModel } from '../models/registry.js';
+import { copyIntoMember } from '../models/wbc-cnn.js';
 import { defaultMetadata, loadModel, saveModel, type ModelMetadata } from '../models/io.js';
 import { preprocessingFor } from '../models/preprocessing.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
@@ -57,6 +59,8 @@ export interface SetScores {
 }
 
 export interface ClassifierEpochRecord {
+  /** Which network of an ensemble (classifier.members > 1); absent for a single one. */
+  member?: number;
   epoch: number;
   learningRate: number;
   /** Mean over the epoch's batches of the class-weighted loss that was minimised. */
@@ -135,6 +139,7 @@ export function selectionValue(scores: SetScores, by: ClassifierConfig['selectBy
 }
 
 const CSV_COLUMNS: Array<[string, (r: ClassifierEpochRecord) => number | null | undefined]> = [
+  ['member', (r) => r.member ?? 1],
   ['epoch', (r) => r.epoch],
   ['learningRate', (r) => r.learningRate],
   ['trainLoss', (r) => r.trainLoss],
@@ -210,20 +215,15 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   log(`class weights ${weights.map((w, i) => `${CELL_TYPES[i]} ${w.toFixed(2)}`).join(', ')}; input ${cls.input}, ${info.features.names.length} features, crop ${crop.size} px`);
   const pixels = { scale: 1 / 255, ...(config.data.normalize === 'percentile' ? { normalize: 'percentile' as const } : {}) };
   const { name, ...modelOptions } = config.model;
-  const model = createModel(name, {
+  const modelOptionsFor = (seed: number, members = 1) => ({
     ...modelOptions,
     inputSize: crop.size,
-    seed: config.train.seed,
+    seed,
     inputChannels: inputChannels(cls.input),
     featureCount: info.features.names.length,
     classCount: CELL_TYPES.length,
+    ...(members > 1 ? { members } : {}),
   });
-  // tfjs's own Adam, not the engine's fused one: that one writes the weights in place, and tfjs-wasm's
-  // dense layers keep their packed weights by tensor id (XNNPACK), so they would go on computing with
-  // the weights of the first step (measured: training loss 0.09 instead of 0.0003 after 40 steps on one
-  // batch). Its cost is nothing beside the network's for 67 k weights.
-  const optimizer = tf.train.adam(config.train.learningRate);
-  model.compile({ optimizer, loss: categoricalCrossentropy });
   const metadata: ModelMetadata = {
     ...defaultMetadata(name, crop.size),
     classNames: [...CELL_TYPES],
@@ -234,15 +234,98 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
     inference: { tta: config.inference.tta },
     splits: toRecordedSplits(split),
   };
+  const tta = config.train.tta;
+  /** Keeps `model` as the run's model: the threshold from its validation predictions, then model/. */
+  const keep = async (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => {
+    // The threshold comes from the validation cells of the model whose weights are kept.
+    const choice = valProbs ? chooseThreshold(valProbs, parts.validation.map((c) => c.cell.label), cls.targetAccuracy) : null;
+    if (choice) {
+      info.threshold = choice.threshold;
+      info.thresholdChoice = { targetAccuracy: choice.targetAccuracy, validationCells: choice.validationCells, keptCells: choice.keptCells, keptAccuracy: choice.keptAccuracy };
+    }
+    await saveModel(model, join(runDir, 'model'), { ...metadata, epoch, cellType: { ...info }, metrics: test });
+    // The kept model's validation predictions, so choices (ensembles, stain, crop) can be compared on validation cells only.
+    if (valProbs) await writeJsonAtomic(join(runDir, 'validation.json'), { epoch, predictions: cellPredictions(valProbs, parts.validation) });
+  };
 
   const history: ClassifierEpochRecord[] = [];
+  const memberBest: ClassifierEpochRecord[] = [];
+  const members = cls.members;
+  const kept: tfl.LayersModel[] = [];
+  try {
+    for (let m = 1; m <= members; m++) {
+      // Member m starts from its own seed (weights, order, augmentation); one member is the seed itself.
+      const seed = config.train.seed + (m - 1);
+      const model = createModel(name, modelOptionsFor(seed));
+      const member = { member: m, of: members, seed };
+      const best = await trainNetwork(model, config, parts, info, weights, pixels, member, history, { runDir, log, onBatch: options.onBatch, save: members === 1 ? keep : undefined });
+      memberBest.push(best);
+      if (members === 1) model.dispose();
+      else kept.push(model);
+    }
+    if (members > 1) {
+      const ensemble = createModel(name, modelOptionsFor(config.train.seed, members));
+      try {
+        kept.forEach((model, i) => copyIntoMember(ensemble, model, i + 1));
+        const valProbs = parts.validation.length > 0 ? await predictCells(ensemble, parts.validation, info, pixels, { tta }) : null;
+        const test = setScores(await predictCells(ensemble, parts.test, info, pixels, { tta }), parts.test);
+        const val = valProbs ? setScores(valProbs, parts.validation) : undefined;
+        log(`ensemble of ${members}: ${val ? `val loss ${val.loss.toFixed(4)} accuracy ${val.accuracy?.toFixed(3)} macro-F1 ${val.macroF1?.toFixed(3)}` : 'no validation cells'}`);
+        await keep(ensemble, memberBest[0].epoch, valProbs, test);
+      } finally {
+        ensemble.dispose();
+      }
+    }
+  } finally {
+    kept.forEach((model) => model.dispose());
+  }
+  const bestEpoch = memberBest[0].epoch;
+  const bestEpochs = memberBest.map((r) => r.epoch);
+  log(`best epoch ${bestEpochs.join(', ')} (by validation ${cls.selectBy}); uncertain below ${info.threshold.toFixed(2)}`);
+  const test = await scoreTestSplit(runDir, options.sources, loaded, cls, options.predicted);
+  await writeJsonAtomic(join(runDir, 'test.json'), { truth: withoutPredictions(test.truth), predicted: test.predicted ? withoutPredictions(test.predicted) : undefined });
+  await writeClassifierReport(runDir, { config, history, bestEpoch, test, loaded });
+  return { runDir, config, history, bestEpoch, test };
+}
+
+type Parts = ReturnType<typeof preparedParts>;
+type Pixels = { scale: number; normalize?: 'percentile' };
+type KeepModel = (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => Promise<void>;
+
+/**
+ * Trains one network for the configured epochs, appending its epochs to `history`, and returns its
+ * best epoch's record (by validation `selectBy`). With `save`, it is called with the model at each
+ * new best epoch; without, the best epoch's weights are put back into `model` at the end.
+ */
+async function trainNetwork(
+  model: tfl.LayersModel,
+  config: RunConfig,
+  parts: Parts,
+  info: CellTypeInfo,
+  weights: readonly number[],
+  pixels: Pixels,
+  member: { member: number; of: number; seed: number },
+  history: ClassifierEpochRecord[],
+  options: { runDir: string; log: (line: string) => void; onBatch?: (p: BatchProgress) => void; save?: KeepModel },
+): Promise<ClassifierEpochRecord> {
+  const cls = config.classifier!;
+  const { log } = options;
+  // tfjs's own Adam, not the engine's fused one: that one writes the weights in place, and tfjs-wasm's
+  // dense layers keep their packed weights by tensor id (XNNPACK), so they would go on computing with
+  // the weights of the first step (measured: training loss 0.09 instead of 0.0003 after 40 steps on one
+  // batch). Its cost is nothing beside the network's for 67 k weights.
+  const optimizer = tf.train.adam(config.train.learningRate);
+  model.compile({ optimizer, loss: categoricalCrossentropy });
   let best: ClassifierEpochRecord | undefined;
+  let bestWeights: tf.Tensor[] = [];
   const trainSet = parts.train;
-  const sourceNames = split.sources.map((s) => s.name);
+  const sourceNames = [...new Set(trainSet.map((c) => c.cell.source))];
   const sourceIndex = Uint8Array.from(trainSet.map((c) => sourceNames.indexOf(c.cell.source)));
-  const { batchSize, epochs, seed } = config.train;
+  const { batchSize, epochs } = config.train;
+  const seed = member.seed;
   const batches = Math.ceil(trainSet.length / batchSize);
   const schedule = { kind: config.train.schedule, learningRate: config.train.learningRate, minLearningRate: config.train.minLearningRate, warmupEpochs: config.train.warmupEpochs };
+  const tag = member.of > 1 ? `member ${member.member}/${member.of} ` : '';
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = sourceNames.length > 1 ? balancedEpochOrder(sourceIndex, config.train.sourceBalance, seed, epoch) : epochOrder(trainSet.length, seed, epoch);
@@ -266,6 +349,7 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       const valProbs = parts.validation.length > 0 ? await predictCells(model, parts.validation, info, pixels, { tta }) : null;
       const testProbs = await predictCells(model, parts.test, info, pixels, { tta });
       const record: ClassifierEpochRecord = {
+        ...(member.of > 1 ? { member: member.member } : {}),
         epoch,
         learningRate: (optimizer as unknown as { learningRate: number }).learningRate,
         trainLoss: lossSum / batches,
@@ -276,35 +360,27 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       history.push(record);
       const shown = record.val ?? record.test;
       log(
-        `epoch ${epoch}/${epochs}  loss ${record.trainLoss.toFixed(4)}  ${record.val ? 'val' : 'test'} loss ${shown.loss.toFixed(4)} accuracy ${shown.accuracy?.toFixed(3)} ` +
+        `${tag}epoch ${epoch}/${epochs}  loss ${record.trainLoss.toFixed(4)}  ${record.val ? 'val' : 'test'} loss ${shown.loss.toFixed(4)} accuracy ${shown.accuracy?.toFixed(3)} ` +
           `macro-F1 ${shown.macroF1?.toFixed(3)}  ${trainSeconds.toFixed(1)} s, tensors ${tf.memory().numTensors}`,
       );
       const score = (r: ClassifierEpochRecord) => selectionValue(r.val ?? r.test, cls.selectBy);
       if (!best || score(record) > score(best)) {
         best = record;
-        // The threshold comes from the validation cells of the epoch whose weights are kept.
-        const choice = valProbs ? chooseThreshold(valProbs, parts.validation.map((c) => c.cell.label), cls.targetAccuracy) : null;
-        if (choice) {
-          info.threshold = choice.threshold;
-          info.thresholdChoice = { targetAccuracy: choice.targetAccuracy, validationCells: choice.validationCells, keptCells: choice.keptCells, keptAccuracy: choice.keptAccuracy };
+        if (options.save) await options.save(model, epoch, valProbs, record.test);
+        else {
+          tf.dispose(bestWeights);
+          bestWeights = model.getWeights().map((w) => w.clone());
         }
-        await saveModel(model, join(runDir, 'model'), { ...metadata, epoch, cellType: { ...info }, metrics: record.test });
-        // The kept epoch's validation predictions, so choices (ensembles, stain, crop) can be compared on validation cells only.
-        if (valProbs) await writeJsonAtomic(join(runDir, 'validation.json'), { epoch, predictions: cellPredictions(valProbs, parts.validation) });
       }
-      await writeJsonAtomic(join(runDir, 'metrics.json'), history);
-      await writeFileAtomic(join(runDir, 'metrics.csv'), historyCsv(history));
+      await writeJsonAtomic(join(options.runDir, 'metrics.json'), history);
+      await writeFileAtomic(join(options.runDir, 'metrics.csv'), historyCsv(history));
     }
+    if (!options.save) model.setWeights(bestWeights);
   } finally {
+    tf.dispose(bestWeights);
     optimizer.dispose();
-    model.dispose();
   }
-  const bestEpoch = best!.epoch;
-  log(`best epoch ${bestEpoch} (by validation ${cls.selectBy}); uncertain below ${info.threshold.toFixed(2)}`);
-  const test = await scoreTestSplit(runDir, options.sources, loaded, cls, options.predicted);
-  await writeJsonAtomic(join(runDir, 'test.json'), { truth: withoutPredictions(test.truth), predicted: test.predicted ? withoutPredictions(test.predicted) : undefined });
-  await writeClassifierReport(runDir, { config, history, bestEpoch, test, loaded });
-  return { runDir, config, history, bestEpoch, test };
+  return best!;
 }
 
 /** An evaluation without its per-cell predictions (for the JSON summaries). */

@@ -35,6 +35,12 @@ export const ClassifierConfigSchema = z.strictObject({
    */
   labelSmoothing: z.number().min(0).lt(1).default(0),
   /**
+   * Networks trained one after the other from seeds train.seed, train.seed + 1, ..., each with its own
+   * best epoch; the saved model averages their probabilities (one model, src/models/wbc-cnn.ts), and
+   * the uncertain threshold is chosen on the average's validation predictions.
+   */
+  members: z.number().int().min(1).max(9).default(1),
+  /**
    * The validation score that picks the best epoch: (lowest) cross-entropy, accuracy, or macro-F1 over
    * the types present. The default is the loss: with some 60 validation cells, one of them a basophil,
    * accuracy and macro-F1 move in steps of a cell and picked epochs as early as 5 of 60 in trials.
