@@ -113,6 +113,7 @@ test('an ensemble of two members with stain standardisation: one saved model tha
   assert.deepEqual(run.history.map((h) => `${h.member}:${h.epoch}`), ['1:1', '1:2', '2:1', '2:2']);
   const csv = (await readFile(join(run.runDir, 'metrics.csv'), 'utf8')).trim().split('\n');
   assert.deepEqual(csv.slice(1).map((l) => l.split(',')[0]), ['1', '1', '2', '2']);
+  assert.match(await readFile(join(run.runDir, 'report.html'), 'utf8'), /Best epoch \d+, \d+ \(one per member/);
   const validation = JSON.parse(await readFile(join(run.runDir, 'validation.json'), 'utf8'));
   assert.ok(validation.predictions.length > 0 && validation.predictions.every((p: { probs: number[] }) => Math.abs(p.probs.reduce((a, b) => a + b, 0) - 1) < 1e-4));
   const classifier = await loadCellClassifier(join(run.runDir, 'model'));

@@ -1,7 +1,8 @@
 // Trains a white-cell type classifier (`train --preset wbc-type`): labelled cells of every source,
 // split per source with the split seed and stratified by type, validation carved from training; crops
 // augmented as the segmenters' pairs are; a class-weighted cross-entropy; the best epoch picked on the
-// validation cells, whose predictions also set the uncertain threshold. Writes a run folder like the
+// validation cells, whose predictions also set the uncertain threshold; with classifier.members > 1,
+// that many networks so trained, saved as one model averaging them. Writes a run folder like the
 // segmenters' (config.json, split.json, metrics.json/csv, model/, report.html and its pictures).
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -251,22 +252,20 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   const history: ClassifierEpochRecord[] = [];
   const memberBest: ClassifierEpochRecord[] = [];
   const members = cls.members;
-  const kept: tfl.LayersModel[] = [];
+  const networks: tfl.LayersModel[] = [];
   try {
     for (let m = 1; m <= members; m++) {
       // Member m starts from its own seed (weights, order, augmentation); one member is the seed itself.
       const seed = config.train.seed + (m - 1);
       const model = createModel(name, modelOptionsFor(seed));
+      networks.push(model);
       const member = { member: m, of: members, seed };
-      const best = await trainNetwork(model, config, parts, info, weights, pixels, member, history, { runDir, log, onBatch: options.onBatch, save: members === 1 ? keep : undefined });
-      memberBest.push(best);
-      if (members === 1) model.dispose();
-      else kept.push(model);
+      memberBest.push(await trainNetwork(model, config, parts, info, weights, pixels, member, history, { runDir, log, onBatch: options.onBatch, save: members === 1 ? keep : undefined }));
     }
     if (members > 1) {
       const ensemble = createModel(name, modelOptionsFor(config.train.seed, members));
       try {
-        kept.forEach((model, i) => copyIntoMember(ensemble, model, i + 1));
+        networks.forEach((model, i) => copyIntoMember(ensemble, model, i + 1));
         const valProbs = parts.validation.length > 0 ? await predictCells(ensemble, parts.validation, info, pixels, { tta }) : null;
         const test = setScores(await predictCells(ensemble, parts.test, info, pixels, { tta }), parts.test);
         const val = valProbs ? setScores(valProbs, parts.validation) : undefined;
@@ -277,14 +276,14 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       }
     }
   } finally {
-    kept.forEach((model) => model.dispose());
+    networks.forEach((model) => model.dispose());
   }
   const bestEpoch = memberBest[0].epoch;
   const bestEpochs = memberBest.map((r) => r.epoch);
   log(`best epoch ${bestEpochs.join(', ')} (by validation ${cls.selectBy}); uncertain below ${info.threshold.toFixed(2)}`);
   const test = await scoreTestSplit(runDir, options.sources, loaded, cls, options.predicted);
   await writeJsonAtomic(join(runDir, 'test.json'), { truth: withoutPredictions(test.truth), predicted: test.predicted ? withoutPredictions(test.predicted) : undefined });
-  await writeClassifierReport(runDir, { config, history, bestEpoch, test, loaded });
+  await writeClassifierReport(runDir, { config, history, bestEpoch, ...(members > 1 ? { memberBestEpochs: bestEpochs } : {}), test, loaded });
   return { runDir, config, history, bestEpoch, test };
 }
 
