@@ -96,13 +96,12 @@ test('misspelt keys are refused with their path in every section, not dropped', 
   assert.throws(() => resolvePreset('unet-small', { data: { fit: 'crop' } }), /data\.fit/);
 });
 
-test('wbc-type: one network, no stain standardisation; the crop it records leaves defaults out', () => {
+test('wbc-type standardises stain and averages three networks; the crop it records leaves defaults out', () => {
   const c = resolvePreset('wbc-type').classifier!;
-  assert.equal(c.stain, 'none');
-  assert.equal(c.members, 1);
-  assert.deepEqual(cropSpecOf(64, c), { size: 64, margin: 0.15 });
-  assert.deepEqual(cropSpecOf(32, { ...c, stain: 'nucleus', cropAround: 'image' }), { size: 32, margin: 0.15, around: 'image', stain: 'nucleus' });
-  assert.equal(resolvePreset('wbc-type', { classifier: { members: 3 } }).classifier!.members, 3);
+  assert.equal(c.stain, 'nucleus');
+  assert.equal(c.members, 3);
+  assert.deepEqual(cropSpecOf(64, c), { size: 64, margin: 0.15, stain: 'nucleus' });
+  assert.deepEqual(cropSpecOf(32, { ...c, stain: 'none', cropAround: 'image' }), { size: 32, margin: 0.15, around: 'image' });
   assert.throws(() => resolvePreset('wbc-type', { classifier: { members: 0 } }), /classifier\.members/);
   assert.throws(() => resolvePreset('wbc-type', { classifier: { stain: 'reinhard' } }), /classifier\.stain/);
 });
