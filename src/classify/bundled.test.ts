@@ -11,9 +11,12 @@ import { DEFAULT_CLASSIFIER_DIR, loadCellClassifier } from './classifier.js';
 import { evaluateClassifier } from './evaluate.js';
 
 /** README, "The differential": test split of the bundled classifier (121 cells: 90 of Dataset 1, 31 of Dataset 2). */
+// Measured: annotated masks 0.934 pooled, 0.933 / 0.935 by data set, macro-F1 0.915; the segmenter's
+// masks 0.942, 0.944 / 0.935, 0.926. A floor a cell or two under each (Dataset 2 has 31 cells: one is 0.032);
+// the predicted ones a little lower, as they move with the bundled segmenter.
 const FLOORS = {
-  truth: { pooled: 0.9, 'Dataset 1': 0.89, 'Dataset 2': 0.87, macroF1Main: 0.87 },
-  predicted: { pooled: 0.9, 'Dataset 1': 0.89, 'Dataset 2': 0.87, macroF1Main: 0.87 },
+  truth: { pooled: 0.92, 'Dataset 1': 0.92, 'Dataset 2': 0.9, macroF1Main: 0.9 },
+  predicted: { pooled: 0.91, 'Dataset 1': 0.91, 'Dataset 2': 0.87, macroF1Main: 0.89 },
 } as const;
 
 test('the bundled classifier types the recorded test cells of both data sets, with either kind of mask', async () => {

@@ -6,6 +6,7 @@ import type { LabelMask, RgbImage } from '../data/types.js';
 import { gatherPixels, resizeNearest } from '../data/resize.js';
 import { resizeSmooth } from '../data/resample.js';
 import { findMainCell } from '../infer/postprocess.js';
+import type { StainNormalization } from './stain.js';
 
 /** A square of the image, in image pixels; it may reach beyond the image (filled by reflection). */
 export interface CropBox {
@@ -33,6 +34,8 @@ export interface CropOptions {
    * it; kept to measure what the cell's square is worth.
    */
   around?: 'cell' | 'image';
+  /** Colour standardisation of the crop (src/classify/stain.ts); none when absent. */
+  stain?: StainNormalization;
 }
 
 /**

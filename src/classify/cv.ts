@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
+import { cropSpecOf } from '../config/classifier.js';
 import type { DataSource } from '../data/locate.js';
 import { stratifiedKFoldSplits } from '../data/split.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
@@ -200,7 +201,7 @@ export async function collectClassifierCv(cvDir: string, options: { log?: (l: st
   }
   const loaded = options.loaded ?? (await loadLabelledCells(folds[0].scores.truth!.sources.map((s) => ({ name: s.dataset, dir: s.dir }))));
   const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [cellKey(c), c]));
-  const crop = { size: config!.data.size, margin: config!.classifier!.cropMargin, around: config!.classifier!.cropAround };
+  const crop = cropSpecOf(config!.data.size, config!.classifier!);
   const tiles = mistakeTiles(folds.flatMap((f) => f.predictions.truth ?? []), cells, crop);
   await writeFileAtomic(join(dir, 'mistakes.png'), await renderMistakesPng(tiles, 'most confident mistakes over all folds (annotated masks)'));
   await writeFileAtomic(join(dir, 'cv.html'), renderCvSummaryHtml(summary));

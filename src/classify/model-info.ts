@@ -7,9 +7,10 @@ import { CLASSIFIER_INPUTS } from '../config/classifier.js';
 import type { ModelMetadata } from '../models/io.js';
 import { CELL_TYPES } from './cell-types.js';
 import { FEATURE_NAMES, type FeatureName } from './features.js';
+import { STAIN_NORMALIZATIONS } from './stain.js';
 
 export const CellTypeInfoSchema = z.strictObject({
-  crop: z.strictObject({ size: z.number().int().min(8), margin: z.number().min(0).max(1), around: z.enum(['cell', 'image']).optional() }),
+  crop: z.strictObject({ size: z.number().int().min(8), margin: z.number().min(0).max(1), around: z.enum(['cell', 'image']).optional(), stain: z.enum(STAIN_NORMALIZATIONS).optional() }),
   input: z.enum(CLASSIFIER_INPUTS),
   /** The features the network takes, in order, with the training cells' mean and standard deviation of each. */
   features: z.strictObject({

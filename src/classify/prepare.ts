@@ -7,6 +7,7 @@ import { measureCell, type CellStats } from '../infer/morphometrics.js';
 import type { ClassifierInput } from '../config/classifier.js';
 import { cellCrop, cellBox, type CellCrop, type CropOptions } from './crop.js';
 import { cellFeatures, FEATURE_NAMES, type FeatureName } from './features.js';
+import { standardizeStain } from './stain.js';
 
 export interface PreparedCell {
   crop: CellCrop;
@@ -24,7 +25,8 @@ export function prepareCell(image: RgbImage, mask: LabelMask, crop: CropOptions,
   if (!found) return null;
   const features = cellFeatures(image, mask, measured, found.cell);
   if (!features) return null;
-  return { crop: cellCrop(image, mask, crop, found)!, features };
+  const cut = cellCrop(image, mask, crop, found)!;
+  return { crop: crop.stain ? { ...cut, image: standardizeStain(cut.image, cut.mask, crop.stain) } : cut, features };
 }
 
 /** Channels of the network's crop input. */

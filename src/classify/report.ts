@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { escapeHtml } from '../report/html.js';
 import type { RunConfig } from '../config/schema.js';
+import { cropSpecOf } from '../config/classifier.js';
 import { cellKey, type LabelledCell, type LoadedCells } from './cells.js';
 import { CELL_TYPES } from './cell-types.js';
 import { prepareCell } from './prepare.js';
@@ -61,6 +62,8 @@ export interface ClassifierReportInput {
   config: RunConfig;
   history: ClassifierEpochRecord[];
   bestEpoch: number;
+  /** With classifier.members > 1: each member's best epoch (bestEpoch is the first's). */
+  memberBestEpochs?: number[];
   test: { truth: ClassifierEvaluation; predicted?: ClassifierEvaluation };
   loaded: LoadedCells;
 }
@@ -68,7 +71,7 @@ export interface ClassifierReportInput {
 /** Writes confusion-test*.png, mistakes.png and report.html into the run folder. */
 export async function writeClassifierReport(runDir: string, r: ClassifierReportInput): Promise<void> {
   const cells = new Map(r.loaded.sources.flatMap((s) => s.cells).map((c) => [cellKey(c), c]));
-  const crop = { size: r.config.data.size, margin: r.config.classifier!.cropMargin, around: r.config.classifier!.cropAround };
+  const crop = cropSpecOf(r.config.data.size, r.config.classifier!);
   await writeFileAtomic(join(runDir, 'confusion-test.png'), await renderConfusionPng(r.test.truth.pooled.metrics.confusion, CELL_TYPES, 'test split, annotated masks'));
   if (r.test.predicted) {
     await writeFileAtomic(join(runDir, 'confusion-test-predicted.png'), await renderConfusionPng(r.test.predicted.pooled.metrics.confusion, CELL_TYPES, 'test split, masks from the segmenter'));
@@ -82,12 +85,12 @@ export async function writeClassifierReport(runDir: string, r: ClassifierReportI
     h.val?.macroF1?.toFixed(3) ?? '',
     h.test.accuracy?.toFixed(3) ?? '',
     h.test.macroF1?.toFixed(3) ?? '',
-    h.epoch === r.bestEpoch ? 'best' : '',
+    h.epoch === (r.memberBestEpochs?.[(h.member ?? 1) - 1] ?? r.bestEpoch) ? 'best' : '',
   ]);
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>leukoseg ${escapeHtml(r.config.preset)}: ${escapeHtml(runDir.split('/').pop() ?? '')}</title><style>${PAGE_STYLE}</style></head>
 <body><h1>leukoseg ${escapeHtml(r.config.preset)}</h1>
-<p>White-cell type classifier. Best epoch ${r.bestEpoch}, chosen by ${escapeHtml(r.config.classifier!.selectBy)} on the validation cells carved from the training cells; the test split played no part in it.</p>
+<p>White-cell type classifier. Best epoch ${r.memberBestEpochs ? `${r.memberBestEpochs.join(', ')} (one per member, averaged in one model)` : r.bestEpoch}, chosen by ${escapeHtml(r.config.classifier!.selectBy)} on the validation cells carved from the training cells; the test split played no part in it.</p>
 ${evaluationHtml('Test split, cells cut out with the annotated masks', r.test.truth, 'confusion-test.png')}
 ${r.test.predicted ? evaluationHtml('Test split, cells cut out with the masks the segmenter predicts (what segment does)', r.test.predicted, 'confusion-test-predicted.png') : ''}
 <h2>Most confident mistakes (annotated masks)</h2><p><img src="mistakes.png" alt="most confident mistakes"></p>

@@ -55,6 +55,8 @@ const config = (epochs: number) =>
     data: { size: 32 },
     train: { epochs, batchSize: 4, valFraction: 0.25, schedule: 'constant', learningRate: 0.003 },
     augment: { enabled: false },
+    // One network: the preset's ensemble would triple every test's training (the ensemble has its own test).
+    classifier: { members: 1 },
   });
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -100,6 +102,38 @@ test('wbc-type trains on two labs, writes its run folder, and its model reloads 
     classifier.dispose();
   }
   await assert.rejects(loadSegmenter({ model: join(result.runDir, 'model') }), /is a cell-type classifier, not a segmenter/);
+});
+
+test('an ensemble of two members with stain standardisation: one saved model that averages them and reloads alike', async () => {
+  const base = config(2);
+  const tensors = tf.memory().numTensors;
+  const run = await trainClassifier(
+    { ...base, classifier: { ...base.classifier!, members: 2, stain: 'nucleus', predictedMasks: false } },
+    { sources, outDir: join(root, 'runs-ensemble'), log: () => {} },
+  );
+  assert.equal(tf.memory().numTensors, tensors, 'a finished ensemble run left tensors behind');
+  assert.deepEqual(run.history.map((h) => `${h.member}:${h.epoch}`), ['1:1', '1:2', '2:1', '2:2']);
+  const csv = (await readFile(join(run.runDir, 'metrics.csv'), 'utf8')).trim().split('\n');
+  assert.deepEqual(csv.slice(1).map((l) => l.split(',')[0]), ['1', '1', '2', '2']);
+  assert.match(await readFile(join(run.runDir, 'report.html'), 'utf8'), /Best epoch \d+, \d+ \(one per member/);
+  const validation = JSON.parse(await readFile(join(run.runDir, 'validation.json'), 'utf8'));
+  assert.ok(validation.predictions.length > 0 && validation.predictions.every((p: { probs: number[] }) => Math.abs(p.probs.reduce((a, b) => a + b, 0) - 1) < 1e-4));
+  const classifier = await loadCellClassifier(join(run.runDir, 'model'));
+  try {
+    assert.equal(classifier.info.crop.stain, 'nucleus');
+    const loaded = await loadLabelledCells(sources);
+    const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [`${c.source}/${c.id}`, c]));
+    for (const p of run.test.truth.predictions) {
+      const cell = cells.get(`${p.source}/${p.id}`)!;
+      const r = (await classifier.classify(cell.image, cell.truth))!;
+      CELL_TYPES.forEach((t, i) => assert.ok(Math.abs(r.probabilities[t] - p.probs![i]) < 1e-5, `${p.id} ${t}`));
+    }
+  } finally {
+    classifier.dispose();
+  }
+  const json = JSON.parse(await readFile(join(run.runDir, 'model', 'model.json'), 'utf8'));
+  const names = (json.modelTopology.model_config ?? json.modelTopology).config.layers.map((l: { name: string }) => l.name);
+  assert.ok(names.includes('m1_head') && names.includes('m2_head') && names.includes('head'), names.join(' '));
 });
 
 test('the training step really updates the network: a handful of cells is learnt by heart', async () => {

@@ -1,17 +1,20 @@
 // Trains a white-cell type classifier (`train --preset wbc-type`): labelled cells of every source,
 // split per source with the split seed and stratified by type, validation carved from training; crops
 // augmented as the segmenters' pairs are; a class-weighted cross-entropy; the best epoch picked on the
-// validation cells, whose predictions also set the uncertain threshold. Writes a run folder like the
+// validation cells, whose predictions also set the uncertain threshold; with classifier.members > 1,
+// that many networks so trained, saved as one model averaging them. Writes a run folder like the
 // segmenters' (config.json, split.json, metrics.json/csv, model/, report.html and its pictures).
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
-import { selectedFeatures, type ClassifierConfig } from '../config/classifier.js';
+import { cropSpecOf, selectedFeatures, type ClassifierConfig } from '../config/classifier.js';
 import type { DataSource } from '../data/locate.js';
 import { augmentPair, createRng } from '../data/augment.js';
 import { categoricalCrossentropy } from '../engine/ops.js';
 import { createModel } from '../models/registry.js';
+import { copyIntoMember } from '../models/wbc-cnn.js';
 import { defaultMetadata, loadModel, saveModel, type ModelMetadata } from '../models/io.js';
 import { preprocessingFor } from '../models/preprocessing.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
@@ -27,7 +30,7 @@ import { fitFeatureScaling, inputChannels, prepareCell, type PreparedCell } from
 import { batchTensors, predictCells } from './predict.js';
 import { chooseThreshold } from './threshold.js';
 import { evaluateClassifier, type ClassifierEvaluation } from './evaluate.js';
-import { likeliest } from './score.js';
+import { likeliest, type CellPrediction } from './score.js';
 import { writeClassifierReport } from './report.js';
 
 export interface ClassifierRunOptions {
@@ -57,6 +60,8 @@ export interface SetScores {
 }
 
 export interface ClassifierEpochRecord {
+  /** Which network of an ensemble (classifier.members > 1); absent for a single one. */
+  member?: number;
   epoch: number;
   learningRate: number;
   /** Mean over the epoch's batches of the class-weighted loss that was minimised. */
@@ -122,6 +127,12 @@ function setScores(probs: Float32Array, cells: readonly Prepared[]): SetScores {
   return { cells: cells.length, loss: cells.length === 0 ? Number.NaN : loss / cells.length, accuracy: m.accuracy, balancedAccuracy: m.balancedAccuracy, macroF1: m.macroF1 };
 }
 
+/** Per-cell predictions of prepared cells from their probability rows (cells x 5). */
+function cellPredictions(probs: Float32Array, cells: readonly Prepared[]): CellPrediction[] {
+  const k = CELL_TYPES.length;
+  return cells.map((c, i) => ({ id: c.cell.id, source: c.cell.source, label: c.cell.label, probs: Array.from(probs.subarray(i * k, (i + 1) * k)) }));
+}
+
 /** Higher is better; the loss is negated. */
 export function selectionValue(scores: SetScores, by: ClassifierConfig['selectBy']): number {
   const v = by === 'loss' ? -scores.loss : by === 'accuracy' ? scores.accuracy : scores.macroF1;
@@ -129,6 +140,7 @@ export function selectionValue(scores: SetScores, by: ClassifierConfig['selectBy
 }
 
 const CSV_COLUMNS: Array<[string, (r: ClassifierEpochRecord) => number | null | undefined]> = [
+  ['member', (r) => r.member ?? 1],
   ['epoch', (r) => r.epoch],
   ['learningRate', (r) => r.learningRate],
   ['trainLoss', (r) => r.trainLoss],
@@ -184,7 +196,7 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   );
   await writeJsonAtomic(join(runDir, 'config.json'), config);
   await writeJsonAtomic(join(runDir, 'split.json'), split);
-  const crop = { size: config.data.size, margin: cls.cropMargin, ...(cls.cropAround === 'image' ? { around: 'image' as const } : {}) };
+  const crop = cropSpecOf(config.data.size, cls);
   const parts = preparedParts(split, loaded, crop, log);
   const count = (cells: readonly Prepared[], source: string) =>
     CELL_TYPES.map((_, t) => cells.filter((c) => c.cell.source === source && c.cell.label === t).length).join('/');
@@ -204,20 +216,15 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   log(`class weights ${weights.map((w, i) => `${CELL_TYPES[i]} ${w.toFixed(2)}`).join(', ')}; input ${cls.input}, ${info.features.names.length} features, crop ${crop.size} px`);
   const pixels = { scale: 1 / 255, ...(config.data.normalize === 'percentile' ? { normalize: 'percentile' as const } : {}) };
   const { name, ...modelOptions } = config.model;
-  const model = createModel(name, {
+  const modelOptionsFor = (seed: number, members = 1) => ({
     ...modelOptions,
     inputSize: crop.size,
-    seed: config.train.seed,
+    seed,
     inputChannels: inputChannels(cls.input),
     featureCount: info.features.names.length,
     classCount: CELL_TYPES.length,
+    ...(members > 1 ? { members } : {}),
   });
-  // tfjs's own Adam, not the engine's fused one: that one writes the weights in place, and tfjs-wasm's
-  // dense layers keep their packed weights by tensor id (XNNPACK), so they would go on computing with
-  // the weights of the first step (measured: training loss 0.09 instead of 0.0003 after 40 steps on one
-  // batch). Its cost is nothing beside the network's for 67 k weights.
-  const optimizer = tf.train.adam(config.train.learningRate);
-  model.compile({ optimizer, loss: categoricalCrossentropy });
   const metadata: ModelMetadata = {
     ...defaultMetadata(name, crop.size),
     classNames: [...CELL_TYPES],
@@ -228,15 +235,96 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
     inference: { tta: config.inference.tta },
     splits: toRecordedSplits(split),
   };
+  const tta = config.train.tta;
+  /** Keeps `model` as the run's model: the threshold from its validation predictions, then model/. */
+  const keep = async (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => {
+    // The threshold comes from the validation cells of the model whose weights are kept.
+    const choice = valProbs ? chooseThreshold(valProbs, parts.validation.map((c) => c.cell.label), cls.targetAccuracy) : null;
+    if (choice) {
+      info.threshold = choice.threshold;
+      info.thresholdChoice = { targetAccuracy: choice.targetAccuracy, validationCells: choice.validationCells, keptCells: choice.keptCells, keptAccuracy: choice.keptAccuracy };
+    }
+    await saveModel(model, join(runDir, 'model'), { ...metadata, epoch, cellType: { ...info }, metrics: test });
+    // The kept model's validation predictions, so choices (ensembles, stain, crop) can be compared on validation cells only.
+    if (valProbs) await writeJsonAtomic(join(runDir, 'validation.json'), { epoch, predictions: cellPredictions(valProbs, parts.validation) });
+  };
 
   const history: ClassifierEpochRecord[] = [];
+  const memberBest: ClassifierEpochRecord[] = [];
+  const members = cls.members;
+  const networks: tfl.LayersModel[] = [];
+  try {
+    for (let m = 1; m <= members; m++) {
+      // Member m starts from its own seed (weights, order, augmentation); one member is the seed itself.
+      const seed = config.train.seed + (m - 1);
+      const model = createModel(name, modelOptionsFor(seed));
+      networks.push(model);
+      const member = { member: m, of: members, seed };
+      memberBest.push(await trainNetwork(model, config, parts, info, weights, pixels, member, history, { runDir, log, onBatch: options.onBatch, save: members === 1 ? keep : undefined }));
+    }
+    if (members > 1) {
+      const ensemble = createModel(name, modelOptionsFor(config.train.seed, members));
+      try {
+        networks.forEach((model, i) => copyIntoMember(ensemble, model, i + 1));
+        const valProbs = parts.validation.length > 0 ? await predictCells(ensemble, parts.validation, info, pixels, { tta }) : null;
+        const test = setScores(await predictCells(ensemble, parts.test, info, pixels, { tta }), parts.test);
+        const val = valProbs ? setScores(valProbs, parts.validation) : undefined;
+        log(`ensemble of ${members}: ${val ? `val loss ${val.loss.toFixed(4)} accuracy ${val.accuracy?.toFixed(3)} macro-F1 ${val.macroF1?.toFixed(3)}` : 'no validation cells'}`);
+        await keep(ensemble, memberBest[0].epoch, valProbs, test);
+      } finally {
+        ensemble.dispose();
+      }
+    }
+  } finally {
+    networks.forEach((model) => model.dispose());
+  }
+  const bestEpoch = memberBest[0].epoch;
+  const bestEpochs = memberBest.map((r) => r.epoch);
+  log(`best epoch ${bestEpochs.join(', ')} (by validation ${cls.selectBy}); uncertain below ${info.threshold.toFixed(2)}`);
+  const test = await scoreTestSplit(runDir, options.sources, loaded, cls, options.predicted);
+  await writeJsonAtomic(join(runDir, 'test.json'), { truth: withoutPredictions(test.truth), predicted: test.predicted ? withoutPredictions(test.predicted) : undefined });
+  await writeClassifierReport(runDir, { config, history, bestEpoch, ...(members > 1 ? { memberBestEpochs: bestEpochs } : {}), test, loaded });
+  return { runDir, config, history, bestEpoch, test };
+}
+
+type Parts = ReturnType<typeof preparedParts>;
+type Pixels = { scale: number; normalize?: 'percentile' };
+type KeepModel = (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => Promise<void>;
+
+/**
+ * Trains one network for the configured epochs, appending its epochs to `history`, and returns its
+ * best epoch's record (by validation `selectBy`). With `save`, it is called with the model at each
+ * new best epoch; without, the best epoch's weights are put back into `model` at the end.
+ */
+async function trainNetwork(
+  model: tfl.LayersModel,
+  config: RunConfig,
+  parts: Parts,
+  info: CellTypeInfo,
+  weights: readonly number[],
+  pixels: Pixels,
+  member: { member: number; of: number; seed: number },
+  history: ClassifierEpochRecord[],
+  options: { runDir: string; log: (line: string) => void; onBatch?: (p: BatchProgress) => void; save?: KeepModel },
+): Promise<ClassifierEpochRecord> {
+  const cls = config.classifier!;
+  const { log } = options;
+  // tfjs's own Adam, not the engine's fused one: that one writes the weights in place, and tfjs-wasm's
+  // dense layers keep their packed weights by tensor id (XNNPACK), so they would go on computing with
+  // the weights of the first step (measured: training loss 0.09 instead of 0.0003 after 40 steps on one
+  // batch). Its cost is nothing beside the network's for 67 k weights.
+  const optimizer = tf.train.adam(config.train.learningRate);
+  model.compile({ optimizer, loss: categoricalCrossentropy });
   let best: ClassifierEpochRecord | undefined;
+  let bestWeights: tf.Tensor[] = [];
   const trainSet = parts.train;
-  const sourceNames = split.sources.map((s) => s.name);
+  const sourceNames = [...new Set(trainSet.map((c) => c.cell.source))];
   const sourceIndex = Uint8Array.from(trainSet.map((c) => sourceNames.indexOf(c.cell.source)));
-  const { batchSize, epochs, seed } = config.train;
+  const { batchSize, epochs } = config.train;
+  const seed = member.seed;
   const batches = Math.ceil(trainSet.length / batchSize);
   const schedule = { kind: config.train.schedule, learningRate: config.train.learningRate, minLearningRate: config.train.minLearningRate, warmupEpochs: config.train.warmupEpochs };
+  const tag = member.of > 1 ? `member ${member.member}/${member.of} ` : '';
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = sourceNames.length > 1 ? balancedEpochOrder(sourceIndex, config.train.sourceBalance, seed, epoch) : epochOrder(trainSet.length, seed, epoch);
@@ -260,6 +348,7 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       const valProbs = parts.validation.length > 0 ? await predictCells(model, parts.validation, info, pixels, { tta }) : null;
       const testProbs = await predictCells(model, parts.test, info, pixels, { tta });
       const record: ClassifierEpochRecord = {
+        ...(member.of > 1 ? { member: member.member } : {}),
         epoch,
         learningRate: (optimizer as unknown as { learningRate: number }).learningRate,
         trainLoss: lossSum / batches,
@@ -270,33 +359,27 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       history.push(record);
       const shown = record.val ?? record.test;
       log(
-        `epoch ${epoch}/${epochs}  loss ${record.trainLoss.toFixed(4)}  ${record.val ? 'val' : 'test'} loss ${shown.loss.toFixed(4)} accuracy ${shown.accuracy?.toFixed(3)} ` +
+        `${tag}epoch ${epoch}/${epochs}  loss ${record.trainLoss.toFixed(4)}  ${record.val ? 'val' : 'test'} loss ${shown.loss.toFixed(4)} accuracy ${shown.accuracy?.toFixed(3)} ` +
           `macro-F1 ${shown.macroF1?.toFixed(3)}  ${trainSeconds.toFixed(1)} s, tensors ${tf.memory().numTensors}`,
       );
       const score = (r: ClassifierEpochRecord) => selectionValue(r.val ?? r.test, cls.selectBy);
       if (!best || score(record) > score(best)) {
         best = record;
-        // The threshold comes from the validation cells of the epoch whose weights are kept.
-        const choice = valProbs ? chooseThreshold(valProbs, parts.validation.map((c) => c.cell.label), cls.targetAccuracy) : null;
-        if (choice) {
-          info.threshold = choice.threshold;
-          info.thresholdChoice = { targetAccuracy: choice.targetAccuracy, validationCells: choice.validationCells, keptCells: choice.keptCells, keptAccuracy: choice.keptAccuracy };
+        if (options.save) await options.save(model, epoch, valProbs, record.test);
+        else {
+          tf.dispose(bestWeights);
+          bestWeights = model.getWeights().map((w) => w.clone());
         }
-        await saveModel(model, join(runDir, 'model'), { ...metadata, epoch, cellType: { ...info }, metrics: record.test });
       }
-      await writeJsonAtomic(join(runDir, 'metrics.json'), history);
-      await writeFileAtomic(join(runDir, 'metrics.csv'), historyCsv(history));
+      await writeJsonAtomic(join(options.runDir, 'metrics.json'), history);
+      await writeFileAtomic(join(options.runDir, 'metrics.csv'), historyCsv(history));
     }
+    if (!options.save) model.setWeights(bestWeights);
   } finally {
+    tf.dispose(bestWeights);
     optimizer.dispose();
-    model.dispose();
   }
-  const bestEpoch = best!.epoch;
-  log(`best epoch ${bestEpoch} (by validation ${cls.selectBy}); uncertain below ${info.threshold.toFixed(2)}`);
-  const test = await scoreTestSplit(runDir, options.sources, loaded, cls, options.predicted);
-  await writeJsonAtomic(join(runDir, 'test.json'), { truth: withoutPredictions(test.truth), predicted: test.predicted ? withoutPredictions(test.predicted) : undefined });
-  await writeClassifierReport(runDir, { config, history, bestEpoch, test, loaded });
-  return { runDir, config, history, bestEpoch, test };
+  return best!;
 }
 
 /** An evaluation without its per-cell predictions (for the JSON summaries). */

@@ -4,6 +4,8 @@
 // section trains a classifier (src/classify/) instead of a segmenter; every field has its default here.
 import { z } from 'zod';
 import { FEATURE_NAMES, type FeatureName } from '../classify/features.js';
+import { STAIN_NORMALIZATIONS } from '../classify/stain.js';
+import type { CropOptions } from '../classify/crop.js';
 
 /** What the network sees of a cell: its crop alone, the crop plus nucleus and cytoplasm mask channels, or the crop with everything outside the cell blanked. */
 export const CLASSIFIER_INPUTS = ['rgb', 'rgb-mask', 'masked'] as const;
@@ -16,6 +18,8 @@ export const ClassifierConfigSchema = z.strictObject({
   features: z.union([z.boolean(), z.array(z.enum(FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
   /** Space around the cell's bounding box on each side of the crop, as a fraction of the box's longer side. */
   cropMargin: z.number().min(0).max(1).default(0.15),
+  /** Colour standardisation of the crop: 'nucleus' scales each channel's optical density so the nucleus has a fixed one (src/classify/stain.ts). */
+  stain: z.enum(STAIN_NORMALIZATIONS).default('none'),
   /** 'cell': the crop is the square around the cell; 'image': the whole image squared (src/classify/crop.ts). */
   cropAround: z.enum(['cell', 'image']).default('cell'),
   /**
@@ -30,6 +34,12 @@ export const ClassifierConfigSchema = z.strictObject({
    * pulls the network less far.
    */
   labelSmoothing: z.number().min(0).lt(1).default(0),
+  /**
+   * Networks trained one after the other from seeds train.seed, train.seed + 1, ..., each with its own
+   * best epoch; the saved model averages their probabilities (one model, src/models/wbc-cnn.ts), and
+   * the uncertain threshold is chosen on the average's validation predictions.
+   */
+  members: z.number().int().min(1).max(9).default(1),
   /**
    * The validation score that picks the best epoch: (lowest) cross-entropy, accuracy, or macro-F1 over
    * the types present. The default is the loss: with some 60 validation cells, one of them a basophil,
@@ -58,4 +68,14 @@ export function selectedFeatures(config: Pick<ClassifierConfig, 'features'>): Fe
   if (config.features === false) return [];
   const wanted = new Set(config.features);
   return FEATURE_NAMES.filter((n) => wanted.has(n));
+}
+
+/** The crop a configuration makes of each cell (what the model records as cellType.crop); defaults left out. */
+export function cropSpecOf(size: number, config: Pick<ClassifierConfig, 'cropMargin' | 'cropAround' | 'stain'>): CropOptions {
+  return {
+    size,
+    margin: config.cropMargin,
+    ...(config.cropAround === 'image' ? { around: 'image' as const } : {}),
+    ...(config.stain !== 'none' ? { stain: config.stain } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRESET_NAMES, resolvePreset } from './presets.js';
 import { parseRunConfig } from './schema.js';
+import { cropSpecOf } from './classifier.js';
 
 test("study presets carry the study's protocol", () => {
   const m3 = resolvePreset('study-model-3');
@@ -93,4 +94,14 @@ test('misspelt keys are refused with their path in every section, not dropped', 
   assert.equal(resolvePreset('study-model-3', { data: { dataset: 'all' } }).data.dataset, 'all');
   assert.throws(() => resolvePreset('study-model-3', { data: { dataset: 0 } }), /data\.dataset/);
   assert.throws(() => resolvePreset('unet-small', { data: { fit: 'crop' } }), /data\.fit/);
+});
+
+test('wbc-type standardises stain and averages three networks; the crop it records leaves defaults out', () => {
+  const c = resolvePreset('wbc-type').classifier!;
+  assert.equal(c.stain, 'nucleus');
+  assert.equal(c.members, 3);
+  assert.deepEqual(cropSpecOf(64, c), { size: 64, margin: 0.15, stain: 'nucleus' });
+  assert.deepEqual(cropSpecOf(32, { ...c, stain: 'none', cropAround: 'image' }), { size: 32, margin: 0.15, around: 'image' });
+  assert.throws(() => resolvePreset('wbc-type', { classifier: { members: 0 } }), /classifier\.members/);
+  assert.throws(() => resolvePreset('wbc-type', { classifier: { stain: 'reinhard' } }), /classifier\.stain/);
 });

@@ -25,4 +25,6 @@ export interface ModelOptions {
   featureCount?: number;
   /** wbc-cnn: how many cell types the head tells apart. */
   classCount?: number;
+  /** wbc-cnn: networks side by side whose probabilities are averaged (an ensemble in one model), default 1. */
+  members?: number;
 }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../engine/index.js';
 import { createModel, MODEL_NAMES, modelTask } from './registry.js';
+import { copyIntoMember } from './wbc-cnn.js';
 import { defaultMetadata, loadModel, saveModel } from './io.js';
 import type { ModelOptions } from './options.js';
 
@@ -77,6 +78,28 @@ test('wbc-cnn: crop channels and features as asked, about 60 k parameters, and a
   } finally {
     tf.dispose([x, f, y]);
     model.dispose();
+  }
+});
+
+test('wbc-cnn members: separately made networks copied in, the ensemble gives the mean of their probabilities', async () => {
+  await initEngine();
+  const options = { inputSize: 32, inputChannels: 5, featureCount: 3 };
+  const singles = [createModel('wbc-cnn', { ...options, seed: 1 }), createModel('wbc-cnn', { ...options, seed: 2 })];
+  const ensemble = createModel('wbc-cnn', { ...options, seed: 3, members: 2 });
+  const x = tf.randomUniform([2, 32, 32, 5], 0, 1, 'float32', 6);
+  const f = tf.randomUniform([2, 3], -1, 1, 'float32', 7);
+  try {
+    assert.equal(ensemble.countParams(), 2 * singles[0].countParams());
+    singles.forEach((single, i) => copyIntoMember(ensemble, single, i + 1));
+    const [a, b] = singles.map((s) => (s.predict([x, f]) as tf.Tensor).dataSync());
+    const mean = (ensemble.predict([x, f]) as tf.Tensor).dataSync();
+    assert.ok(a.some((v, i) => Math.abs(v - b[i]) > 1e-3), 'the two members should differ');
+    mean.forEach((v, i) => assert.ok(Math.abs(v - (a[i] + b[i]) / 2) < 1e-5, `value ${i}: ${v} vs ${(a[i] + b[i]) / 2}`));
+    assert.throws(() => copyIntoMember(ensemble, singles[0], 3), /m3_/);
+    assert.throws(() => createModel('wbc-cnn', { ...options, seed: 1, members: 0 }), /members must be a whole number >= 1, got 0/);
+  } finally {
+    tf.dispose([x, f]);
+    [...singles, ensemble].forEach((m) => m.dispose());
   }
 });
 
