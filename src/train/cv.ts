@@ -1,9 +1,10 @@
 // k-fold cross-validation: each fold trains the preset from scratch on the other folds and is scored
 // on its own (at native size too); the table reports mean ± sd per class. With several data sources
 // each is cut into k folds on its own and fold f holds fold f of every source. A fold can run alone
-// (`cv --fold K`, one job of a batch system) into a shared CV folder; `collectCv` merges finished folds.
+// (`cv --fold K`, one job of a batch system) into a shared CV folder; a stopped fold's job run again
+// continues from its last checkpoint, a finished one's keeps its result; `collectCv` merges finished folds.
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import type { RunConfig } from '../config/schema.js';
 import { loadDataset } from '../data/dataset.js';
@@ -13,6 +14,8 @@ import { loadModelForEvaluation, evaluateModel } from '../infer/evaluate.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
 import { renderCvHtml, type CvSummary, type CvFold } from '../report/cv.js';
 import { trainRun } from './run.js';
+import { readCheckpointState } from './checkpoint.js';
+import type { SplitFile } from './splits.js';
 import type { BatchProgress } from './loop.js';
 
 export interface CrossValidateOptions {
@@ -53,15 +56,51 @@ export async function foldSplits(config: RunConfig, sources: readonly DataSource
   );
 }
 
+/**
+ * Whether `runDir` holds a stopped run of this very fold (a checkpoint, the same configuration and
+ * the same held-out ids per source), which the fold then continues instead of starting again (a
+ * batch system's job may be stopped and rerun). A checkpoint of another configuration or split is
+ * refused, never overwritten.
+ */
+async function stoppedFold(runDir: string, config: RunConfig, split: Record<string, { train: string[]; test: string[] }>): Promise<boolean> {
+  if ((await readCheckpointState(runDir)) === null) return false;
+  const configFile = join(runDir, 'config.json');
+  const saved: unknown = JSON.parse(await readFile(configFile, 'utf8'));
+  if (JSON.stringify(saved) !== JSON.stringify(config)) {
+    throw new Error(`${configFile}: this stopped fold was trained with another configuration; delete ${runDir} to run the fold again with this one`);
+  }
+  const splitFile = join(runDir, 'split.json');
+  const recorded = (JSON.parse(await readFile(splitFile, 'utf8')) as SplitFile).sources;
+  const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]);
+  const names = Object.keys(split);
+  if (recorded.length !== names.length || recorded.some((r) => !split[r.name] || !sameIds(r.test, split[r.name].test))) {
+    throw new Error(`${splitFile}: this stopped fold held out other images than ${basename(runDir)} of this data; delete ${runDir} to run it again`);
+  }
+  return true;
+}
+
 /** Trains and scores one fold into `<cvDir>/fold-K`, writing its scores to fold.json there. */
 async function runFold(config: RunConfig, options: CrossValidateOptions, k: number, split: Record<string, { train: string[]; test: string[] }>): Promise<CvFold> {
   const log = options.log ?? ((l: string) => console.log(l));
   const runDir = join(options.cvDir, `fold-${k}`);
   const trainCount = Object.values(split).reduce((n, s) => n + s.train.length, 0);
   const testCount = Object.values(split).reduce((n, s) => n + s.test.length, 0);
-  log(`fold ${k}/${options.folds}: ${trainCount} train / ${testCount} test images`);
+  const finished = await readFile(join(runDir, FOLD_JSON), 'utf8').then((t) => JSON.parse(t) as CvFold, () => null);
+  if (finished) {
+    // A batch system may run a finished fold's job again: its result stands.
+    log(`fold ${k}/${options.folds} already finished in ${runDir} (delete that folder to run it again)`);
+    return finished;
+  }
+  const resume = await stoppedFold(runDir, config, split);
+  log(`fold ${k}/${options.folds}: ${trainCount} train / ${testCount} test images${resume ? ', continuing from its last checkpoint' : ''}`);
   const started = performance.now();
-  const run = await trainRun(config, { sources: options.sources, outDir: options.cvDir, runDir, split, log: (l) => log(`  ${l}`), onBatch: options.onBatch });
+  const run = await trainRun(config, {
+    sources: options.sources,
+    outDir: options.cvDir,
+    ...(resume ? { resumeDir: runDir } : { runDir, split }),
+    log: (l) => log(`  ${l}`),
+    onBatch: options.onBatch,
+  });
   const loaded = await loadModelForEvaluation(run.runDir);
   // The fold's model records each source's held-out ids as its test split: evaluate scores exactly those.
   const all = await evaluateModel(loaded, options.sources, { tta: config.train.tta });

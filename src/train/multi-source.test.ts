@@ -98,6 +98,31 @@ test('cross-validation folds run one at a time into one folder, and --collect me
     await assert.rejects(collectCv(cvDir, { log: () => {} }), /1 finished fold\(s\); need at least 2/);
     await crossValidate(tiny(), { ...options, fold: 1 });
     await assert.rejects(collectCv(cvDir, { log: () => {} }), /fold\(s\) 3 have not finished/);
+    // A finished fold's job run again keeps its result; a stopped one continues from its checkpoint.
+    const foldJson = join(cvDir, 'fold-1', 'fold.json');
+    const first = await readFile(foldJson, 'utf8');
+    const again: string[] = [];
+    await crossValidate(tiny(), { ...options, fold: 1, log: (l) => again.push(l) });
+    assert.match(again.join('\n'), /fold 1\/3 already finished/);
+    assert.equal(await readFile(foldJson, 'utf8'), first);
+    await rm(foldJson);
+    const resumed: string[] = [];
+    await crossValidate(tiny(), { ...options, fold: 1, log: (l) => resumed.push(l) });
+    assert.match(resumed.join('\n'), /continuing from its last checkpoint[\s\S]*resuming .*fold-1 after epoch 1/);
+    const redone = JSON.parse(await readFile(foldJson, 'utf8'));
+    assert.deepEqual([redone.bestEpoch, redone.native], [JSON.parse(first).bestEpoch, JSON.parse(first).native]);
+    await rm(foldJson);
+    await assert.rejects(crossValidate(tiny(2), { ...options, fold: 1 }), /this stopped fold was trained with another configuration; delete .*fold-1/);
+    await crossValidate(tiny(), { ...options, fold: 1 });
+    // Nor is a stopped fold of other images continued: another collection's fold 1 holds out others.
+    await rm(foldJson);
+    const other = await smallCollection(7, 6);
+    try {
+      await assert.rejects(crossValidate(tiny(), { ...options, sources: resolveSources({ data: [other], dataset: 'all' }), fold: 1 }), /split\.json: this stopped fold held out other images than fold-1/);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+    await crossValidate(tiny(), { ...options, fold: 1 });
     await crossValidate(tiny(), { ...options, fold: 3 });
     const summary = await collectCv(cvDir, { log: () => {} });
     assert.deepEqual(summary.perFold.map((f) => f.fold), [1, 2, 3]);
