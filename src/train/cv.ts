@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
-import type { RunConfig } from '../config/schema.js';
+import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset } from '../data/dataset.js';
 import type { DataSource } from '../data/locate.js';
 import { kFoldSplits } from '../data/split.js';
@@ -65,8 +65,9 @@ export async function foldSplits(config: RunConfig, sources: readonly DataSource
 async function stoppedFold(runDir: string, config: RunConfig, split: Record<string, { train: string[]; test: string[] }>): Promise<boolean> {
   if ((await readCheckpointState(runDir)) === null) return false;
   const configFile = join(runDir, 'config.json');
-  const saved: unknown = JSON.parse(await readFile(configFile, 'utf8'));
-  if (JSON.stringify(saved) !== JSON.stringify(config)) {
+  // Read through today's schema: keys added since (with defaults that change nothing) do not count as a difference.
+  const saved = parseRunConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile);
+  if (JSON.stringify(saved) !== JSON.stringify(parseRunConfig(config, 'the fold configuration'))) {
     throw new Error(`${configFile}: this stopped fold was trained with another configuration; delete ${runDir} to run the fold again with this one`);
   }
   const splitFile = join(runDir, 'split.json');
@@ -151,7 +152,8 @@ export async function collectCv(cvDir: string, options: { log?: (line: string) =
       log(`${join(dir, entry)}: no ${FOLD_JSON} (not finished); left out`);
       continue;
     }
-    const foldConfig = JSON.parse(await readFile(join(dir, entry, 'config.json'), 'utf8')) as RunConfig;
+    const configFile = join(dir, entry, 'config.json');
+    const foldConfig = parseRunConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile);
     if (config && JSON.stringify(foldConfig) !== JSON.stringify(config)) {
       throw new Error(`${file}: this fold was trained with another configuration than the others; one CV folder holds one cross-validation`);
     }
