@@ -141,7 +141,8 @@ export function buildProgram(): Command {
       if (opts.collect && (await isClassifierCvDir(opts.collect))) return collectClassifierCvCommand(opts.collect, opts.allowMissing);
       if (opts.collect) {
         const summary = await collectCv(opts.collect, { allowMissing: opts.allowMissing });
-        console.log(`\n${summary.folds}-fold cross-validation of ${summary.preset}, Dice mean ± sd:`);
+        const of = summary.missing.length > 0 ? ` (${summary.folds} of ${summary.of} folds)` : '';
+        console.log(`\n${summary.of}-fold cross-validation of ${summary.preset}${of}, Dice mean ± sd:`);
         console.log(formatCvTable(summary));
         return;
       }

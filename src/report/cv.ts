@@ -22,7 +22,12 @@ type Row = Record<'background' | 'cytoplasm' | 'nucleus' | 'mean' | 'foreground'
 
 export interface CvSummary {
   preset: string;
+  /** Folds merged into this summary. */
   folds: number;
+  /** Folds the cross-validation was cut into; more than `folds` when collected with some missing. */
+  of: number;
+  /** Folds not finished when collected (`cv --collect --allow-missing`). */
+  missing: number[];
   images: number;
   seconds: number;
   /** Dice at each image's own size, mean ± sd over folds. */
@@ -58,8 +63,8 @@ export function renderCvHtml(summary: CvSummary): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>leukoseg cross-validation: ${escapeHtml(summary.preset)}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head>
-<body><h1>${summary.folds}-fold cross-validation: ${escapeHtml(summary.preset)}</h1>
-<p>${summary.images} images; each fold trained from scratch on the other folds and scored on its own. Total time ${(summary.seconds / 60).toFixed(1)} min.</p>
+<body><h1>${summary.of}-fold cross-validation: ${escapeHtml(summary.preset)}</h1>
+${summary.missing.length > 0 ? `<p><strong>${summary.folds} of ${summary.of} folds: fold(s) ${summary.missing.join(', ')} had not finished.</strong></p>\n` : ''}<p>${summary.images} images; each fold trained from scratch on the other folds and scored on its own. Total time ${(summary.seconds / 60).toFixed(1)} min.</p>
 <h2>Dice, mean ± sd over folds</h2>
 <table><thead><tr><th>class</th><th>native size</th><th>model input size</th></tr></thead><tbody>
 ${rows}

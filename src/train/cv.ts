@@ -170,6 +170,8 @@ export async function collectCv(cvDir: string, options: { log?: (line: string) =
   const summary: CvSummary = {
     preset: config!.preset,
     folds: folds.length,
+    of: expected,
+    missing,
     images: folds.reduce((n, f) => n + f.images, 0),
     seconds: folds.reduce((t, f) => t + (f.seconds ?? 0), 0),
     native: summarize(folds, (f) => f.native),
@@ -179,6 +181,7 @@ export async function collectCv(cvDir: string, options: { log?: (line: string) =
   };
   await writeJsonAtomic(join(dir, 'cv.json'), summary);
   await writeFileAtomic(join(dir, 'cv.html'), renderCvHtml(summary));
-  log(`cross-validation of ${folds.length} fold(s) written to ${dir} (cv.json, cv.html)`);
+  const which = missing.length > 0 ? `${folds.length} of ${expected} folds (fold(s) ${missing.join(', ')} missing)` : `${expected} folds`;
+  log(`cross-validation of ${which} written to ${dir} (cv.json, cv.html)`);
   return summary;
 }

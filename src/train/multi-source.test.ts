@@ -98,6 +98,12 @@ test('cross-validation folds run one at a time into one folder, and --collect me
     await assert.rejects(collectCv(cvDir, { log: () => {} }), /1 finished fold\(s\); need at least 2/);
     await crossValidate(tiny(), { ...options, fold: 1 });
     await assert.rejects(collectCv(cvDir, { log: () => {} }), /fold\(s\) 3 have not finished/);
+    // Collected with a fold missing, the summary says so: 2 of 3 folds, not a 2-fold CV.
+    const partial: string[] = [];
+    const part = await collectCv(cvDir, { log: (l) => partial.push(l), allowMissing: true });
+    assert.deepEqual([part.folds, part.of, part.missing], [2, 3, [3]]);
+    assert.match(partial.join('\n'), /2 of 3 folds \(fold\(s\) 3 missing\)/);
+    assert.match(await readFile(join(cvDir, 'cv.html'), 'utf8'), /3-fold cross-validation[\s\S]*2 of 3 folds: fold\(s\) 3 had not finished/);
     // A finished fold's job run again keeps its result; a stopped one continues from its checkpoint.
     const foldJson = join(cvDir, 'fold-1', 'fold.json');
     const first = await readFile(foldJson, 'utf8');
@@ -131,7 +137,7 @@ test('cross-validation folds run one at a time into one folder, and --collect me
     assert.deepEqual(summary.perFold.map((f) => f.images), [4, 4, 4]);
     assert.equal(summary.images, 12);
     const saved = JSON.parse(await readFile(join(cvDir, 'cv.json'), 'utf8'));
-    assert.equal(saved.folds, 3);
+    assert.deepEqual([saved.folds, saved.of, saved.missing], [3, 3, []]);
   } finally {
     await rm(root, { recursive: true, force: true });
     await rm(out, { recursive: true, force: true });
