@@ -22,13 +22,5 @@ export function maskToRgb(mask: LabelMask): RgbImage {
   return { width, height, data };
 }
 
-/** One gray byte per pixel: 0 background, 128 cytoplasm, 255 nucleus (MASK_LEVELS). */
-export function maskToGray(mask: LabelMask): Uint8Array {
-  const gray = new Uint8Array(mask.data.length);
-  for (let i = 0; i < mask.data.length; i++) {
-    const label = mask.data[i]!;
-    checkLabel(label, i, MASK_LEVELS.length);
-    gray[i] = MASK_LEVELS[label as 0 | 1 | 2];
-  }
-  return gray;
-}
+/** One gray byte per pixel: 0 background, 128 cytoplasm, 255 nucleus (MASK_LEVELS): the inverse of reading a mask file, kept in one place. */
+export { grayFromLabels as maskToGray } from '../data/masks.js';
