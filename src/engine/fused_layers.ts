@@ -14,7 +14,7 @@ import { CONV2D_RELU_TRAINING } from './kernels/conv_relu_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { activeBackendHas } from './kernels/scratch.js';
-import { batchNormPrototype, l1l2Prototype, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
+import { batchNormPrototype, l1l2Prototype, producedOnActiveTape, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
 import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
@@ -94,7 +94,8 @@ function fusedConvCall(layer: ConvLayer, input: tf.Tensor): tf.Tensor {
     return tf.engine().runKernel(
       CONV2D_RELU_TRAINING,
       bias ? { x: input, filter, bias } : { x: input, filter },
-      { strides: layer.strides, pad: layer.padding, hasBias: bias !== undefined } as unknown as tf.NamedAttrMap,
+      // A layer whose input came out of the tape (not the image) gets all its gradients in one call.
+      { strides: layer.strides, pad: layer.padding, hasBias: bias !== undefined, inputGradient: producedOnActiveTape(input) } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor;
   });
 }
