@@ -9,9 +9,10 @@
 // kind 2 filter gradient:  C = dw from x @A and dy @B, and D = dbias = sum of dy when hasBias = 1
 // kind 3 the same through a ReLU: F = g = dy @B where y @E > 0 else 0 (y: the layer's ReLU output),
 //                          then C = dw from x @A and g, and D = dbias = sum of g when hasBias = 1
-// kind 4 a ReLU layer's whole backward: kind 3's F, C and D, and H = dx from g and w @G, in one call
-//                          (on two threads, one computes the filter and bias gradients while the
-//                          other computes the input's, each on a single-threaded primitive)
+// kind 4 a layer's whole backward: through a ReLU (activation = 1) kind 3's F, C and D, else kind 2's
+//                          C and D from dy; and H = dx from g (or dy) and w @G, in one call (on two
+//                          threads, one computes the filter and bias gradients while the other
+//                          computes the input's, each on a single-threaded primitive)
 // Offsets a kind does not use are ignored. Primitives are built once per geometry and cached:
 // building one costs far more than running it on these small images.
 #include <omp.h>
@@ -369,32 +370,35 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
 void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p);
 
 /**
- * Kind 4: the ReLU mask, then the filter (and bias) gradient and the input gradient. With exactly two
- * threads each takes one of the two on a primitive built for one thread (their work is about equal for
- * a square filter), so the step meets at one barrier after the mask and no other: oneDNN's own threading
- * of the input gradient splits the images between the threads and waits at its joins. Elsewhere it
- * runs kind 3 then kind 1, each on every thread.
+ * Kind 4: the ReLU mask (when activation = 1; else g is dy itself), then the filter (and bias) gradient
+ * and the input gradient. With exactly two threads each takes one of the two on a primitive built for
+ * one thread (their work is about equal for a square filter), so the step meets at one barrier after
+ * the mask and no other: oneDNN's own threading of the input gradient splits the images between the
+ * threads and waits at its joins. Elsewhere it runs kind 3 (or 2) then kind 1, each on every thread.
  */
 void layerGrad(const Geometry& g, const int32_t* offsets, uint8_t* heap, size_t heapBytes) {
+  const bool relu = g[18] == 1;
+  // The gradient the convolutions read: the masked g at F, or dy at B.
+  const int32_t source = relu ? offsets[5] : offsets[1];
   if (omp_get_max_threads() != 2) {
     // kind 1 reads dy at A, w at B and writes dx at C: here g, w and dx.
-    const int32_t inputGrad[kOffsets] = {offsets[5], offsets[6], offsets[7], 0, 0, 0, 0, 0};
+    const int32_t inputGrad[kOffsets] = {source, offsets[6], offsets[7], 0, 0, 0, 0, 0};
     int32_t p[kParams];
     std::memcpy(p, g.data(), sizeof(g));
     std::memcpy(p + kGeometry, offsets, sizeof(int32_t) * kOffsets);
-    run(3, heap, heapBytes, p);
+    run(relu ? 3 : 2, heap, heapBytes, p);
     std::memcpy(p + kGeometry, inputGrad, sizeof(inputGrad));
     run(1, heap, heapBytes, p);
     return;
   }
   const int64_t outputs = static_cast<int64_t>(g[0]) * g[7] * g[8] * g[6];
-  if (!inHeap(offsets[1], outputs, heapBytes) || !inHeap(offsets[4], outputs, heapBytes) || !inHeap(offsets[5], outputs, heapBytes)) {
+  if (!inHeap(offsets[1], outputs, heapBytes) || (relu && (!inHeap(offsets[4], outputs, heapBytes) || !inHeap(offsets[5], outputs, heapBytes)))) {
     throw std::runtime_error("dy, y or g lies outside the wasm heap");
   }
   Primitive& filterGrad = cached(2, g, 0);
   Primitive& inputGrad = cached(1, g, 1);
-  const std::array<int64_t, 4> filterAt = {offsets[0], offsets[5], offsets[2], offsets[3]};
-  const std::array<int64_t, 4> inputAt = {offsets[5], offsets[6], offsets[7], 0};
+  const std::array<int64_t, 4> filterAt = {offsets[0], source, offsets[2], offsets[3]};
+  const std::array<int64_t, 4> inputAt = {source, offsets[6], offsets[7], 0};
   checkArguments(filterGrad, filterAt, heapBytes);
   checkArguments(inputGrad, inputAt, heapBytes);
   reserveBuffers(2);
@@ -406,10 +410,12 @@ void layerGrad(const Geometry& g, const int32_t* offsets, uint8_t* heap, size_t 
     const int t = omp_get_thread_num();
     // Each primitive was built for one thread: oneDNN reads the thread count again at execution.
     omp_set_num_threads(1);
-    int64_t begin, end;
-    rowRange(outputs, t, omp_get_num_threads(), &begin, &end);
-    reluMask(floatsAt(heap, offsets[1]) + begin, floatsAt(heap, offsets[4]) + begin, floatsAt(heap, offsets[5]) + begin, end - begin);
+    if (relu) {
+      int64_t begin, end;
+      rowRange(outputs, t, omp_get_num_threads(), &begin, &end);
+      reluMask(floatsAt(heap, offsets[1]) + begin, floatsAt(heap, offsets[4]) + begin, floatsAt(heap, offsets[5]) + begin, end - begin);
 #pragma omp barrier
+    }
     try {
       if (t == 0) execute(filterGrad, {heap + filterAt[0], heap + filterAt[1], heap + filterAt[2], g[17] == 1 ? heap + filterAt[3] : nullptr}, 0);
       else execute(inputGrad, {heap + inputAt[0], heap + inputAt[1], heap + inputAt[2], nullptr}, 1);

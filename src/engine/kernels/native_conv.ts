@@ -24,7 +24,7 @@ const FORWARD = 0;
 const INPUT_GRAD = 1;
 const FILTER_GRAD = 2;
 const FILTER_GRAD_THROUGH_RELU = 3;
-const LAYER_GRAD_THROUGH_RELU = 4;
+const LAYER_GRAD = 4;
 
 // The heap and tensor offsets are tfjs-backend-wasm internals, read in ../tfjs-internals.ts.
 export { heapOf, offsetOf } from '../tfjs-internals.js';
@@ -180,15 +180,16 @@ export function conv2DReluFilterGradNative(backend: BackendWasm, x: Info, dy: In
 }
 
 /**
- * All the gradients of y = relu(conv(x, filter) + bias) from dy and y in one call: the filter's, the
- * bias's and the input's, through g = dy where y > 0 (a temporary here). Returns [dFilter, dBias?, dx],
- * or null outside the native path.
+ * All the gradients of y = act(conv(x, filter) + bias), act ReLU or none, from dy (and y for the ReLU)
+ * in one call: the filter's, the bias's and the input's, through g = dy where y > 0 (a temporary here)
+ * or dy itself. Returns [dFilter, dBias?, dx], or null outside the native path.
  */
-export function conv2DReluLayerGradNative(backend: BackendWasm, x: Info, dy: Info, y: Info, filter: Info,
+export function conv2DLayerGradNative(backend: BackendWasm, x: Info, dy: Info, y: Info | null, filter: Info,
   info: backend_util.Conv2DInfo, withBias: boolean): Info[] | null {
-  if (!usable([x, dy, y, filter], 'NHWC') || !util.arraysEqual(dy.shape, info.outShape) || !util.arraysEqual(y.shape, info.outShape) ||
-    !util.arraysEqual(filter.shape, info.filterShape)) return null;
-  const g = backend.makeOutput(info.outShape, 'float32');
+  const relu = y !== null;
+  if (!usable([x, dy, filter, ...(relu ? [y] : [])], 'NHWC') || !util.arraysEqual(dy.shape, info.outShape) ||
+    (relu && !util.arraysEqual(y.shape, info.outShape)) || !util.arraysEqual(filter.shape, info.filterShape)) return null;
+  const g = relu ? backend.makeOutput(info.outShape, 'float32') : undefined;
   const outputs = [
     backend.makeOutput(info.filterShape, 'float32'),
     ...(withBias ? [backend.makeOutput([info.outChannels], 'float32')] : []),
@@ -196,8 +197,8 @@ export function conv2DReluLayerGradNative(backend: BackendWasm, x: Info, dy: Inf
   ];
   const [dw, db] = outputs;
   const dx = outputs[outputs.length - 1];
-  const ops = { a: x, b: dy, c: dw, d: withBias ? db : undefined, e: y, f: g, g: filter, h: dx };
-  const ok = runNative(LAYER_GRAD_THROUGH_RELU, backend, info, ops, [...outputs, g], withBias, false);
-  if (ok) backend.disposeData(g.dataId);
+  const ops = { a: x, b: dy, c: dw, d: withBias ? db : undefined, e: y ?? undefined, f: g, g: filter, h: dx };
+  const ok = runNative(LAYER_GRAD, backend, info, ops, g ? [...outputs, g] : outputs, withBias, relu);
+  if (ok && g) backend.disposeData(g.dataId);
   return ok ? outputs : null;
 }
