@@ -292,6 +292,27 @@ void execute(Primitive& prim, const std::array<void*, 4>& data, int lane) {
   stream.wait();
 }
 
+/** Thread t's share of a batch split: its first image, and the primitive of `kind` built for one thread on its images. */
+struct Lane {
+  int64_t begin;
+  Primitive* prim;
+};
+
+/** The lanes of `threads` threads over g's batch (their streams and buffers made); call outside a parallel region. */
+std::vector<Lane> splitLanes(int kind, const Geometry& g, int threads) {
+  reserveBuffers(threads);
+  std::vector<Lane> lanes(threads);
+  for (int t = 0; t < threads; t++) {
+    streamFor(t);
+    int64_t begin, end;
+    rowRange(g[0], t, threads, &begin, &end);
+    Geometry part = g;
+    part[0] = static_cast<int32_t>(end - begin);
+    lanes[t] = {begin, &cached(kind, part, t)};
+  }
+  return lanes;
+}
+
 /**
  * The filter gradient (kind 2, or 3 through a ReLU) with the batch split between the threads: each
  * runs a primitive of its own, built for one thread, on its images (masking its part of dy first for
@@ -303,21 +324,15 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
   const int64_t N = g[0];
   const int64_t inImage = static_cast<int64_t>(g[1]) * g[2] * g[3], outImage = static_cast<int64_t>(g[7]) * g[8] * g[6];
   const int64_t weights = static_cast<int64_t>(g[4]) * g[5] * g[3] * g[6], biases = g[17] == 1 ? g[6] : 0;
-  std::vector<Primitive*> prims(threads);
+  const std::vector<Lane> lanes = splitLanes(2, g, threads);
   std::vector<std::array<int64_t, 4>> at(threads);
-  reserveBuffers(threads);
-  for (int t = 0; t < threads; t++) streamFor(t);
   for (int t = 0; t < threads; t++) {
-    int64_t begin, end;
-    rowRange(N, t, threads, &begin, &end);
-    Geometry part = g;
-    part[0] = static_cast<int32_t>(end - begin);
-    prims[t] = &cached(2, part, t);
+    const int64_t begin = lanes[t].begin;
     // Thread 0 writes the outputs; the others their partial sums, added after.
     const int64_t dW = t == 0 ? offsets[2] : -1, dB = t == 0 ? offsets[3] : -1;
     at[t] = {offsets[0] + begin * inImage * 4, (kind == 3 ? offsets[5] : offsets[1]) + begin * outImage * 4, dW, dB};
   }
-  checkArguments(*prims[0], at[0], heapBytes);
+  checkArguments(*lanes[0].prim, at[0], heapBytes);
   const int64_t all = N * outImage;
   if (!inHeap(offsets[0], N * inImage, heapBytes) || !inHeap(offsets[1], all, heapBytes) ||
       (kind == 3 && (!inHeap(offsets[4], all, heapBytes) || !inHeap(offsets[5], all, heapBytes)))) {
@@ -345,7 +360,7 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
       std::array<void*, 4> data = {heap + at[t][0], heap + at[t][1], nullptr, nullptr};
       data[2] = t == 0 ? static_cast<void*>(heap + at[t][2]) : partialW[t];
       data[3] = biases == 0 ? nullptr : t == 0 ? static_cast<void*>(heap + at[t][3]) : partialB[t];
-      execute(*prims[t], data, t);
+      execute(*lanes[t].prim, data, t);
     } catch (const std::exception& e) {
 #pragma omp critical
       failure = e.what();
@@ -384,18 +399,12 @@ void batchSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_t* he
   const int64_t inImage = static_cast<int64_t>(g[1]) * g[2] * g[3], outImage = static_cast<int64_t>(g[7]) * g[8] * g[6];
   // Per image: kind 0 reads x at A and writes y at C; kind 1 reads dy at A and writes dx at C.
   const int64_t aImage = kind == 0 ? inImage : outImage, cImage = kind == 0 ? outImage : inImage;
-  std::vector<Primitive*> prims(threads);
+  const std::vector<Lane> lanes = splitLanes(kind, g, threads);
   std::vector<std::array<int64_t, 4>> at(threads);
-  reserveBuffers(threads);
-  for (int t = 0; t < threads; t++) streamFor(t);
   for (int t = 0; t < threads; t++) {
-    int64_t begin, end;
-    rowRange(g[0], t, threads, &begin, &end);
-    Geometry part = g;
-    part[0] = static_cast<int32_t>(end - begin);
-    prims[t] = &cached(kind, part, t);
+    const int64_t begin = lanes[t].begin;
     at[t] = {offsets[0] + begin * aImage * 4, offsets[1], offsets[2] + begin * cImage * 4, offsets[3]};
-    checkArguments(*prims[t], at[t], heapBytes);
+    checkArguments(*lanes[t].prim, at[t], heapBytes);
   }
   const bool bias = kind == 0 && g[17] == 1;
   std::string failure;
@@ -405,7 +414,7 @@ void batchSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_t* he
     // This thread's primitive was built for one thread: oneDNN reads the thread count again at execution.
     omp_set_num_threads(1);
     try {
-      execute(*prims[t], {heap + at[t][0], heap + at[t][1], heap + at[t][2], bias ? heap + at[t][3] : nullptr}, t);
+      execute(*lanes[t].prim, {heap + at[t][0], heap + at[t][1], heap + at[t][2], bias ? heap + at[t][3] : nullptr}, t);
     } catch (const std::exception& e) {
 #pragma omp critical
       failure = e.what();
