@@ -14,7 +14,7 @@ namespace {
 
 // Bump on any change to an entry point's name, arguments or their meaning, with NATIVE_ABI_VERSION
 // in src/engine/native.ts.
-constexpr int32_t kAbiVersion = 2;
+constexpr int32_t kAbiVersion = 3;
 
 napi_value Init(napi_env env, napi_value exports) {
   for (const auto& group : {leukoseg::convExports(), leukoseg::elementwiseExports(), leukoseg::batchNormExports(),

@@ -1,14 +1,18 @@
 // 2-D convolutions on oneDNN, run in place on tfjs-backend-wasm's heap (layouts are tfjs's:
 // activations NHWC, filters HWIO).
 //
-// conv(kind, heap: ArrayBuffer, params: Int32Array of 25)
+// conv(kind, heap: ArrayBuffer, params: Int32Array of 27)
 //   params [N, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight,
-//           dilationH, dilationW, hasBias, activation, A, B, C, D, E, F] (A-F: byte offsets)
+//           dilationH, dilationW, hasBias, activation, A, B, C, D, E, F, G, H] (A-H: byte offsets)
 // kind 0 forward:          C = act(conv(x @A, w @B) + bias @D)   (bias when hasBias = 1; activation 0 linear, 1 relu)
 // kind 1 input gradient:   C = dx from dy @A and w @B
 // kind 2 filter gradient:  C = dw from x @A and dy @B, and D = dbias = sum of dy when hasBias = 1
 // kind 3 the same through a ReLU: F = g = dy @B where y @E > 0 else 0 (y: the layer's ReLU output),
 //                          then C = dw from x @A and g, and D = dbias = sum of g when hasBias = 1
+// kind 4 a layer's whole backward: through a ReLU (activation = 1) kind 3's F, C and D, else kind 2's
+//                          C and D from dy; and H = dx from g (or dy) and w @G, in one call (on two
+//                          threads, one computes the filter and bias gradients while the other
+//                          computes the input's, each on a single-threaded primitive)
 // Offsets a kind does not use are ignored. Primitives are built once per geometry and cached:
 // building one costs far more than running it on these small images.
 #include <omp.h>
@@ -35,7 +39,7 @@ using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-constexpr int kParams = 25;
+constexpr int kParams = 27;
 constexpr int kGeometry = 19;
 constexpr int kOffsets = kParams - kGeometry;
 using Geometry = std::array<int32_t, kGeometry>;
@@ -250,6 +254,24 @@ void checkArguments(const Primitive& prim, const std::array<int64_t, 4>& at, siz
   }
 }
 
+/**
+ * Runs an argument's reorder. A filter's (at most a few ten thousand values) runs on the calling thread:
+ * oneDNN would start the other threads for it, and each start wakes a sleeping thread (PASSIVE), which
+ * costs more than the copy, most of all when another process holds the core.
+ */
+void reorder(Argument& a, dnnl::stream& stream, const memory& from, const memory& to) {
+  const bool filter = a.id == DNNL_ARG_WEIGHTS || a.id == DNNL_ARG_DIFF_WEIGHTS;
+  const int threads = omp_get_max_threads();
+  if (filter && threads > 1) omp_set_num_threads(1);
+  try {
+    a.reorder.execute(stream, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  } catch (...) {
+    omp_set_num_threads(threads);
+    throw;
+  }
+  omp_set_num_threads(threads);
+}
+
 /** Runs a primitive on the tensors at `data` (checked), reordering through `lane`'s buffers. */
 void execute(Primitive& prim, const std::array<void*, 4>& data, int lane) {
   auto& stream = streamFor(lane);
@@ -259,15 +281,36 @@ void execute(Primitive& prim, const std::array<void*, 4>& data, int lane) {
     a.user.set_data_handle(data[i]);
     if (!a.reordered) continue;
     a.chosen.set_data_handle(scratchFor(thread, static_cast<int>(i), a.chosen.get_desc().get_size()));
-    if (!a.output) a.reorder.execute(stream, {{DNNL_ARG_FROM, a.user}, {DNNL_ARG_TO, a.chosen}});
+    if (!a.output) reorder(a, stream, a.user, a.chosen);
   }
   const size_t scratchpadBytes = prim.scratchpad.get_desc().get_size();
   prim.scratchpad.set_data_handle(scratchpadBytes > 0 ? scratchFor(thread, 6, scratchpadBytes) : nullptr);
   prim.prim.execute(stream, prim.execArgs);
   for (Argument& a : prim.args) {
-    if (a.reordered && a.output) a.reorder.execute(stream, {{DNNL_ARG_FROM, a.chosen}, {DNNL_ARG_TO, a.user}});
+    if (a.reordered && a.output) reorder(a, stream, a.chosen, a.user);
   }
   stream.wait();
+}
+
+/** Thread t's share of a batch split: its first image, and the primitive of `kind` built for one thread on its images. */
+struct Lane {
+  int64_t begin;
+  Primitive* prim;
+};
+
+/** The lanes of `threads` threads over g's batch (their streams and buffers made); call outside a parallel region. */
+std::vector<Lane> splitLanes(int kind, const Geometry& g, int threads) {
+  reserveBuffers(threads);
+  std::vector<Lane> lanes(threads);
+  for (int t = 0; t < threads; t++) {
+    streamFor(t);
+    int64_t begin, end;
+    rowRange(g[0], t, threads, &begin, &end);
+    Geometry part = g;
+    part[0] = static_cast<int32_t>(end - begin);
+    lanes[t] = {begin, &cached(kind, part, t)};
+  }
+  return lanes;
 }
 
 /**
@@ -281,21 +324,15 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
   const int64_t N = g[0];
   const int64_t inImage = static_cast<int64_t>(g[1]) * g[2] * g[3], outImage = static_cast<int64_t>(g[7]) * g[8] * g[6];
   const int64_t weights = static_cast<int64_t>(g[4]) * g[5] * g[3] * g[6], biases = g[17] == 1 ? g[6] : 0;
-  std::vector<Primitive*> prims(threads);
+  const std::vector<Lane> lanes = splitLanes(2, g, threads);
   std::vector<std::array<int64_t, 4>> at(threads);
-  reserveBuffers(threads);
-  for (int t = 0; t < threads; t++) streamFor(t);
   for (int t = 0; t < threads; t++) {
-    int64_t begin, end;
-    rowRange(N, t, threads, &begin, &end);
-    Geometry part = g;
-    part[0] = static_cast<int32_t>(end - begin);
-    prims[t] = &cached(2, part, t);
+    const int64_t begin = lanes[t].begin;
     // Thread 0 writes the outputs; the others their partial sums, added after.
     const int64_t dW = t == 0 ? offsets[2] : -1, dB = t == 0 ? offsets[3] : -1;
     at[t] = {offsets[0] + begin * inImage * 4, (kind == 3 ? offsets[5] : offsets[1]) + begin * outImage * 4, dW, dB};
   }
-  checkArguments(*prims[0], at[0], heapBytes);
+  checkArguments(*lanes[0].prim, at[0], heapBytes);
   const int64_t all = N * outImage;
   if (!inHeap(offsets[0], N * inImage, heapBytes) || !inHeap(offsets[1], all, heapBytes) ||
       (kind == 3 && (!inHeap(offsets[4], all, heapBytes) || !inHeap(offsets[5], all, heapBytes)))) {
@@ -323,7 +360,7 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
       std::array<void*, 4> data = {heap + at[t][0], heap + at[t][1], nullptr, nullptr};
       data[2] = t == 0 ? static_cast<void*>(heap + at[t][2]) : partialW[t];
       data[3] = biases == 0 ? nullptr : t == 0 ? static_cast<void*>(heap + at[t][3]) : partialB[t];
-      execute(*prims[t], data, t);
+      execute(*lanes[t].prim, data, t);
     } catch (const std::exception& e) {
 #pragma omp critical
       failure = e.what();
@@ -345,13 +382,122 @@ void filterGradSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_
   if (!failure.empty()) throw std::runtime_error(failure);
 }
 
+/**
+ * Whether a forward convolution or an input gradient (kinds 0 and 1) of N images runs as batchSplit:
+ * with the images shared out evenly, or many of them. Model 3's 5x5 layers took 0.86 ms per image on
+ * one thread each against 1.31 ms for both images on oneDNN's two threads.
+ */
+bool batchSplitWanted(int64_t images, int threads) {
+  return threads > 1 && images >= threads && (images % threads == 0 || images >= 4 * threads);
+}
+
+/**
+ * A forward convolution or input gradient (kind 0 or 1) with the batch split between the threads, each
+ * running a primitive of its own, built for one thread, on its images: the threads meet once, at the end.
+ */
+void batchSplit(int kind, const Geometry& g, const int32_t* offsets, uint8_t* heap, size_t heapBytes, int threads) {
+  const int64_t inImage = static_cast<int64_t>(g[1]) * g[2] * g[3], outImage = static_cast<int64_t>(g[7]) * g[8] * g[6];
+  // Per image: kind 0 reads x at A and writes y at C; kind 1 reads dy at A and writes dx at C.
+  const int64_t aImage = kind == 0 ? inImage : outImage, cImage = kind == 0 ? outImage : inImage;
+  const std::vector<Lane> lanes = splitLanes(kind, g, threads);
+  std::vector<std::array<int64_t, 4>> at(threads);
+  for (int t = 0; t < threads; t++) {
+    const int64_t begin = lanes[t].begin;
+    at[t] = {offsets[0] + begin * aImage * 4, offsets[1], offsets[2] + begin * cImage * 4, offsets[3]};
+    checkArguments(*lanes[t].prim, at[t], heapBytes);
+  }
+  const bool bias = kind == 0 && g[17] == 1;
+  std::string failure;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    // This thread's primitive was built for one thread: oneDNN reads the thread count again at execution.
+    omp_set_num_threads(1);
+    try {
+      execute(*lanes[t].prim, {heap + at[t][0], heap + at[t][1], heap + at[t][2], bias ? heap + at[t][3] : nullptr}, t);
+    } catch (const std::exception& e) {
+#pragma omp critical
+      failure = e.what();
+    }
+  }
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p);
+
+/**
+ * Kind 4: the ReLU mask (when activation = 1; else g is dy itself), then the filter (and bias) gradient
+ * and the input gradient. With exactly two threads each takes one of the two on a primitive built for
+ * one thread (their work is about equal for a square filter), so the step meets at one barrier after
+ * the mask and no other: oneDNN's own threading of the input gradient splits the images between the
+ * threads and waits at its joins. Elsewhere it runs kind 3 (or 2) then kind 1, each on every thread.
+ */
+void layerGrad(const Geometry& g, const int32_t* offsets, uint8_t* heap, size_t heapBytes) {
+  const bool relu = g[18] == 1;
+  // The gradient the convolutions read: the masked g at F, or dy at B.
+  const int32_t source = relu ? offsets[5] : offsets[1];
+  if (omp_get_max_threads() != 2) {
+    // kind 1 reads dy at A, w at B and writes dx at C: here g, w and dx.
+    const int32_t inputGrad[kOffsets] = {source, offsets[6], offsets[7], 0, 0, 0, 0, 0};
+    int32_t p[kParams];
+    std::memcpy(p, g.data(), sizeof(g));
+    std::memcpy(p + kGeometry, offsets, sizeof(int32_t) * kOffsets);
+    run(relu ? 3 : 2, heap, heapBytes, p);
+    std::memcpy(p + kGeometry, inputGrad, sizeof(inputGrad));
+    run(1, heap, heapBytes, p);
+    return;
+  }
+  const int64_t outputs = static_cast<int64_t>(g[0]) * g[7] * g[8] * g[6];
+  if (!inHeap(offsets[1], outputs, heapBytes) || (relu && (!inHeap(offsets[4], outputs, heapBytes) || !inHeap(offsets[5], outputs, heapBytes)))) {
+    throw std::runtime_error("dy, y or g lies outside the wasm heap");
+  }
+  Primitive& filterGrad = cached(2, g, 0);
+  Primitive& inputGrad = cached(1, g, 1);
+  const std::array<int64_t, 4> filterAt = {offsets[0], source, offsets[2], offsets[3]};
+  const std::array<int64_t, 4> inputAt = {source, offsets[6], offsets[7], 0};
+  checkArguments(filterGrad, filterAt, heapBytes);
+  checkArguments(inputGrad, inputAt, heapBytes);
+  reserveBuffers(2);
+  streamFor(0);
+  streamFor(1);
+  std::string failure;
+#pragma omp parallel num_threads(2)
+  {
+    const int t = omp_get_thread_num();
+    // Each primitive was built for one thread: oneDNN reads the thread count again at execution.
+    omp_set_num_threads(1);
+    if (relu) {
+      int64_t begin, end;
+      rowRange(outputs, t, omp_get_num_threads(), &begin, &end);
+      reluMask(floatsAt(heap, offsets[1]) + begin, floatsAt(heap, offsets[4]) + begin, floatsAt(heap, offsets[5]) + begin, end - begin);
+#pragma omp barrier
+    }
+    try {
+      if (t == 0) execute(filterGrad, {heap + filterAt[0], heap + filterAt[1], heap + filterAt[2], g[17] == 1 ? heap + filterAt[3] : nullptr}, 0);
+      else execute(inputGrad, {heap + inputAt[0], heap + inputAt[1], heap + inputAt[2], nullptr}, 1);
+    } catch (const std::exception& e) {
+#pragma omp critical
+      failure = e.what();
+    }
+  }
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
 void run(int kind, uint8_t* heap, size_t heapBytes, const int32_t* p) {
   Geometry g;
   std::memcpy(g.data(), p, sizeof(g));
   const int32_t* offsets = p + kGeometry;
+  if (kind == 4) {
+    layerGrad(g, offsets, heap, heapBytes);
+    return;
+  }
   const int threads = std::min<int64_t>(omp_get_max_threads(), g[0]);
   if ((kind == 2 || kind == 3) && threads > 1) {
     filterGradSplit(kind, g, offsets, heap, heapBytes, threads);
+    return;
+  }
+  if ((kind == 0 || kind == 1) && batchSplitWanted(g[0], threads)) {
+    batchSplit(kind, g, offsets, heap, heapBytes, threads);
     return;
   }
   const int primitiveKind = kind == 3 ? 2 : kind;
@@ -381,8 +527,8 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   }
   int32_t kind = -1;
   napi_get_value_int32(env, argv[0], &kind);
-  if (kind < 0 || kind > 3) {
-    napi_throw_range_error(env, nullptr, "conv: kind must be 0 (forward), 1 (input gradient), 2 (filter gradient) or 3 (filter gradient through a ReLU)");
+  if (kind < 0 || kind > 4) {
+    napi_throw_range_error(env, nullptr, "conv: kind must be 0 (forward), 1 (input gradient), 2 (filter gradient), 3 (filter gradient through a ReLU) or 4 (a ReLU layer's backward)");
     return nullptr;
   }
   try {

@@ -2,11 +2,17 @@
 // PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
 import { loadavg } from 'node:os';
 
-export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'onnx', 'pytorch', 'pytorch-spin'] as const;
+export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'native-baseline', 'onnx', 'pytorch', 'pytorch-spin'] as const;
 export type Engine = (typeof ENGINES)[number];
 /** PyTorch's two rows: OpenMP threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE, the reference), and as installed (spinning). */
 export type TorchEngine = 'pytorch' | 'pytorch-spin';
 export const isTorch = (engine: Engine): engine is TorchEngine => engine === 'pytorch' || engine === 'pytorch-spin';
+/**
+ * The native row of another build (run.ts --baseline DIR: e.g. a worktree of the commit before a change),
+ * run by that build's own child in the same interleaved rounds, so a change is measured against what it
+ * replaced under the same load.
+ */
+export const BASELINE_ENGINE = 'native-baseline' satisfies Engine;
 export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];
 

@@ -17,6 +17,7 @@ const ENGINE_LABEL: Record<ChildResult['engine'], string> = {
   leukoseg: 'leukoseg engine, WebAssembly, all cores',
   'leukoseg-1thread': 'leukoseg engine, WebAssembly, 1 thread',
   native: 'leukoseg engine + oneDNN convolutions',
+  'native-baseline': 'the same, the --baseline build',
   onnx: 'leukoseg ONNX export on ORT',
   pytorch: 'PyTorch, OMP_WAIT_POLICY=PASSIVE',
   'pytorch-spin': 'PyTorch, OpenMP as installed',

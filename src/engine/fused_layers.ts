@@ -1,6 +1,7 @@
 // Routes three pieces of tfjs-layers through leukoseg's fused kernels wherever those are registered for
-// the active backend: BatchNormalization in training (kernels/batch_norm_training.ts), Conv2D with a
-// ReLU in training (kernels/conv_relu_training.ts) and the L2 weight penalty of the L1L2 regularizer
+// the active backend: BatchNormalization in training (kernels/batch_norm_training.ts), Conv2D in
+// training (kernels/conv_relu_training.ts: the ReLU fused, any other activation applied after as
+// tfjs-layers does; every gradient of a layer in one call) and the L2 weight penalty of the L1L2 regularizer
 // (kernels/l2_penalty.ts). Done on the classes themselves
 // rather than with classes of our own, so every model (built here, loaded from a file, the study's or
 // the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
@@ -14,7 +15,7 @@ import { CONV2D_RELU_TRAINING } from './kernels/conv_relu_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { activeBackendHas } from './kernels/scratch.js';
-import { batchNormPrototype, l1l2Prototype, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
+import { batchNormPrototype, l1l2Prototype, producedOnActiveTape, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
 import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
@@ -64,7 +65,7 @@ interface ConvLayer {
   padding: string;
   strides: number[];
   dilationRate: number[];
-  activation: { getClassName(): string } | null;
+  activation: { getClassName(): string; apply(x: tf.Tensor): tf.Tensor } | null;
   kernel: { read(): tf.Tensor };
   bias: { read(): tf.Tensor } | null;
 }
@@ -78,7 +79,7 @@ function fusedConv(layer: Partial<ConvLayer>, input: tf.Tensor, kwargs: Record<s
     kwargs.training === true &&
     layer.rank === 2 && layer.dataFormat === 'channelsLast' && (layer.padding === 'same' || layer.padding === 'valid') &&
     pair(layer.strides) && pair(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
-    typeof layer.activation?.getClassName === 'function' && layer.activation.getClassName() === 'relu' &&
+    typeof layer.activation?.getClassName === 'function' && typeof layer.activation.apply === 'function' &&
     typeof layer.kernel?.read === 'function' && (layer.bias === null || typeof layer.bias?.read === 'function') &&
     input.dtype === 'float32' && input.rank === 4 && input.size > 0 &&
     activeBackendHas(CONV2D_RELU_TRAINING) &&
@@ -91,11 +92,18 @@ function fusedConvCall(layer: ConvLayer, input: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const filter = layer.kernel.read();
     const bias = layer.bias?.read();
-    return tf.engine().runKernel(
+    const activation = layer.activation!.getClassName();
+    const relu = activation === 'relu';
+    const y = tf.engine().runKernel(
       CONV2D_RELU_TRAINING,
       bias ? { x: input, filter, bias } : { x: input, filter },
-      { strides: layer.strides, pad: layer.padding, hasBias: bias !== undefined } as unknown as tf.NamedAttrMap,
+      // A layer whose input came out of the tape (not the image) gets all its gradients in one call.
+      {
+        strides: layer.strides, pad: layer.padding, hasBias: bias !== undefined, inputGradient: producedOnActiveTape(input),
+        activation: relu ? 'relu' : 'linear',
+      } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor;
+    return relu || activation === 'linear' ? y : layer.activation!.apply(y);
   });
 }
 

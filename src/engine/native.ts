@@ -11,14 +11,17 @@ import { dirname, resolve } from 'node:path';
  * The layout of the addon's arguments that this code passes (native/addon.cc's kAbiVersion). Bumped
  * with it whenever an entry point's name, arguments or their meaning change.
  */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 /** What the addon exports. */
 export interface NativeConvModule {
   /** native/addon.cc's kAbiVersion; must equal NATIVE_ABI_VERSION. */
   abiVersion: number;
-  /** See native/conv.cc for `kind` (0 forward, 1 input gradient, 2 filter gradient, 3 through a ReLU) and the 25 `params`. */
-  conv(kind: 0 | 1 | 2 | 3, heap: ArrayBuffer, params: Int32Array): void;
+  /**
+   * See native/conv.cc for `kind` (0 forward, 1 input gradient, 2 filter gradient, 3 through a ReLU, 4 a
+   * ReLU layer's filter and input gradients at once) and the 27 `params`.
+   */
+  conv(kind: 0 | 1 | 2 | 3 | 4, heap: ArrayBuffer, params: Int32Array): void;
   /** out[j] = scale * sum over i < n of in[i * c + j]; params [inOffset, outOffset, n, c]. */
   reduceLeading(heap: ArrayBuffer, params: Int32Array, scale: number): void;
   /**

@@ -38,15 +38,26 @@ test('the addon refuses tensors outside the heap and malformed calls', (t) => {
   }
   const heap = new ArrayBuffer(1024);
   // 1x4x4x1 input, 3x3x1x1 filter, 'same': offsets 0 / 64 / 128 fit; the output at 1000 does not.
-  const params = Int32Array.from([1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 64, 1000, 0, 0, 0]);
+  const params = Int32Array.from([1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 64, 1000, 0, 0, 0, 0, 0]);
   assert.throws(() => addon.conv(0, heap, params), /outside the wasm heap/);
   params[21] = 128;
   assert.doesNotThrow(() => addon.conv(0, heap, params));
   // Through a ReLU: dy at 64 (4x4), y at 1000 does not fit.
   params.set([0, 64, 128, 0, 1000, 192], 19);
   assert.throws(() => addon.conv(3, heap, params), /outside the wasm heap/);
-  assert.throws(() => addon.conv(4 as 0, heap, params), /kind must be/);
-  assert.throws(() => addon.conv(0, heap, new Int32Array(5)), /Int32Array of 25/);
+  // The whole layer's gradient through the ReLU: y at 1000 does not fit; then, y at 256 and the filter
+  // at 320, dx at 1000 does not; without the ReLU y is not read.
+  params[18] = 1;
+  assert.throws(() => addon.conv(4, heap, params), /outside the wasm heap/);
+  params.set([0, 64, 128, 0, 256, 192, 320, 1000], 19);
+  assert.throws(() => addon.conv(4, heap, params), /outside the wasm heap/);
+  params[26] = 384;
+  assert.doesNotThrow(() => addon.conv(4, heap, params));
+  params[18] = 0;
+  params[23] = 1000;
+  assert.doesNotThrow(() => addon.conv(4, heap, params));
+  assert.throws(() => addon.conv(5 as 0, heap, params), /kind must be/);
+  assert.throws(() => addon.conv(0, heap, new Int32Array(5)), /Int32Array of 27/);
 });
 
 function forward(c: ConvCase & { dilations?: [number, number] }, seed: number): () => tf.Tensor {

@@ -32,6 +32,26 @@ export function offsetOf(backend: BackendWasm, info: tf.TensorInfo): number {
   return data.memoryOffset;
 }
 
+/** The part of tfjs-core's Engine state that says what the gradient tape recorded so far. */
+interface TapeState {
+  state: { activeTape: Array<{ outputs: Array<{ id: number }> }> | null };
+}
+
+/**
+ * Whether `t` is the output of a kernel recorded on the gradient tape being recorded now (so a gradient
+ * may flow into it), false for a tensor made before the tape started (e.g. a model's input) or with no
+ * tape. Where tfjs lacks the field, true: the caller then plans for a gradient it may not need.
+ */
+export function producedOnActiveTape(t: tf.Tensor): boolean {
+  const tape = (tf.engine() as unknown as Partial<TapeState>).state?.activeTape;
+  if (tape === undefined) return true;
+  if (tape === null) return false;
+  for (let i = tape.length - 1; i >= 0; i--) {
+    for (const output of tape[i].outputs) if (output.id === t.id) return true;
+  }
+  return false;
+}
+
 /** AdamOptimizer's private state, which the fused step reads and extends like its own step does. */
 export interface AdamState {
   accBeta1: tf.Variable;

@@ -24,12 +24,13 @@ const FORWARD = 0;
 const INPUT_GRAD = 1;
 const FILTER_GRAD = 2;
 const FILTER_GRAD_THROUGH_RELU = 3;
+const LAYER_GRAD = 4;
 
 // The heap and tensor offsets are tfjs-backend-wasm internals, read in ../tfjs-internals.ts.
 export { heapOf, offsetOf } from '../tfjs-internals.js';
 import { heapOf, offsetOf } from '../tfjs-internals.js';
 
-const params = new Int32Array(25);
+const params = new Int32Array(27);
 
 /** The heap tensors of one call, by the addon's offset letters (see native/conv.cc). */
 interface Operands {
@@ -39,6 +40,8 @@ interface Operands {
   d?: Info;
   e?: Info;
   f?: Info;
+  g?: Info;
+  h?: Info;
 }
 
 /** oneDNN wants the padding after the input to be what the output size implies, [bottom, right]; null when negative. */
@@ -74,11 +77,11 @@ function runNative(kind: number, backend: BackendWasm, info: backend_util.Conv2D
     info.filterHeight, info.filterWidth, info.outChannels, info.outHeight, info.outWidth,
     info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, pads[0], pads[1],
     info.dilationHeight, info.dilationWidth, bias ? 1 : 0, relu ? 1 : 0,
-    at(ops.a), at(ops.b), at(ops.c), at(ops.d), at(ops.e), at(ops.f),
+    at(ops.a), at(ops.b), at(ops.c), at(ops.d), at(ops.e), at(ops.f), at(ops.g), at(ops.h),
   ]);
   try {
     // Read the heap after the outputs were made: an allocation may have grown (and replaced) its buffer.
-    native!.conv(kind as 0 | 1 | 2 | 3, heapOf(backend), params);
+    native!.conv(kind as 0 | 1 | 2 | 3 | 4, heapOf(backend), params);
   } catch (err) {
     free();
     // oneDNN refusing a geometry is not an error of the model: WebAssembly computes it instead.
@@ -174,4 +177,28 @@ export function conv2DReluFilterGradNative(backend: BackendWasm, x: Info, dy: In
   const [g, dw, db] = outputs;
   const ops = { a: x, b: dy, c: dw, d: db, e: y, f: g };
   return runNative(FILTER_GRAD_THROUGH_RELU, backend, info, ops, outputs, withBias, false) ? outputs : null;
+}
+
+/**
+ * All the gradients of y = act(conv(x, filter) + bias), act ReLU or none, from dy (and y for the ReLU)
+ * in one call: the filter's, the bias's and the input's, through g = dy where y > 0 (a temporary here)
+ * or dy itself. Returns [dFilter, dBias?, dx], or null outside the native path.
+ */
+export function conv2DLayerGradNative(backend: BackendWasm, x: Info, dy: Info, y: Info | null, filter: Info,
+  info: backend_util.Conv2DInfo, withBias: boolean): Info[] | null {
+  const relu = y !== null;
+  if (!usable([x, dy, filter, ...(relu ? [y] : [])], 'NHWC') || !util.arraysEqual(dy.shape, info.outShape) ||
+    (relu && !util.arraysEqual(y.shape, info.outShape)) || !util.arraysEqual(filter.shape, info.filterShape)) return null;
+  const g = relu ? backend.makeOutput(info.outShape, 'float32') : undefined;
+  const outputs = [
+    backend.makeOutput(info.filterShape, 'float32'),
+    ...(withBias ? [backend.makeOutput([info.outChannels], 'float32')] : []),
+    backend.makeOutput(info.inShape, 'float32'),
+  ];
+  const [dw, db] = outputs;
+  const dx = outputs[outputs.length - 1];
+  const ops = { a: x, b: dy, c: dw, d: withBias ? db : undefined, e: y ?? undefined, f: g, g: filter, h: dx };
+  const ok = runNative(LAYER_GRAD, backend, info, ops, g ? [...outputs, g] : outputs, withBias, relu);
+  if (ok && g) backend.disposeData(g.dataId);
+  return ok ? outputs : null;
 }

@@ -8,7 +8,7 @@ import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig, batchNormTrainingGradient } from './batch_norm_training.js';
 import { castConfig } from './cast.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
-import { conv2DReluTrainingConfig, conv2DReluTrainingGradConfig, conv2DReluTrainingGradient } from './conv_relu_training.js';
+import { conv2DLayerGradConfig, conv2DReluTrainingConfig, conv2DReluTrainingGradConfig, conv2DReluTrainingGradient } from './conv_relu_training.js';
 import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from './cross_entropy.js';
 import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter.js';
 import { conv2DBackpropInputConfig } from './conv2d_backprop_input.js';
@@ -56,6 +56,7 @@ const replacements: readonly KernelConfig[] = [
   reluGradConfig,
   conv2DReluTrainingConfig,
   conv2DReluTrainingGradConfig,
+  conv2DLayerGradConfig,
 ];
 
 // Gradients of leukoseg's own kernels (names tfjs does not have), registered with the kernels.
