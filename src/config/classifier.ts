@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { FEATURE_NAMES, type FeatureName } from '../classify/features.js';
 import { STAIN_NORMALIZATIONS } from '../classify/stain.js';
+import { CELL_VIEWS } from '../classify/views.js';
 import type { CropOptions } from '../classify/crop.js';
 
 /** What the network sees of a cell: its crop alone, the crop plus nucleus and cytoplasm mask channels, or the crop with everything outside the cell blanked. */
@@ -40,6 +41,13 @@ export const ClassifierConfigSchema = z.strictObject({
    * the uncertain threshold is chosen on the average's validation predictions.
    */
   members: z.number().int().min(1).max(9).default(1),
+  /**
+   * Test-time views of each crop averaged by the saved model (src/classify/views.ts): 'none', 'flips'
+   * (4) or 'dihedral' (every flip and quarter turn, 8). Saved in model.json, so `segment`, `evaluate`
+   * and the API average the same views; the uncertain threshold is chosen on the validation cells'
+   * predictions so averaged. The best epoch is still picked with train.tta's views (one or 4 per cell).
+   */
+  views: z.enum(CELL_VIEWS).default('none'),
   /**
    * The validation score that picks the best epoch: (lowest) cross-entropy, accuracy, or macro-F1 over
    * the types present. The default is the loss: with some 60 validation cells, one of them a basophil,
