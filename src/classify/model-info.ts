@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CLASSIFIER_INPUTS } from '../config/classifier.js';
 import type { ModelMetadata } from '../models/io.js';
 import { CELL_TYPES } from './cell-types.js';
-import { FEATURE_NAMES, type FeatureName } from './features.js';
+import { ALL_FEATURE_NAMES, type FeatureName } from './features.js';
 import { STAIN_NORMALIZATIONS } from './stain.js';
 import { CELL_VIEWS } from './views.js';
 
@@ -15,7 +15,7 @@ export const CellTypeInfoSchema = z.strictObject({
   input: z.enum(CLASSIFIER_INPUTS),
   /** The features the network takes, in order, with the training cells' mean and standard deviation of each. */
   features: z.strictObject({
-    names: z.array(z.enum(FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])),
+    names: z.array(z.enum(ALL_FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])),
     mean: z.array(z.number()),
     std: z.array(z.number().positive()),
   }),

@@ -3,7 +3,7 @@
 // is handled, what picks the best epoch and how the uncertain threshold is chosen. A run with this
 // section trains a classifier (src/classify/) instead of a segmenter; every field has its default here.
 import { z } from 'zod';
-import { FEATURE_NAMES, type FeatureName } from '../classify/features.js';
+import { ALL_FEATURE_NAMES, FEATURE_NAMES, type FeatureName } from '../classify/features.js';
 import { STAIN_NORMALIZATIONS } from '../classify/stain.js';
 import { CELL_VIEWS } from '../classify/views.js';
 import type { CropOptions } from '../classify/crop.js';
@@ -15,8 +15,11 @@ export type ClassifierInput = (typeof CLASSIFIER_INPUTS)[number];
 export const ClassifierConfigSchema = z.strictObject({
   /** See CLASSIFIER_INPUTS. The crop's side is data.size. */
   input: z.enum(CLASSIFIER_INPUTS).default('rgb-mask'),
-  /** Morphometric features joined before the head: all of FEATURE_NAMES (true), none (false), or those named. */
-  features: z.union([z.boolean(), z.array(z.enum(FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
+  /**
+   * Features joined before the head: the morphometric FEATURE_NAMES (true), none (false), or those
+   * named from ALL_FEATURE_NAMES (the crop's texture features, src/classify/texture.ts, only by name).
+   */
+  features: z.union([z.boolean(), z.array(z.enum(ALL_FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
   /** Space around the cell's bounding box on each side of the crop, as a fraction of the box's longer side. */
   cropMargin: z.number().min(0).max(1).default(0.15),
   /** Colour standardisation of the crop: 'nucleus' scales each channel's optical density so the nucleus has a fixed one (src/classify/stain.ts). */
@@ -70,12 +73,12 @@ export const ClassifierConfigSchema = z.strictObject({
 
 export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
 
-/** The feature names a configuration asks for, in FEATURE_NAMES order. */
+/** The feature names a configuration asks for, in ALL_FEATURE_NAMES order. */
 export function selectedFeatures(config: Pick<ClassifierConfig, 'features'>): FeatureName[] {
   if (config.features === true) return [...FEATURE_NAMES];
   if (config.features === false) return [];
   const wanted = new Set(config.features);
-  return FEATURE_NAMES.filter((n) => wanted.has(n));
+  return ALL_FEATURE_NAMES.filter((n) => wanted.has(n));
 }
 
 /** The crop a configuration makes of each cell (what the model records as cellType.crop); defaults left out. */
