@@ -7,6 +7,8 @@ import type { LabelMask, RgbImage } from '../data/types.js';
 import { cropTexture, TEXTURE_FEATURE_NAMES } from './texture.js';
 import { ALL_FEATURE_NAMES, FEATURE_NAMES } from './features.js';
 import { prepareCell } from './prepare.js';
+import { selectedFeatures } from '../config/classifier.js';
+import { resolvePreset } from '../config/presets.js';
 
 /** An 8x8 crop: a 6x6 cytoplasm square with a 4x4 nucleus inside, grey levels from `grey(x, y, label)`. */
 function crop(grey: (x: number, y: number, label: number) => number, withCytoplasm = true): { image: RgbImage; mask: LabelMask } {
@@ -50,4 +52,13 @@ test('a cell without cytoplasm has NaN cytoplasm texture; a prepared cell carrie
   const texture = prepared.features.subarray(FEATURE_NAMES.length);
   assert.deepEqual(Array.from(texture), Array.from(cropTexture(prepared.crop.image, prepared.crop.mask)));
   assert.ok(texture[0] > 0, 'the striped nucleus has texture');
+});
+
+test('classifier.texture adds the four texture features to those of classifier.features; bad values are refused', () => {
+  assert.deepEqual(selectedFeatures({ features: true }), [...FEATURE_NAMES]);
+  assert.deepEqual(selectedFeatures({ features: true, texture: true }), [...FEATURE_NAMES, ...TEXTURE_FEATURE_NAMES]);
+  assert.deepEqual(selectedFeatures({ features: false, texture: true }), [...TEXTURE_FEATURE_NAMES]);
+  assert.deepEqual(selectedFeatures({ features: ['cytoplasmSpread', 'nucleusLobes'] }), ['nucleusLobes', 'cytoplasmSpread']);
+  assert.throws(() => resolvePreset('wbc-type', { classifier: { texture: 'yes' } }), /classifier\.texture/);
+  assert.throws(() => resolvePreset('wbc-type', { classifier: { textures: true } }), /Unrecognized key: "textures"/);
 });

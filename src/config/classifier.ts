@@ -4,6 +4,7 @@
 // section trains a classifier (src/classify/) instead of a segmenter; every field has its default here.
 import { z } from 'zod';
 import { ALL_FEATURE_NAMES, FEATURE_NAMES, type FeatureName } from '../classify/features.js';
+import { TEXTURE_FEATURE_NAMES } from '../classify/texture.js';
 import { STAIN_NORMALIZATIONS } from '../classify/stain.js';
 import { CELL_VIEWS } from '../classify/views.js';
 import type { CropOptions } from '../classify/crop.js';
@@ -20,6 +21,8 @@ export const ClassifierConfigSchema = z.strictObject({
    * named from ALL_FEATURE_NAMES (the crop's texture features, src/classify/texture.ts, only by name).
    */
   features: z.union([z.boolean(), z.array(z.enum(ALL_FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
+  /** Also join the crop's texture features (TEXTURE_FEATURE_NAMES: nucleus and cytoplasm, src/classify/texture.ts) to those of `features`. */
+  texture: z.boolean().default(false),
   /** Space around the cell's bounding box on each side of the crop, as a fraction of the box's longer side. */
   cropMargin: z.number().min(0).max(1).default(0.15),
   /** Colour standardisation of the crop: 'nucleus' scales each channel's optical density so the nucleus has a fixed one (src/classify/stain.ts). */
@@ -74,10 +77,9 @@ export const ClassifierConfigSchema = z.strictObject({
 export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
 
 /** The feature names a configuration asks for, in ALL_FEATURE_NAMES order. */
-export function selectedFeatures(config: Pick<ClassifierConfig, 'features'>): FeatureName[] {
-  if (config.features === true) return [...FEATURE_NAMES];
-  if (config.features === false) return [];
-  const wanted = new Set(config.features);
+export function selectedFeatures(config: Pick<ClassifierConfig, 'features'> & Partial<Pick<ClassifierConfig, 'texture'>>): FeatureName[] {
+  const wanted = new Set<FeatureName>(config.features === true ? FEATURE_NAMES : config.features === false ? [] : config.features);
+  if (config.texture) TEXTURE_FEATURE_NAMES.forEach((n) => wanted.add(n));
   return ALL_FEATURE_NAMES.filter((n) => wanted.has(n));
 }
 
