@@ -59,6 +59,7 @@ test('classifier.texture adds the four texture features to those of classifier.f
   assert.deepEqual(selectedFeatures({ features: true, texture: true }), [...FEATURE_NAMES, ...TEXTURE_FEATURE_NAMES]);
   assert.deepEqual(selectedFeatures({ features: false, texture: true }), [...TEXTURE_FEATURE_NAMES]);
   assert.deepEqual(selectedFeatures({ features: ['cytoplasmSpread', 'nucleusLobes'] }), ['nucleusLobes', 'cytoplasmSpread']);
+  assert.equal(resolvePreset('wbc-type').classifier!.texture, true);
   assert.throws(() => resolvePreset('wbc-type', { classifier: { texture: 'yes' } }), /classifier\.texture/);
   assert.throws(() => resolvePreset('wbc-type', { classifier: { textures: true } }), /Unrecognized key: "textures"/);
 });

@@ -18,6 +18,7 @@ import { loadCellClassifier } from './classifier.js';
 import { loadSegmenter } from '../infer/segmenter.js';
 import { CELL_TYPES } from './cell-types.js';
 import { FEATURE_NAMES } from './features.js';
+import { TEXTURE_FEATURE_NAMES } from './texture.js';
 import type { ClassifierEpochRecord } from './train.js';
 
 let root: string;
@@ -85,7 +86,7 @@ test('wbc-type trains on two labs, writes its run folder, and its model reloads 
   try {
     assert.equal(classifier.metadata.task, 'cell-type');
     assert.equal(classifier.metadata.preprocessing.resize, 'cell-crop');
-    assert.deepEqual(classifier.info.features.names, [...FEATURE_NAMES]);
+    assert.deepEqual(classifier.info.features.names, [...FEATURE_NAMES, ...TEXTURE_FEATURE_NAMES]);
     assert.ok(classifier.info.threshold >= 0 && classifier.info.threshold < 1);
     const loaded = await loadLabelledCells(sources);
     const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [`${c.source}/${c.id}`, c]));
