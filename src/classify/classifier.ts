@@ -10,6 +10,7 @@ import { verdict, type CellTypeResult } from './cell-types.js';
 import { cellTypeInfo, type CellTypeInfo } from './model-info.js';
 import { prepareCell } from './prepare.js';
 import { predictCells } from './predict.js';
+import { viewsFor } from './views.js';
 import { DEFAULT_CELL_TO_IMAGE, fieldCellView } from './field-view.js';
 import type { SegmentedCell } from '../field/cells.js';
 
@@ -41,7 +42,7 @@ export async function loadCellClassifier(dir: string = DEFAULT_CLASSIFIER_DIR): 
     model.dispose();
     throw err;
   }
-  const tta = metadata.inference?.tta ?? false;
+  const views = viewsFor(info, metadata.inference?.tta);
   const sizeFeature = info.features.names.indexOf('cellToImage');
   const cellToImage = sizeFeature >= 0 ? info.features.mean[sizeFeature] : DEFAULT_CELL_TO_IMAGE;
   let disposed = false;
@@ -49,7 +50,7 @@ export async function loadCellClassifier(dir: string = DEFAULT_CLASSIFIER_DIR): 
     if (disposed) throw new Error('this cell classifier was disposed');
     const prepared = prepareCell(image, mask, info.crop, stats);
     if (!prepared) return null;
-    const probs = await predictCells(model, [prepared], info, metadata.preprocessing, { tta });
+    const probs = await predictCells(model, [prepared], info, metadata.preprocessing, { views });
     return verdict(probs, info.threshold);
   };
   return {

@@ -10,6 +10,7 @@ import { cellKey, loadLabelledCells, predictedMasks, type CellMask, type Labelle
 import { cellTypeInfo, type CellTypeInfo } from './model-info.js';
 import { prepareCell } from './prepare.js';
 import { predictCells } from './predict.js';
+import { viewsFor, type CellViews } from './views.js';
 import { scoreBySource, type CellPrediction, type CellScores } from './score.js';
 import { CELL_TYPES } from './cell-types.js';
 import { join } from 'node:path';
@@ -22,7 +23,9 @@ export interface ClassifierEvaluation {
   /** 'test-split' when every source was scored on the split the model records. */
   scope: 'test-split' | 'all-images' | 'mixed';
   threshold: number;
+  /** Whether the predictions average several views of each crop, and which (views.ts). */
   tta: boolean;
+  views: CellViews;
   pooled: CellScores;
   sources: Array<{ dataset: string; dir: string; scope: 'test-split' | 'all-images' } & CellScores>;
   predictions: CellPrediction[];
@@ -40,7 +43,7 @@ export async function classifyLabelledCells(
   pixels: Pixels,
   cells: readonly LabelledCell[],
   masks: ReadonlyMap<string, CellMask> | null,
-  options: { tta?: boolean } = {},
+  options: { views?: CellViews } = {},
 ): Promise<CellPrediction[]> {
   const prepared = cells.map((cell) => {
     const given = masks?.get(cellKey(cell));
@@ -62,6 +65,7 @@ export interface EvaluateClassifierOptions {
   masks?: MaskChoice;
   /** The segmenter of predicted masks (a model folder; default the bundled one). */
   segmenter?: string;
+  /** true: the model's views, at least its flips; false: the crop alone; absent: as the model says (views.ts). */
   tta?: boolean;
   /** Cells already loaded (cross-validation, training), instead of reading the sources. */
   loaded?: LoadedCells;
@@ -97,15 +101,16 @@ export async function evaluateClassifier(loaded: LoadedModel, sources: readonly 
       }
     }
   }
-  const tta = options.tta ?? loaded.metadata.inference?.tta ?? false;
-  const predictions = await classifyLabelledCells(loaded.model, info, loaded.metadata.preprocessing, all, predicted, { tta });
+  const views = viewsFor(info, loaded.metadata.inference?.tta, options.tta);
+  const predictions = await classifyLabelledCells(loaded.model, info, loaded.metadata.preprocessing, all, predicted, { views });
   const scored = scoreBySource(predictions, info.threshold);
   const scopes = new Set(picked.map((p) => p.scope));
   return {
     masks,
     scope: scopes.size === 1 ? picked[0].scope : 'mixed',
     threshold: info.threshold,
-    tta,
+    tta: views !== 'none',
+    views,
     pooled: scored.pooled,
     sources: picked.map((p) => {
       const s = scored.sources.find((x) => x.source === p.source.name)!;

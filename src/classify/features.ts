@@ -8,7 +8,9 @@ import type { LabelMask, RgbImage } from '../data/types.js';
 import type { CellStats } from '../infer/morphometrics.js';
 import { convexHullArea } from '../infer/morphology.js';
 import { histogramPercentile } from '../data/pixels.js';
+import { TEXTURE_FEATURE_NAMES } from './texture.js';
 
+/** The morphometric features (cellFeatures), what `classifier.features: true` selects. */
 export const FEATURE_NAMES = [
   'nucleusCellRatio',
   'nucleusLobes',
@@ -23,7 +25,9 @@ export const FEATURE_NAMES = [
   'cytoplasmOdBlue',
   'cellToImage',
 ] as const;
-export type FeatureName = (typeof FEATURE_NAMES)[number];
+/** Every feature a prepared cell carries, in order: the morphometric ones, then the crop's texture (texture.ts), which is asked for by name. */
+export const ALL_FEATURE_NAMES = [...FEATURE_NAMES, ...TEXTURE_FEATURE_NAMES] as const;
+export type FeatureName = (typeof ALL_FEATURE_NAMES)[number];
 
 /** Lobe counts above this are counted as this many (a hypersegmented neutrophil is still a neutrophil). */
 export const MAX_LOBES = 5;

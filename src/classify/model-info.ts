@@ -6,15 +6,16 @@ import { z } from 'zod';
 import { CLASSIFIER_INPUTS } from '../config/classifier.js';
 import type { ModelMetadata } from '../models/io.js';
 import { CELL_TYPES } from './cell-types.js';
-import { FEATURE_NAMES, type FeatureName } from './features.js';
+import { ALL_FEATURE_NAMES, type FeatureName } from './features.js';
 import { STAIN_NORMALIZATIONS } from './stain.js';
+import { CELL_VIEWS } from './views.js';
 
 export const CellTypeInfoSchema = z.strictObject({
   crop: z.strictObject({ size: z.number().int().min(8), margin: z.number().min(0).max(1), around: z.enum(['cell', 'image']).optional(), stain: z.enum(STAIN_NORMALIZATIONS).optional() }),
   input: z.enum(CLASSIFIER_INPUTS),
   /** The features the network takes, in order, with the training cells' mean and standard deviation of each. */
   features: z.strictObject({
-    names: z.array(z.enum(FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])),
+    names: z.array(z.enum(ALL_FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])),
     mean: z.array(z.number()),
     std: z.array(z.number().positive()),
   }),
@@ -24,6 +25,8 @@ export const CellTypeInfoSchema = z.strictObject({
   thresholdChoice: z
     .strictObject({ targetAccuracy: z.number(), validationCells: z.number().int(), keptCells: z.number().int(), keptAccuracy: z.number().nullable() })
     .optional(),
+  /** The test-time views of each crop whose predictions are averaged (views.ts); absent: as inference.tta says. */
+  views: z.enum(CELL_VIEWS).optional(),
   /** Class weights of the training loss, in CELL_TYPES order. */
   classWeights: z.array(z.number()).optional(),
 });

@@ -1,6 +1,6 @@
 // Runs a cell-type classifier over prepared cells in batches: inputs built as prepare.ts says, an
-// optional flip test-time augmentation (a cell has no preferred orientation), probabilities out as a
-// plain array. Every tensor is freed before returning.
+// optional test-time augmentation over flips or all eight flips and quarter turns of the crop (a cell
+// has no preferred orientation), probabilities out as a plain array. Every tensor is freed before returning.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { LabelMask, RgbImage } from '../data/types.js';
@@ -8,6 +8,7 @@ import type { PixelNormalization } from '../data/pixels.js';
 import type { CellTypeInfo } from './model-info.js';
 import { CELL_TYPES } from './cell-types.js';
 import { cropToInput, featureVector, inputChannels } from './prepare.js';
+import { viewTransforms, type CellViews } from './views.js';
 
 export interface CellBatchInput {
   crop: { image: RgbImage; mask: LabelMask };
@@ -36,15 +37,13 @@ export function batchTensors(cells: readonly CellBatchInput[], info: CellTypeInf
   return featureCount > 0 ? [crop, tf.tensor2d(f, [cells.length, featureCount])] : [crop];
 }
 
-/** Softmax of the crops, averaged with their horizontal, vertical and double flips when `tta`. */
-export function predictTensors(model: tfl.LayersModel, inputs: tf.Tensor[], tta: boolean): tf.Tensor2D {
+/** Softmax of the crops, averaged over their `views` (views.ts). */
+export function predictTensors(model: tfl.LayersModel, inputs: tf.Tensor[], views: CellViews): tf.Tensor2D {
   return tf.tidy(() => {
     const run = (crop: tf.Tensor) => model.predict(inputs.length > 1 ? [crop, inputs[1]] : crop) as tf.Tensor2D;
-    const plain = run(inputs[0]);
-    if (!tta) return plain;
-    const flips: number[][] = [[2], [1], [1, 2]];
-    const sum = flips.reduce((acc, axes) => tf.add(acc, run(tf.reverse(inputs[0], axes))) as tf.Tensor2D, plain);
-    return tf.div(sum, flips.length + 1) as tf.Tensor2D;
+    const transforms = viewTransforms(views);
+    const sum = transforms.slice(1).reduce((acc, view) => tf.add(acc, run(view(inputs[0]))) as tf.Tensor2D, run(inputs[0]));
+    return transforms.length === 1 ? sum : (tf.div(sum, transforms.length) as tf.Tensor2D);
   });
 }
 
@@ -54,13 +53,13 @@ export async function predictCells(
   cells: readonly CellBatchInput[],
   info: CellTypeInfo,
   pixels: Pixels,
-  options: { tta?: boolean; batchSize?: number } = {},
+  options: { views?: CellViews; batchSize?: number } = {},
 ): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 32;
   const out = new Float32Array(cells.length * CELL_TYPES.length);
   for (let start = 0; start < cells.length; start += batchSize) {
     const inputs = batchTensors(cells.slice(start, start + batchSize), info, pixels);
-    const probs = predictTensors(model, inputs, options.tta ?? false);
+    const probs = predictTensors(model, inputs, options.views ?? 'none');
     out.set(await probs.data<'float32'>(), start * CELL_TYPES.length);
     tf.dispose([...inputs, probs]);
   }

@@ -6,12 +6,13 @@ import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 import { measureCell, type CellStats } from '../infer/morphometrics.js';
 import type { ClassifierInput } from '../config/classifier.js';
 import { cellCrop, cellBox, type CellCrop, type CropOptions } from './crop.js';
-import { cellFeatures, FEATURE_NAMES, type FeatureName } from './features.js';
+import { ALL_FEATURE_NAMES, cellFeatures, type FeatureName } from './features.js';
+import { cropTexture } from './texture.js';
 import { standardizeStain } from './stain.js';
 
 export interface PreparedCell {
   crop: CellCrop;
-  /** Every feature of FEATURE_NAMES, unscaled (NaN where it could not be measured). */
+  /** Every feature of ALL_FEATURE_NAMES, unscaled (NaN where it could not be measured). */
   features: Float32Array;
 }
 
@@ -23,10 +24,15 @@ export function prepareCell(image: RgbImage, mask: LabelMask, crop: CropOptions,
   const measured = stats ?? measureCell(mask);
   const found = cellBox(mask, crop.margin);
   if (!found) return null;
-  const features = cellFeatures(image, mask, measured, found.cell);
-  if (!features) return null;
+  const shape = cellFeatures(image, mask, measured, found.cell);
+  if (!shape) return null;
   const cut = cellCrop(image, mask, crop, found)!;
-  return { crop: crop.stain ? { ...cut, image: standardizeStain(cut.image, cut.mask, crop.stain) } : cut, features };
+  const seen = crop.stain ? { ...cut, image: standardizeStain(cut.image, cut.mask, crop.stain) } : cut;
+  // Texture is measured on the crop as the network sees it (its scale and colours), before augmentation.
+  const features = new Float32Array(ALL_FEATURE_NAMES.length);
+  features.set(shape);
+  features.set(cropTexture(seen.image, seen.mask), shape.length);
+  return { crop: seen, features };
 }
 
 /** Channels of the network's crop input. */
@@ -71,7 +77,7 @@ export function featureVector(
   offset: number,
 ): void {
   scaling.names.forEach((name, k) => {
-    const v = raw[FEATURE_NAMES.indexOf(name)];
+    const v = raw[ALL_FEATURE_NAMES.indexOf(name)];
     out[offset + k] = Number.isFinite(v) ? (v - scaling.mean[k]) / scaling.std[k] : 0;
   });
 }
@@ -81,7 +87,7 @@ export function fitFeatureScaling(cells: readonly Pick<PreparedCell, 'features'>
   const mean: number[] = [];
   const std: number[] = [];
   for (const name of names) {
-    const k = FEATURE_NAMES.indexOf(name);
+    const k = ALL_FEATURE_NAMES.indexOf(name);
     const values = cells.map((c) => c.features[k]).filter(Number.isFinite);
     const m = values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
     const variance = values.length < 2 ? 0 : values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1);

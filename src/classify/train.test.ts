@@ -18,6 +18,7 @@ import { loadCellClassifier } from './classifier.js';
 import { loadSegmenter } from '../infer/segmenter.js';
 import { CELL_TYPES } from './cell-types.js';
 import { FEATURE_NAMES } from './features.js';
+import { TEXTURE_FEATURE_NAMES } from './texture.js';
 import type { ClassifierEpochRecord } from './train.js';
 
 let root: string;
@@ -85,7 +86,7 @@ test('wbc-type trains on two labs, writes its run folder, and its model reloads 
   try {
     assert.equal(classifier.metadata.task, 'cell-type');
     assert.equal(classifier.metadata.preprocessing.resize, 'cell-crop');
-    assert.deepEqual(classifier.info.features.names, [...FEATURE_NAMES]);
+    assert.deepEqual(classifier.info.features.names, [...FEATURE_NAMES, ...TEXTURE_FEATURE_NAMES]);
     assert.ok(classifier.info.threshold >= 0 && classifier.info.threshold < 1);
     const loaded = await loadLabelledCells(sources);
     const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [`${c.source}/${c.id}`, c]));
@@ -104,11 +105,11 @@ test('wbc-type trains on two labs, writes its run folder, and its model reloads 
   await assert.rejects(loadSegmenter({ model: join(result.runDir, 'model') }), /is a cell-type classifier, not a segmenter/);
 });
 
-test('an ensemble of two members with stain standardisation: one saved model that averages them and reloads alike', async () => {
+test('an ensemble of two members with stain standardisation and dihedral views: one saved model that averages them and reloads alike', async () => {
   const base = config(2);
   const tensors = tf.memory().numTensors;
   const run = await trainClassifier(
-    { ...base, classifier: { ...base.classifier!, members: 2, stain: 'nucleus', predictedMasks: false } },
+    { ...base, classifier: { ...base.classifier!, members: 2, stain: 'nucleus', views: 'dihedral', predictedMasks: false } },
     { sources, outDir: join(root, 'runs-ensemble'), log: () => {} },
   );
   assert.equal(tf.memory().numTensors, tensors, 'a finished ensemble run left tensors behind');
@@ -121,6 +122,8 @@ test('an ensemble of two members with stain standardisation: one saved model tha
   const classifier = await loadCellClassifier(join(run.runDir, 'model'));
   try {
     assert.equal(classifier.info.crop.stain, 'nucleus');
+    assert.equal(classifier.info.views, 'dihedral');
+    assert.equal(run.test.truth.views, 'dihedral');
     const loaded = await loadLabelledCells(sources);
     const cells = new Map(loaded.sources.flatMap((s) => s.cells).map((c) => [`${c.source}/${c.id}`, c]));
     for (const p of run.test.truth.predictions) {

@@ -28,6 +28,7 @@ import { classificationMetrics, confusionOf } from './metrics.js';
 import type { CellTypeInfo } from './model-info.js';
 import { fitFeatureScaling, inputChannels, prepareCell, type PreparedCell } from './prepare.js';
 import { batchTensors, predictCells } from './predict.js';
+import { viewsFor, type CellViews } from './views.js';
 import { chooseThreshold } from './threshold.js';
 import { evaluateClassifier, type ClassifierEvaluation } from './evaluate.js';
 import { likeliest, type CellPrediction } from './score.js';
@@ -212,6 +213,7 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
     features: fitFeatureScaling(parts.train, selectedFeatures(cls)),
     threshold: 0,
     classWeights: weights,
+    ...(cls.views !== 'none' ? { views: cls.views } : {}),
   };
   log(`class weights ${weights.map((w, i) => `${CELL_TYPES[i]} ${w.toFixed(2)}`).join(', ')}; input ${cls.input}, ${info.features.names.length} features, crop ${crop.size} px`);
   const pixels = { scale: 1 / 255, ...(config.data.normalize === 'percentile' ? { normalize: 'percentile' as const } : {}) };
@@ -235,10 +237,12 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
     inference: { tta: config.inference.tta },
     splits: toRecordedSplits(split),
   };
-  const tta = config.train.tta;
+  // The views the saved model averages (segment, evaluate); epochs are picked with train.tta's.
+  const views = viewsFor(info, config.inference.tta);
   /** Keeps `model` as the run's model: the threshold from its validation predictions, then model/. */
-  const keep = async (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => {
-    // The threshold comes from the validation cells of the model whose weights are kept.
+  const keep = async (model: tfl.LayersModel, epoch: number, epochValProbs: Float32Array | null, test: SetScores) => {
+    // The threshold comes from the validation cells of the model whose weights are kept, seen as it will see cells.
+    const valProbs = epochValProbs && views !== epochViews(config) ? await predictCells(model, parts.validation, info, pixels, { views }) : epochValProbs;
     const choice = valProbs ? chooseThreshold(valProbs, parts.validation.map((c) => c.cell.label), cls.targetAccuracy) : null;
     if (choice) {
       info.threshold = choice.threshold;
@@ -266,8 +270,8 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
       const ensemble = createModel(name, modelOptionsFor(config.train.seed, members));
       try {
         networks.forEach((model, i) => copyIntoMember(ensemble, model, i + 1));
-        const valProbs = parts.validation.length > 0 ? await predictCells(ensemble, parts.validation, info, pixels, { tta }) : null;
-        const test = setScores(await predictCells(ensemble, parts.test, info, pixels, { tta }), parts.test);
+        const valProbs = parts.validation.length > 0 ? await predictCells(ensemble, parts.validation, info, pixels, { views }) : null;
+        const test = setScores(await predictCells(ensemble, parts.test, info, pixels, { views }), parts.test);
         const val = valProbs ? setScores(valProbs, parts.validation) : undefined;
         log(`ensemble of ${members}: ${val ? `val loss ${val.loss.toFixed(4)} accuracy ${val.accuracy?.toFixed(3)} macro-F1 ${val.macroF1?.toFixed(3)}` : 'no validation cells'}`);
         await keep(ensemble, memberBest[0].epoch, valProbs, test);
@@ -288,6 +292,11 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
 }
 
 type Parts = ReturnType<typeof preparedParts>;
+
+/** The views each epoch's validation and test cells are predicted with: train.tta's flips or the crop alone. */
+function epochViews(config: RunConfig): CellViews {
+  return config.train.tta ? 'flips' : 'none';
+}
 type Pixels = { scale: number; normalize?: 'percentile' };
 type KeepModel = (model: tfl.LayersModel, epoch: number, valProbs: Float32Array | null, test: SetScores) => Promise<void>;
 
@@ -344,9 +353,9 @@ async function trainNetwork(
         options.onBatch?.({ epoch, batch: b + 1, batches, loss: lossSum / (b + 1) });
       }
       const trainSeconds = (performance.now() - started) / 1000;
-      const tta = config.train.tta;
-      const valProbs = parts.validation.length > 0 ? await predictCells(model, parts.validation, info, pixels, { tta }) : null;
-      const testProbs = await predictCells(model, parts.test, info, pixels, { tta });
+      const views = epochViews(config);
+      const valProbs = parts.validation.length > 0 ? await predictCells(model, parts.validation, info, pixels, { views }) : null;
+      const testProbs = await predictCells(model, parts.test, info, pixels, { views });
       const record: ClassifierEpochRecord = {
         ...(member.of > 1 ? { member: member.member } : {}),
         epoch,

@@ -93,6 +93,6 @@ export async function evaluateClassifierCommand(
     return;
   }
   const scope = e.scope === 'test-split' ? 'the test split recorded with the model' : e.scope === 'all-images' ? 'every labelled image' : 'recorded splits and all images';
-  console.log(`${loaded.dir}: cell-type classifier on ${scope}, cells cut out with ${e.masks === 'truth' ? 'the annotated masks' : 'the masks the segmenter predicts'}${e.tta ? ', flip TTA' : ''}`);
+  console.log(`${loaded.dir}: cell-type classifier on ${scope}, cells cut out with ${e.masks === 'truth' ? 'the annotated masks' : 'the masks the segmenter predicts'}${e.tta ? `, ${e.views} TTA` : ''}`);
   console.log(formatClassifierEvaluation(e));
 }

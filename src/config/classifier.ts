@@ -3,8 +3,10 @@
 // is handled, what picks the best epoch and how the uncertain threshold is chosen. A run with this
 // section trains a classifier (src/classify/) instead of a segmenter; every field has its default here.
 import { z } from 'zod';
-import { FEATURE_NAMES, type FeatureName } from '../classify/features.js';
+import { ALL_FEATURE_NAMES, FEATURE_NAMES, type FeatureName } from '../classify/features.js';
+import { TEXTURE_FEATURE_NAMES } from '../classify/texture.js';
 import { STAIN_NORMALIZATIONS } from '../classify/stain.js';
+import { CELL_VIEWS } from '../classify/views.js';
 import type { CropOptions } from '../classify/crop.js';
 
 /** What the network sees of a cell: its crop alone, the crop plus nucleus and cytoplasm mask channels, or the crop with everything outside the cell blanked. */
@@ -14,8 +16,13 @@ export type ClassifierInput = (typeof CLASSIFIER_INPUTS)[number];
 export const ClassifierConfigSchema = z.strictObject({
   /** See CLASSIFIER_INPUTS. The crop's side is data.size. */
   input: z.enum(CLASSIFIER_INPUTS).default('rgb-mask'),
-  /** Morphometric features joined before the head: all of FEATURE_NAMES (true), none (false), or those named. */
-  features: z.union([z.boolean(), z.array(z.enum(FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
+  /**
+   * Features joined before the head: the morphometric FEATURE_NAMES (true), none (false), or those
+   * named from ALL_FEATURE_NAMES (the crop's texture features, src/classify/texture.ts, only by name).
+   */
+  features: z.union([z.boolean(), z.array(z.enum(ALL_FEATURE_NAMES as unknown as [FeatureName, ...FeatureName[]])).min(1)]).default(true),
+  /** Also join the crop's texture features (TEXTURE_FEATURE_NAMES: nucleus and cytoplasm, src/classify/texture.ts) to those of `features`. */
+  texture: z.boolean().default(false),
   /** Space around the cell's bounding box on each side of the crop, as a fraction of the box's longer side. */
   cropMargin: z.number().min(0).max(1).default(0.15),
   /** Colour standardisation of the crop: 'nucleus' scales each channel's optical density so the nucleus has a fixed one (src/classify/stain.ts). */
@@ -41,6 +48,13 @@ export const ClassifierConfigSchema = z.strictObject({
    */
   members: z.number().int().min(1).max(9).default(1),
   /**
+   * Test-time views of each crop averaged by the saved model (src/classify/views.ts): 'none', 'flips'
+   * (4) or 'dihedral' (every flip and quarter turn, 8). Saved in model.json, so `segment`, `evaluate`
+   * and the API average the same views; the uncertain threshold is chosen on the validation cells'
+   * predictions so averaged. The best epoch is still picked with train.tta's views (one or 4 per cell).
+   */
+  views: z.enum(CELL_VIEWS).default('none'),
+  /**
    * The validation score that picks the best epoch: (lowest) cross-entropy, accuracy, or macro-F1 over
    * the types present. The default is the loss: with some 60 validation cells, one of them a basophil,
    * accuracy and macro-F1 move in steps of a cell and picked epochs as early as 5 of 60 in trials.
@@ -62,12 +76,11 @@ export const ClassifierConfigSchema = z.strictObject({
 
 export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
 
-/** The feature names a configuration asks for, in FEATURE_NAMES order. */
-export function selectedFeatures(config: Pick<ClassifierConfig, 'features'>): FeatureName[] {
-  if (config.features === true) return [...FEATURE_NAMES];
-  if (config.features === false) return [];
-  const wanted = new Set(config.features);
-  return FEATURE_NAMES.filter((n) => wanted.has(n));
+/** The feature names a configuration asks for, in ALL_FEATURE_NAMES order. */
+export function selectedFeatures(config: Pick<ClassifierConfig, 'features'> & Partial<Pick<ClassifierConfig, 'texture'>>): FeatureName[] {
+  const wanted = new Set<FeatureName>(config.features === true ? FEATURE_NAMES : config.features === false ? [] : config.features);
+  if (config.texture) TEXTURE_FEATURE_NAMES.forEach((n) => wanted.add(n));
+  return ALL_FEATURE_NAMES.filter((n) => wanted.has(n));
 }
 
 /** The crop a configuration makes of each cell (what the model records as cellType.crop); defaults left out. */
