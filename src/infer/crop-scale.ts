@@ -15,7 +15,7 @@ import { windowProbs } from '../field/window-probs.js';
 import type { WindowPredictor } from '../field/predictor.js';
 import { cropCells } from '../field/mode.js';
 import { finishSegmentation, type FinishedSegmentation } from './pipeline.js';
-import type { PostprocessOptions } from './postprocess.js';
+import { keepsOneCell, type PostprocessOptions } from './postprocess.js';
 import { checkImage } from './image-check.js';
 
 /**
@@ -126,7 +126,7 @@ export const NO_CELL_PROBE_ENLARGEMENT = 2;
 
 /** The main cell of a pass: its equivalent diameter and centre (image px), or null when it has none. */
 function mainCell(finished: FinishedSegmentation, post: boolean | PostprocessOptions): { diameter: number; x: number; y: number } | null {
-  const [cell] = cropCells(finished.mask, finished.stats, post === true || (post !== false && post.keepLargestCell !== false)).cells;
+  const [cell] = cropCells(finished.mask, finished.stats, keepsOneCell(post)).cells;
   if (cell === undefined) return null;
   const area = cell.mask.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
   return { diameter: Math.sqrt((4 * area) / Math.PI), x: cell.centroidX + 0.5, y: cell.centroidY + 0.5 };

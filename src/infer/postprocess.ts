@@ -21,6 +21,11 @@ export interface PostprocessOptions {
   openCellRadius?: number;
 }
 
+/** Whether post-processing as `post` says (true: the defaults; false: none) leaves at most one cell. */
+export function keepsOneCell(post: boolean | PostprocessOptions): boolean {
+  return post === true || (post !== false && post.keepLargestCell !== false);
+}
+
 export interface PostprocessResult {
   mask: LabelMask;
   /** 8-connected cell components in the mask as given, before keeping one. */

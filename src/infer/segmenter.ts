@@ -9,7 +9,7 @@ import { decodeImage, DEFAULT_MAX_PIXELS } from '../data/decode.js';
 import type { LabelMask, RgbImage } from '../data/types.js';
 import { upsampleLabels } from '../field/label-field.js';
 import { loadModel, resolveModelDir, type ModelMetadata } from '../models/io.js';
-import type { PostprocessOptions } from './postprocess.js';
+import { keepsOneCell, type PostprocessOptions } from './postprocess.js';
 import type { CellStats } from './morphometrics.js';
 import { predictProbs, probsToImageSize } from '../models/predict.js';
 import { squareFitOf } from '../models/preprocessing.js';
@@ -213,7 +213,7 @@ class ModelSegmenter implements Segmenter {
   private async probsAtSize(input: Float32Array, width: number, height: number): Promise<tf.Tensor3D> {
     const { inputSize } = this.metadata.preprocessing;
     const fit = squareFitOf(this.metadata.preprocessing);
-    const tta = this.options.tta ?? this.metadata.inference?.tta ?? false;
+    const tta = this.tta();
     const model = this.model;
     if (model instanceof OnnxPredictor) {
       const p = await model.predictTta(input, 1, inputSize, tta);
@@ -233,6 +233,11 @@ class ModelSegmenter implements Segmenter {
       : await decodeImage(input, name, { maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS });
     const rgb: RgbImage = { width: image.width, height: image.height, data: image.data };
     return chooseMode(options.mode, rgb.width, rgb.height, name) === 'field' ? this.segmentField(rgb, options) : this.segmentCrop(rgb, options);
+  }
+
+  /** Flip TTA: as the options say, else as the model's metadata says. */
+  private tta(): boolean {
+    return this.options.tta ?? this.metadata.inference?.tta ?? false;
   }
 
   private classWeights(): readonly number[] | undefined {
@@ -258,7 +263,7 @@ class ModelSegmenter implements Segmenter {
       ? { finished: first, cellDiameter: null, cellDiameterSource: null, modelScale: cropFitScale(width, height, this.metadata.preprocessing) }
       : await rescaleCrop(image, first, this.timedWindows(timing), {
         preprocessing: this.metadata.preprocessing,
-        tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
+        tta: this.tta(),
         classWeights: this.classWeights(),
         postprocess: this.options.postprocess,
         umPerPx: options.umPerPx,
@@ -266,9 +271,7 @@ class ModelSegmenter implements Segmenter {
       });
     const { mask, rawMask, stats } = scaled.finished;
     const inferenceMs = timing.ms;
-    const post = this.options.postprocess ?? true;
-    const oneCellLeft = post === true || (post !== false && post.keepLargestCell !== false);
-    const { cells, instances } = cropCells(mask, stats, oneCellLeft);
+    const { cells, instances } = cropCells(mask, stats, keepsOneCell(this.options.postprocess ?? true));
     // The crop's one cell is typed in the crop itself, as the classifier was trained.
     const cellType = this.classifier && cells.length > 0 ? await this.classifier.classify(image, mask, stats) : null;
     const typed: TypedCell[] = cells.map((c) => ({ ...c, cellType }));
@@ -284,7 +287,7 @@ class ModelSegmenter implements Segmenter {
     const native = options.cellDiameter === 'native';
     const field = await segmentField(image, this.timedWindows(timing), {
       preprocessing: this.metadata.preprocessing,
-      tta: this.options.tta ?? this.metadata.inference?.tta ?? false,
+      tta: this.tta(),
       classWeights: this.classWeights(),
       postprocess: this.options.postprocess,
       // 'native': one model pixel per image pixel, the scale of a cell of the working diameter.
