@@ -51,7 +51,7 @@ export function cellPlace(mask: LabelMask, origin: { x: number; y: number }): { 
 }
 
 /** The rectangle `rect` of a region's HWC values (`channels` per pixel); rect is in region coordinates. */
-function cut<T extends Uint8Array | Float32Array>(values: T, regionWidth: number, rect: PixelRect, channels: number, make: (n: number) => T): T {
+export function cutRect<T extends Uint8Array | Float32Array>(values: T, regionWidth: number, rect: PixelRect, channels: number, make: (n: number) => T): T {
   const out = make(rect.width * rect.height * channels);
   for (let y = 0; y < rect.height; y++) {
     const from = ((rect.y + y) * regionWidth + rect.x) * channels;
@@ -84,14 +84,14 @@ export function describeCell(
   };
   local.width = Math.min(region.width, bbox.x - region.x + bbox.width + 1) - local.x;
   local.height = Math.min(region.height, bbox.y - region.y + bbox.height + 1) - local.y;
-  const measured: LabelMask = { width: local.width, height: local.height, data: cut(mask.data, region.width, local, 1, (n) => new Uint8Array(n)) };
-  const probs = options.probs && cut(options.probs, region.width, local, NUM_CLASSES, (n) => new Float32Array(n));
+  const measured: LabelMask = { width: local.width, height: local.height, data: cutRect(mask.data, region.width, local, 1, (n) => new Uint8Array(n)) };
+  const probs = options.probs && cutRect(options.probs, region.width, local, NUM_CLASSES, (n) => new Float32Array(n));
   const stats = measureCell(measured, { umPerPx: options.umPerPx, probs });
   const touchesBorder = bbox.x === 0 || bbox.y === 0 || bbox.x + bbox.width === image.width || bbox.y + bbox.height === image.height;
   // measureCell also flags a cell reaching the edge of a field's window; only the image's border counts.
   if (!touchesBorder) stats.warnings = stats.warnings.filter((w) => w !== WARNING_TOUCHES_BORDER);
   const own: PixelRect = { x: bbox.x - region.x, y: bbox.y - region.y, width: bbox.width, height: bbox.height };
-  return { index, bbox, centroidX: place.centroidX, centroidY: place.centroidY, mask: { width: bbox.width, height: bbox.height, data: cut(mask.data, region.width, own, 1, (n) => new Uint8Array(n)) }, stats };
+  return { index, bbox, centroidX: place.centroidX, centroidY: place.centroidY, mask: { width: bbox.width, height: bbox.height, data: cutRect(mask.data, region.width, own, 1, (n) => new Uint8Array(n)) }, stats };
 }
 
 /** The cell's own mask laid into `rect` of the image: its classes on its pixels, 0 everywhere else. */

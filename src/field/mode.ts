@@ -4,7 +4,7 @@ import type { LabelMask } from '../data/types.js';
 import { measureCell, WARNING_MULTIPLE_CELLS, WARNING_OUT_OF_DISTRIBUTION, type CellStats } from '../infer/morphometrics.js';
 import { findMainCell } from '../infer/postprocess.js';
 import type { OutOfDistribution } from '../infer/image-check.js';
-import { cellPlace, type SegmentedCell } from './cells.js';
+import { cellPlace, cutRect, type SegmentedCell } from './cells.js';
 
 /**
  * An image whose longer side has at least this many pixels is a field. The crops the bundled model
@@ -40,9 +40,8 @@ export function cropCells(mask: LabelMask, stats: CellStats, cleaned: boolean): 
   }
   const place = cellPlace(own, { x: 0, y: 0 })!;
   const { bbox } = place;
-  const cut = new Uint8Array(bbox.width * bbox.height);
-  for (let y = 0; y < bbox.height; y++) cut.set(own.data.subarray((bbox.y + y) * mask.width + bbox.x, (bbox.y + y) * mask.width + bbox.x + bbox.width), y * bbox.width);
-  const cell: SegmentedCell = { index: 1, bbox, centroidX: place.centroidX, centroidY: place.centroidY, mask: { width: bbox.width, height: bbox.height, data: cut }, stats };
+  const data = cutRect(own.data, mask.width, bbox, 1, (n) => new Uint8Array(n));
+  const cell: SegmentedCell = { index: 1, bbox, centroidX: place.centroidX, centroidY: place.centroidY, mask: { width: bbox.width, height: bbox.height, data }, stats };
   return { cells: [cell], instances };
 }
 
