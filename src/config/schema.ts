@@ -25,7 +25,8 @@ export const DataConfigSchema = z.strictObject({
   /**
    * 'stretch' resizes to size x size with nearest-neighbour (the study's protocol); 'pad' centres the
    * image unstretched with reflected margins (shrunk only when larger), so no row or column of the
-   * image or its mask is duplicated (src/data/fit-square.ts).
+   * image or its mask is duplicated (src/data/fit-square.ts); 'pad-smooth' shrinks larger images with
+   * an antialiased filter (and their masks by majority) instead of picking one pixel in every few.
    */
   fit: z.enum(SQUARE_FITS as [SquareFit, ...SquareFit[]]).default('stretch'),
   /** Fraction of the images held out as the test split (sklearn `test_size`). */

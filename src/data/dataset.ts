@@ -8,8 +8,8 @@ import { decodeImage, decodeMaskLevels } from './decode.js';
 import { DataFileError, messageOf } from './errors.js';
 import { formatLevels, labelsFromGray } from './masks.js';
 import { EXPECTED_LAYOUT, findPairs, type FoundPairs, type ImageMaskPair } from './pairs.js';
-import { fitToSquare, type SquareFit } from './fit-square.js';
-import { MASK_LEVELS, type DataIssue, type Sample } from './types.js';
+import { fitMaskToSquare, fitToSquare, type SquareFit } from './fit-square.js';
+import { MASK_LEVELS, NUM_CLASSES, type DataIssue, type Sample } from './types.js';
 import { pixelsToInput, type PixelNormalization } from './pixels.js';
 
 export { findPairs, type ImageMaskPair, type FoundPairs } from './pairs.js';
@@ -95,8 +95,8 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
       `size ${gray.width}x${gray.height} does not match image ${image.width}x${image.height} (${pair.imagePath})`,
     );
   }
-  // Mapping before resizing gives the same classes (NEAREST and padding only copy pixels) and counts
-  // stray pixels as they are in the file.
+  // Mapping before resizing gives the same classes (NEAREST and padding only copy pixels; a smooth
+  // shrink takes the majority class) and counts stray pixels as they are in the file.
   const { mask, strayPixels, farLevels, farPixels, strayLevels } = labelsFromGray(gray, { maxDistance: options.maxMaskDistance });
   const maxFarFraction = options.maxFarFraction ?? DEFAULT_MAX_FAR_FRACTION;
   const farFraction = farPixels / (gray.width * gray.height);
@@ -113,7 +113,7 @@ export async function loadSample(pair: ImageMaskPair, options: LoadSampleOptions
     imagePath: pair.imagePath,
     maskPath: pair.maskPath,
     image: fitToSquare({ width: image.width, height: image.height, data: image.data }, size, 3, fit),
-    mask: fitToSquare(mask, size, 1, fit),
+    mask: fitMaskToSquare(mask, size, fit, NUM_CLASSES),
     originalWidth: image.width,
     originalHeight: image.height,
     originalImage: { width: image.width, height: image.height, data: image.data },

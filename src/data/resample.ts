@@ -82,3 +82,32 @@ export function resizeSmooth<T extends PixelGrid>(img: T, width: number, height:
   }
   return { ...img, width, height, data };
 }
+
+/**
+ * A label mask (one class index per pixel, below `classes`) resized to width x height with the same
+ * filter: each output pixel takes the class that covers the largest weighted share of the source
+ * pixels resizeSmooth would average there (ties to the lower class). The labels that belong to an
+ * image shrunk by resizeSmooth: each model pixel is labelled by what most of its pixels show.
+ */
+export function resizeLabelsSmooth<T extends PixelGrid>(mask: T, width: number, height: number, classes: number): T {
+  if (!Number.isInteger(classes) || classes < 1 || classes > 255) throw new Error(`resizeLabelsSmooth: classes must be 1..255, got ${classes}`);
+  checkGridBytes('resizeLabelsSmooth', mask, 1, 'mask');
+  const best = new Uint8Array(width * height);
+  const share = new Uint8Array(width * height);
+  const indicator = new Uint8Array(mask.data.length);
+  for (let k = 0; k < classes; k++) {
+    for (let i = 0; i < indicator.length; i++) {
+      const v = mask.data[i];
+      if (v >= classes) throw new Error(`resizeLabelsSmooth: pixel ${i} has class ${v}, expected 0..${classes - 1}`);
+      indicator[i] = v === k ? 255 : 0;
+    }
+    const shares = resizeSmooth({ width: mask.width, height: mask.height, data: indicator }, width, height, 1).data;
+    for (let i = 0; i < shares.length; i++) {
+      if (k === 0 || shares[i] > share[i]) {
+        share[i] = shares[i];
+        best[i] = k;
+      }
+    }
+  }
+  return { ...mask, width, height, data: best };
+}

@@ -33,6 +33,10 @@ export interface RdfInput {
   timestamp: string;
 }
 
+function isPadded(md: ModelMetadata): boolean {
+  return md.preprocessing.resize === 'pad' || md.preprocessing.resize === 'pad-smooth';
+}
+
 function metricsOf(metadata: ModelMetadata): { nucleus: number; cytoplasm: number; wholeCell: number; images: number } | null {
   const m = metadata.metrics as { images?: unknown; dice?: Record<string, unknown> } | undefined;
   const d = m?.dice;
@@ -49,7 +53,7 @@ export function buildModelRdf(input: RdfInput): ModelRdf {
     { type: 'space' as const, id: 'y', size: tensor === 'image' ? size : { tensor_id: 'image', axis_id: 'y' } },
     { type: 'space' as const, id: 'x', size: tensor === 'image' ? size : { tensor_id: 'image', axis_id: 'x' } },
   ];
-  const fit = md.preprocessing.resize === 'pad' ? 'padded (reflected margins) into' : 'resized with nearest-neighbour to';
+  const fit = isPadded(md) ? 'padded (reflected margins) into' : 'resized with nearest-neighbour to';
   return {
     type: 'model',
     format_version: RDF_FORMAT_VERSION,
@@ -132,8 +136,8 @@ export function buildReadme(input: RdfInput): string {
     `- \`probs\`: float32, batch, y, x, channel: softmax probabilities of ${md.classNames.join(', ')}.`,
     '',
     `leukoseg fits an image of any size into the ${size}x${size} square before the network: ` +
-      (md.preprocessing.resize === 'pad'
-        ? 'smaller images are centred and the margins filled by reflection (larger ones shrunk first), and the probabilities are cut back out of the square.'
+      (isPadded(md)
+        ? `smaller images are centred and the margins filled by reflection (larger ones shrunk first, ${md.preprocessing.resize === 'pad-smooth' ? "with PIL's antialiased BILINEAR filter" : 'nearest-neighbour'}), and the probabilities are cut back out of the square.`
         : 'the image is stretched with nearest-neighbour, and the probabilities resized back bilinearly.'),
     'A consumer that feeds other sizes gets the network on a square it was not trained on.',
     '',

@@ -12,11 +12,12 @@ export interface Preprocessing {
   /**
    * How the image is fitted into that square (see src/data/fit-square.ts): 'nearest' stretches it
    * with nearest-neighbour (the study's protocol; the name older model.json files carry), 'pad'
-   * centres it unstretched with reflected margins, shrinking only images larger than the square.
+   * centres it unstretched with reflected margins, shrinking only images larger than the square
+   * (nearest-neighbour), 'pad-smooth' likewise with an antialiased shrink.
    * 'cell-crop' (a cell-type classifier): a square around the segmented cell, resized smoothly to
    * inputSize (src/classify/crop.ts); such a model is not a segmenter.
    */
-  resize: 'nearest' | 'pad' | 'cell-crop';
+  resize: 'nearest' | 'pad' | 'pad-smooth' | 'cell-crop';
   /** Pixel values are multiplied by this (1/255: the study's `image / 255`). */
   scale: number;
   channels: 'rgb';
@@ -32,7 +33,7 @@ export interface Preprocessing {
 export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch', normalize: PixelNormalization = 'scale'): Preprocessing {
   if (!SQUARE_FITS.includes(fit)) throw new Error(`preprocessing: fit must be ${SQUARE_FITS.join(' or ')}, got '${String(fit)}'`);
   if (!PIXEL_NORMALIZATIONS.includes(normalize)) throw new Error(`preprocessing: normalize must be ${PIXEL_NORMALIZATIONS.join(' or ')}, got '${String(normalize)}'`);
-  const pre: Preprocessing = { inputSize, resize: fit === 'pad' ? 'pad' : 'nearest', scale: 1 / 255, channels: 'rgb' };
+  const pre: Preprocessing = { inputSize, resize: fit === 'stretch' ? 'nearest' : fit, scale: 1 / 255, channels: 'rgb' };
   return normalize === 'scale' ? pre : { ...pre, normalize };
 }
 
@@ -42,11 +43,11 @@ export function preprocessingFor(inputSize: number, fit: SquareFit = 'stretch', 
  */
 export function squareFitOf(pre: Pick<Preprocessing, 'resize'>): SquareFit {
   if (pre.resize === 'nearest') return 'stretch';
-  if (pre.resize === 'pad') return 'pad';
+  if (pre.resize === 'pad' || pre.resize === 'pad-smooth') return pre.resize;
   if (pre.resize === 'cell-crop') {
     throw new Error("this is a cell-type classifier (its input is the crop around a segmented cell), not a segmenter; use it with segment --classifier or evaluate");
   }
-  throw new Error(`model preprocessing: unknown resize '${String(pre.resize)}' (this leukoseg knows 'nearest' and 'pad')`);
+  throw new Error(`model preprocessing: unknown resize '${String(pre.resize)}' (this leukoseg knows 'nearest', 'pad' and 'pad-smooth')`);
 }
 
 /** Refuses a recorded preprocessing this leukoseg cannot reproduce (checked when a model is loaded). */

@@ -8,7 +8,7 @@ import { parseRunConfig, type RunConfig } from '../config/schema.js';
 import { loadDataset, labelsOf } from '../data/dataset.js';
 import { sourceOfFolder, type DataSource } from '../data/locate.js';
 import type { Sample } from '../data/types.js';
-import type { SquareFit } from '../data/fit-square.js';
+import { isPadFit, type SquareFit } from '../data/fit-square.js';
 import { adam } from '../engine/adam.js';
 import { createModel } from '../models/registry.js';
 import { defaultMetadata, loadModel, resolveModelDir, saveModel, type ModelMetadata } from '../models/io.js';
@@ -201,7 +201,7 @@ export async function trainRun(configInput: RunConfig, options: TrainRunOptions)
   for (const [k, s] of split.sources.entries()) {
     log(`data: ${s.name} (${s.dir}): ${trainGroups[k].samples.length} train / ${valGroups[k].samples.length} validation / ${testGroups[k].samples.length} test images`);
   }
-  log(`${count(trainGroups)} train / ${count(valGroups)} validation / ${count(testGroups)} test images ${fit === 'pad' ? 'padded into' : 'at'} ${size}x${size}; run folder ${runDir}`);
+  log(`${count(trainGroups)} train / ${count(valGroups)} validation / ${count(testGroups)} test images ${isPadFit(fit) ? 'padded into' : 'at'} ${size}x${size}; run folder ${runDir}`);
   const testSamples = testGroups.flatMap((g) => g.samples);
 
   let model: tfl.LayersModel;
