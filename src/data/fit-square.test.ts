@@ -3,8 +3,9 @@
 // the square, masks with one channel, and 'stretch' being the study's resize unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitToSquare, paddingIndexTable, placement } from './fit-square.js';
+import { fitMaskToSquare, fitToSquare, paddingIndexTable, placement } from './fit-square.js';
 import { resizeNearest } from './resize.js';
+import { resizeLabelsSmooth, resizeSmooth } from './resample.js';
 
 /** A one-channel grid from rows of values. */
 function grid(rows: number[][]) {
@@ -36,7 +37,7 @@ test('placement: a side longer than the square is shrunk to it, keeping the aspe
 test('placement refuses sizes that are not positive integers and unknown fits', () => {
   assert.throws(() => placement(0, 5, 8, 'pad'), /placement: width must be a positive integer, got 0/);
   assert.throws(() => placement(5, 5, 7.5, 'pad'), /size must be a positive integer/);
-  assert.throws(() => placement(5, 5, 8, 'crop' as 'pad'), /fit must be 'stretch' or 'pad', got 'crop'/);
+  assert.throws(() => placement(5, 5, 8, 'crop' as 'pad'), /fit must be one of stretch, pad, pad-smooth, got 'crop'/);
 });
 
 test("paddingIndexTable reflects like numpy.pad(..., 'reflect'), without repeating the edge pixel", () => {
@@ -110,6 +111,31 @@ test('fitToSquare pad shrinks a grid larger than the square with the nearest rul
     [26, 28, 30, 32],
     [10, 12, 14, 16],
   ]);
+});
+
+test("fitToSquare pad-smooth: a grid that fits is padded exactly as 'pad' pads it; a larger one is shrunk by resizeSmooth", () => {
+  const small = { width: 11, height: 7, data: Uint8Array.from({ length: 11 * 7 * 3 }, (_, i) => (i * 37) % 256) };
+  assert.deepEqual(fitToSquare(small, 16, 3, 'pad-smooth'), fitToSquare(small, 16, 3, 'pad'));
+  assert.deepEqual(fitMaskToSquare(grid([[0, 1, 2], [2, 1, 0]]), 5, 'pad-smooth', 3), fitToSquare(grid([[0, 1, 2], [2, 1, 0]]), 5, 1, 'pad'));
+  // Columns alternating 0 and 240 (8x4, to a 4x4 square: content 4x2): averaging gives grey, not one of the two.
+  const stripes = grid(Array.from({ length: 4 }, () => [0, 240, 0, 240, 0, 240, 0, 240]));
+  const shrunk = resizeSmooth(stripes, 4, 2, 1);
+  assert.ok([...shrunk.data].every((v) => v > 60 && v < 180), `averaged: ${[...shrunk.data]}`);
+  assert.deepEqual(rowsOf(fitToSquare(stripes, 4, 1, 'pad-smooth')), [rowsOf(shrunk)[1], ...rowsOf(shrunk), rowsOf(shrunk)[0]]);
+  assert.deepEqual(rowsOf(fitToSquare(stripes, 4, 1, 'pad')), Array.from({ length: 4 }, () => [240, 240, 240, 240]), 'nearest picks one of the two');
+});
+
+test("fitMaskToSquare pad-smooth gives each model pixel the class most of its pixels have (the filter's weights), ties to the lower", () => {
+  // 6 -> 3 columns: output 0 weighs source 0, 1, 2 by 0.75, 0.75, 0.25 (triangle of radius 2 at 1.0).
+  const mask = grid(Array.from({ length: 6 }, () => [0, 0, 1, 1, 2, 2]));
+  assert.deepEqual(rowsOf(resizeLabelsSmooth(mask, 3, 3, 3)), [[0, 1, 2], [0, 1, 2], [0, 1, 2]]);
+  // A one-pixel line of nucleus is a minority in every model pixel it crosses: it goes, where nearest may keep it.
+  const line = grid(Array.from({ length: 6 }, () => [1, 1, 1, 2, 1, 1]));
+  assert.deepEqual(rowsOf(resizeLabelsSmooth(line, 3, 3, 3)), [[1, 1, 1], [1, 1, 1], [1, 1, 1]]);
+  // Two classes of equal share: the lower one.
+  assert.deepEqual([...resizeLabelsSmooth(grid([[2, 1]]), 1, 1, 3).data], [1]);
+  assert.deepEqual(fitMaskToSquare(mask, 4, 'pad-smooth', 3), resizeLabelsSmooth(mask, 4, 4, 3), 'a 6x6 mask fills the 4x4 square once shrunk');
+  assert.throws(() => resizeLabelsSmooth(grid([[0, 3]]), 1, 1, 3), /pixel 1 has class 3, expected 0\.\.2/);
 });
 
 test("fitToSquare stretch is the study's nearest-neighbour resize; bad buffers are refused", () => {

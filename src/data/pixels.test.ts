@@ -36,19 +36,22 @@ test('percentile: each channel maps its 1st..99th percentile to 0..1, unclipped'
 });
 
 test('training batches, per-epoch scoring, evaluation and the segmenter feed the network the same bits', () => {
-  for (const normalize of ['scale', 'percentile'] as const) {
-    const pre = preprocessingFor(16, 'pad', normalize);
-    const image = { width: 11, height: 9, data: Uint8Array.from({ length: 11 * 9 * 3 }, (_, i) => (i * 37 + 11) % 256) };
-    const fitted = fitToSquare(image, 16, 3, 'pad');
+  // 11x9 fits the 16 px square; 40x30 is shrunk into it, by the nearest rule or smoothly.
+  const cases = [['pad', 11, 9], ['pad', 40, 30], ['pad-smooth', 40, 30]] as const;
+  for (const [fit, width, height] of cases) for (const normalize of ['scale', 'percentile'] as const) {
+    const what = `${fit} ${width}x${height} ${normalize}`;
+    const pre = preprocessingFor(16, fit, normalize);
+    const image = { width, height, data: Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 37 + 11) % 256) };
+    const fitted = fitToSquare(image, 16, 3, fit);
     const segmenter = prepareInput(image, pre);
     const sample = { image: fitted, mask: { width: 16, height: 16, data: new Uint8Array(256) } } as unknown as Sample;
     const evaluation = imagesToFloat32([sample, sample], [0, 1], pre);
     const scoring = toFloatImages(Uint8Array.from([...fitted.data, ...fitted.data]), 2, pre);
     const batch = new Float32Array(16 * 16 * 3 * 2);
     pixelsToInput(fitted.data, pre, batch, 16 * 16 * 3); // the training loop's call, second image of a batch
-    assert.deepEqual(evaluation.subarray(0, segmenter.length), segmenter, normalize);
-    assert.deepEqual(evaluation.subarray(segmenter.length), segmenter, normalize);
-    assert.deepEqual(scoring, evaluation, normalize);
-    assert.deepEqual(batch.subarray(16 * 16 * 3), segmenter, normalize);
+    assert.deepEqual(evaluation.subarray(0, segmenter.length), segmenter, what);
+    assert.deepEqual(evaluation.subarray(segmenter.length), segmenter, what);
+    assert.deepEqual(scoring, evaluation, what);
+    assert.deepEqual(batch.subarray(16 * 16 * 3), segmenter, what);
   }
 });

@@ -54,27 +54,40 @@ export function resizeSmooth<T extends PixelGrid>(img: T, width: number, height:
   checkGridBytes('resizeSmooth', img, channels);
   const xs = axisWeights(img.width, width);
   const ys = axisWeights(img.height, height);
-  // Horizontal pass into floats (img.height x width), then vertical into bytes.
-  const rows = new Float64Array(img.height * width * channels);
-  for (let y = 0; y < img.height; y++) {
+  // Horizontal pass into floats, then vertical into bytes. Each source row is filtered horizontally
+  // once, when the first output row needs it, into a ring of as many rows as one output row reads
+  // (output rows read source rows in increasing order): memory is a few rows, not the whole image,
+  // so a 4000x3000 field shrinks without a float copy of itself.
+  const rowLength = width * channels;
+  const ring = new Float64Array(ys.stride * rowLength);
+  const ringRow = new Int32Array(ys.stride).fill(-1);
+  const filteredRow = (y: number): number => {
+    const slot = y % ys.stride;
+    const base = slot * rowLength;
+    if (ringRow[slot] === y) return base;
+    ringRow[slot] = y;
+    ring.fill(0, base, base + rowLength);
     for (let x = 0; x < width; x++) {
-      const out = (y * width + x) * channels;
+      const out = base + x * channels;
       for (let k = 0; k < xs.count[x]; k++) {
         const w = xs.weights[x * xs.stride + k];
         const s = (y * img.width + xs.start[x] + k) * channels;
-        for (let c = 0; c < channels; c++) rows[out + c] += w * img.data[s + c];
+        for (let c = 0; c < channels; c++) ring[out + c] += w * img.data[s + c];
       }
     }
-  }
+    return base;
+  };
   const data = new Uint8Array(width * height * channels);
   const acc = new Float64Array(channels);
+  const taps = new Int32Array(ys.stride);
   for (let y = 0; y < height; y++) {
+    for (let k = 0; k < ys.count[y]; k++) taps[k] = filteredRow(ys.start[y] + k);
     for (let x = 0; x < width; x++) {
       acc.fill(0);
       for (let k = 0; k < ys.count[y]; k++) {
         const w = ys.weights[y * ys.stride + k];
-        const s = ((ys.start[y] + k) * width + x) * channels;
-        for (let c = 0; c < channels; c++) acc[c] += w * rows[s + c];
+        const s = taps[k] + x * channels;
+        for (let c = 0; c < channels; c++) acc[c] += w * ring[s + c];
       }
       const out = (y * width + x) * channels;
       for (let c = 0; c < channels; c++) data[out + c] = Math.min(255, Math.max(0, Math.round(acc[c])));

@@ -8,11 +8,13 @@
 //   const grid = workingGrid(image.width, image.height, 0.5);
 //   const labels = await labelField(image, grid, predictor, { preprocessing, overlap: 32 });
 import { gatherPixels, nearestIndexTable } from '../data/resize.js';
+import { resizeSmooth } from '../data/resample.js';
 import { NUM_CLASSES, type LabelMask, type RgbImage } from '../data/types.js';
-import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
+import { pixelsToInput } from '../data/pixels.js';
 import { argmaxLabels } from '../metrics/labels.js';
 import type { WindowPredictor } from './predictor.js';
 import { taperWeights, tileStarts } from './tiles.js';
+import { shrinksSmoothly, type WindowPreprocessing } from './window.js';
 
 /**
  * The field resampled by `scale` (model pixels per image pixel), as index tables rather than a copy:
@@ -39,7 +41,7 @@ export function workingIndex(imagePosition: number, imageLength: number, working
 }
 
 export interface LabelFieldOptions {
-  preprocessing: { scale: number; normalize?: PixelNormalization };
+  preprocessing: WindowPreprocessing;
   /** Overlap of neighbouring tiles in model pixels (default a quarter of the input). */
   overlap?: number;
   tta?: boolean;
@@ -47,6 +49,10 @@ export interface LabelFieldOptions {
   /** Tiles per predictor call (default 8). */
   batchSize?: number;
   onProgress?: (tilesDone: number, tiles: number) => void;
+}
+
+function identityTable(length: number): Int32Array {
+  return Int32Array.from({ length }, (_, i) => i);
 }
 
 /** Reflects an index past either end of an axis of `length` back inside it (numpy 'reflect'), clamping beyond. */
@@ -81,16 +87,23 @@ export async function labelField(image: RgbImage, grid: WorkingGrid, predictor: 
   const sums = new Float32Array(grid.width * bandRows * NUM_CLASSES);
   const weights = new Float32Array(grid.width * bandRows);
   const tilePixels = size * size * 3;
-  const columnsOf = xStarts.map((x0) => Int32Array.from({ length: size }, (_, i) => grid.columns[reflectIndex(x0 + i, grid.width)]));
+  // A model that shrinks smoothly ('pad-smooth') sees the field shrunk by the same filter, once (a
+  // byte per working pixel and channel, no more than the field itself); otherwise the grid's nearest
+  // tables pick the field's pixels.
+  const smooth = shrinksSmoothly(options.preprocessing) && grid.scale < 1;
+  const source = smooth ? resizeSmooth(image, grid.width, grid.height, 3) : image;
+  const columnTable = smooth ? identityTable(grid.width) : grid.columns;
+  const rowTable = smooth ? identityTable(grid.height) : grid.rows;
+  const columnsOf = xStarts.map((x0) => Int32Array.from({ length: size }, (_, i) => columnTable[reflectIndex(x0 + i, grid.width)]));
   let done = 0;
 
   for (let r = 0; r < yStarts.length; r++) {
     const bandTop = yStarts[r];
-    const rowIndex = Int32Array.from({ length: size }, (_, j) => grid.rows[reflectIndex(bandTop + j, grid.height)]);
+    const rowIndex = Int32Array.from({ length: size }, (_, j) => rowTable[reflectIndex(bandTop + j, grid.height)]);
     for (let first = 0; first < xStarts.length; first += batchSize) {
       const count = Math.min(batchSize, xStarts.length - first);
       const batch = new Float32Array(count * tilePixels);
-      for (let t = 0; t < count; t++) pixelsToInput(gatherPixels(image, columnsOf[first + t], rowIndex, 3), options.preprocessing, batch, t * tilePixels);
+      for (let t = 0; t < count; t++) pixelsToInput(gatherPixels(source, columnsOf[first + t], rowIndex, 3), options.preprocessing, batch, t * tilePixels);
       const probs = await predictor.predict(batch, count, options.tta ?? false);
       const classes = probs.length / (count * size * size);
       if (classes !== NUM_CLASSES) throw new Error(`field: the model gives ${classes} classes per pixel, expected ${NUM_CLASSES}`);

@@ -3,13 +3,12 @@
 // that is its own (its stage-1 pixels grown by TERRITORY_RADIUS, never into another cell's), then
 // cleaned up as a crop is. Pure (no Node imports).
 import type { LabelMask, RgbImage } from '../data/types.js';
-import type { PixelNormalization } from '../data/pixels.js';
 import { argmaxLabels } from '../metrics/labels.js';
 import { postprocessMask, type PostprocessOptions } from '../infer/postprocess.js';
 import { growLabels, type FoundCell, type Instances } from './instances.js';
 import { workingIndex, type WorkingGrid } from './label-field.js';
 import type { WindowPredictor } from './predictor.js';
-import { windowAround, type PixelRect, type SquareWindow } from './window.js';
+import { windowAround, type PixelRect, type SquareWindow, type WindowPreprocessing } from './window.js';
 import { windowProbs } from './window-probs.js';
 
 /**
@@ -19,7 +18,8 @@ import { windowProbs } from './window-probs.js';
 export const TERRITORY_RADIUS = 0.25;
 
 export interface RefineOptions {
-  preprocessing: { scale: number; normalize?: PixelNormalization };
+  /** The model's preprocessing: pixel values, and (resize) whether windows shrink smoothly. */
+  preprocessing: WindowPreprocessing;
   /** Model pixels per image pixel of the windows. */
   scale: number;
   /** The working cell diameter, model pixels (for the territory radius). */

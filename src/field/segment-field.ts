@@ -6,7 +6,6 @@
 //   const r = await segmentField(image, predictor, { preprocessing, tta: true });
 //   r.cells.length; r.mask; r.instances;   // instances: 0 = no cell, k = r.cells[k - 1]
 import type { LabelMask, RgbImage } from '../data/types.js';
-import type { PixelNormalization } from '../data/pixels.js';
 import type { PostprocessOptions } from '../infer/postprocess.js';
 import { checkImage, checkSegmentation, type OutOfDistribution } from '../infer/image-check.js';
 import { describeCell, type SegmentedCell } from './cells.js';
@@ -14,11 +13,12 @@ import { findInstances, instanceLimits, type Instances } from './instances.js';
 import { labelField, tileCount, workingGrid, type WorkingGrid } from './label-field.js';
 import type { WindowPredictor } from './predictor.js';
 import { refineCells, type RefinedCell } from './refine.js';
-import { cropRgb } from './window.js';
+import { cropRgb, type WindowPreprocessing } from './window.js';
 import { median, PROBE_DIAMETERS, REPROBE_RATIO, scaleForDiameter, WORKING_CELL_DIAMETER } from './scale.js';
 
 export interface FieldOptions {
-  preprocessing: { scale: number; normalize?: PixelNormalization };
+  /** The model's preprocessing: pixel values, and (resize) whether windows shrink smoothly. */
+  preprocessing: WindowPreprocessing;
   /** Flip TTA in stage 2, as the model's metadata says for crops. */
   tta: boolean;
   classWeights?: readonly number[];

@@ -6,6 +6,8 @@ import { taperWeights, tileStarts } from './tiles.js';
 import { labelField, tileCount, upsampleLabels, workingGrid, workingIndex } from './label-field.js';
 import type { WindowPredictor } from './predictor.js';
 import type { RgbImage } from '../data/types.js';
+import { resizeNearest } from '../data/resize.js';
+import { resizeSmooth } from '../data/resample.js';
 
 const IDENTITY = { scale: 1 / 255 };
 
@@ -103,6 +105,21 @@ test('a network that sees tile edges differently is blended smoothly: the tapere
   const truth = argmaxOfImage(image);
   // Away from the field's own border (where only one tile's edge exists) the tile edges never win.
   for (let y = 3; y < 147; y++) for (let x = 3; x < 197; x++) assert.equal(labels.data[y * 200 + x], truth[y * 200 + x], `pixel ${x},${y}`);
+});
+
+test("a model that shrinks smoothly ('pad-smooth') sees the field shrunk by resizeSmooth; any other, the grid's nearest pixels", async () => {
+  const image = pattern(300, 200);
+  const grid = workingGrid(300, 200, 0.5);
+  const smooth = await labelField(image, grid, colourPredictor(32), { preprocessing: { ...IDENTITY, resize: 'pad-smooth' }, overlap: 8 });
+  const nearest = await labelField(image, grid, colourPredictor(32), { preprocessing: { ...IDENTITY, resize: 'pad' }, overlap: 8 });
+  assert.deepEqual([...smooth.data], [...argmaxOfImage(resizeSmooth(image, 150, 100, 3))]);
+  assert.deepEqual([...nearest.data], [...argmaxOfImage(resizeNearest(image, 150, 100, 3))]);
+  assert.notDeepEqual([...smooth.data], [...nearest.data], 'the pattern tells the two shrinks apart');
+  // At a scale of 1 or more there is nothing to average: both read the grid's pixels.
+  const enlarged = workingGrid(90, 70, 1.5);
+  const a = await labelField(pattern(90, 70), enlarged, colourPredictor(32), { preprocessing: { ...IDENTITY, resize: 'pad-smooth' }, overlap: 8 });
+  const b = await labelField(pattern(90, 70), enlarged, colourPredictor(32), { preprocessing: IDENTITY, overlap: 8 });
+  assert.deepEqual([...a.data], [...b.data]);
 });
 
 test('the working grid resamples by the scale with the nearest rule, and its labels come back to the image size', async () => {

@@ -23,6 +23,17 @@ test("a window over a crop gives the pad fit's input: 120 px reflected out to 12
   }
 });
 
+test("with 'pad-smooth' a window over a crop gives that fit's input: shrunk smoothly when larger, as 'pad' when not", () => {
+  for (const side of [120, 300, 257]) {
+    const crop = noise(side, side, side);
+    const w = windowAround(side / 2, side / 2, Math.max(side, 128));
+    const smooth = windowPixels(crop, w, 128, { resize: 'pad-smooth' });
+    assert.deepEqual(smooth, fitToSquare(crop, 128, 3, 'pad-smooth').data, `${side} px crop`);
+    if (side > 128) assert.notDeepEqual(smooth, windowPixels(crop, w, 128), `${side} px: not the nearest samples`);
+    else assert.deepEqual(smooth, windowPixels(crop, w, 128), `${side} px: nothing to shrink`);
+  }
+});
+
 test('a window past the edge reflects the image there (the edge pixel not repeated)', () => {
   assert.deepEqual([...windowIndexTable(-2, 6, 10, 6)], [2, 1, 0, 1, 2, 3]);
   assert.deepEqual([...windowIndexTable(7, 4, 10, 4)], [7, 8, 9, 8]);

@@ -2,14 +2,26 @@
 // field's pixels: the geometry of both field stages. Pure (no Node imports): the page runs it too.
 //
 //   const w = windowAround(cx, cy, side);                 // side image px -> inputSize model px
-//   const rgb = windowPixels(image, w, 128);               // nearest samples, reflected past the edge
+//   const rgb = windowPixels(image, w, 128, pre);          // nearest samples (or smooth), reflected past the edge
 //   const probs = windowProbsOnImage(p, 128, w, region);   // bilinear, half-pixel centres
 //
 // The rules are those of src/data/fit-square.ts and models/predict.ts's probsToImageSize, so a window
 // that covers a crop exactly as 'pad' fits it (a 300 px crop shrunk to 128, a 120 px crop reflected
 // out to 128) gives the model the very input the crop gives, and the same probabilities back.
 import { gatherPixels, nearestIndexTable } from '../data/resize.js';
+import { resizeSmooth } from '../data/resample.js';
 import type { RgbImage } from '../data/types.js';
+import type { PixelNormalization } from '../data/pixels.js';
+
+/**
+ * What the field's windows and tiles need of a model's preprocessing: the pixel values, and its
+ * resize ('pad-smooth' shrinks them with the antialiased filter).
+ */
+export interface WindowPreprocessing {
+  scale: number;
+  normalize?: PixelNormalization;
+  resize?: string;
+}
 
 /** A square of `side` image pixels whose top-left corner is (x, y); it may reach past the image. */
 export interface SquareWindow {
@@ -55,9 +67,24 @@ export function windowIndexTable(start: number, side: number, length: number, si
   return table;
 }
 
-/** The window as a size x size RGB square (HWC bytes), ready for pixelsToInput. */
-export function windowPixels(image: RgbImage, w: SquareWindow, size: number): Uint8Array {
-  return gatherPixels(image, windowIndexTable(w.x, w.side, image.width, size), windowIndexTable(w.y, w.side, image.height, size), 3);
+/** Whether a model's preprocessing shrinks with the antialiased filter ('pad-smooth') rather than picking pixels. */
+export function shrinksSmoothly(pre: Pick<WindowPreprocessing, 'resize'>): boolean {
+  return pre.resize === 'pad-smooth';
+}
+
+/**
+ * The window as a size x size RGB square (HWC bytes), ready for pixelsToInput. A window larger than
+ * `size` is sampled by PIL's nearest rule, or, when the model's preprocessing says 'pad-smooth',
+ * taken at the image's own pixels (reflected past its edge) and shrunk with resizeSmooth, as that fit
+ * shrinks a crop; a window of `size` or fewer pixels is enlarged by the nearest rule either way.
+ */
+export function windowPixels(image: RgbImage, w: SquareWindow, size: number, pre: Pick<WindowPreprocessing, 'resize'> = {}): Uint8Array {
+  if (!shrinksSmoothly(pre) || w.side <= size) {
+    return gatherPixels(image, windowIndexTable(w.x, w.side, image.width, size), windowIndexTable(w.y, w.side, image.height, size), 3);
+  }
+  const side = w.side;
+  const own = gatherPixels(image, windowIndexTable(w.x, side, image.width, side), windowIndexTable(w.y, side, image.height, side), 3);
+  return resizeSmooth({ width: side, height: side, data: own }, size, size, 3).data;
 }
 
 /** Bilinear source coordinates along one axis: TensorFlow's resizeBilinear with half-pixel centres. */

@@ -51,7 +51,7 @@ test('pad preprocessing is written to model.json and read back; old and unknown 
     const json = JSON.parse(await readFile(join(dir, MODEL_JSON), 'utf8'));
     json.userDefinedMetadata.leukoseg.preprocessing.resize = 'bicubic';
     await writeFile(join(dir, MODEL_JSON), JSON.stringify(json));
-    await assert.rejects(loadModel(dir), /model\.json: model preprocessing: unknown resize 'bicubic' \(this leukoseg knows 'nearest' and 'pad'\)/);
+    await assert.rejects(loadModel(dir), /model\.json: model preprocessing: unknown resize 'bicubic' \(this leukoseg knows 'nearest', 'pad' and 'pad-smooth'\)/);
   }));
 
 test('the segmenter in pad mode returns masks at the image size: 120x120 cropped exactly, 100x140 shrunk and back', () =>
