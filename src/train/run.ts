@@ -97,7 +97,8 @@ async function loadInitModel(dir: string, config: RunConfig): Promise<tfl.Layers
   const problems = [
     loaded.metadata.architecture !== config.model.name ? `architecture ${loaded.metadata.architecture}, the preset's is ${config.model.name}` : '',
     pre.inputSize !== config.data.size ? `input size ${pre.inputSize}, the run's is ${config.data.size}` : '',
-    squareFitOf(pre) !== config.data.fit ? `fit ${squareFitOf(pre)}, the run's is ${config.data.fit}` : '',
+    // 'pad' and 'pad-smooth' differ only in how a larger crop is shrunk: a model of one fine-tunes under the other.
+    squareFitOf(pre) !== config.data.fit && !(isPadFit(squareFitOf(pre)) && isPadFit(config.data.fit)) ? `fit ${squareFitOf(pre)}, the run's is ${config.data.fit}` : '',
     (pre.normalize ?? 'scale') !== config.data.normalize ? `normalize ${pre.normalize ?? 'scale'}, the run's is ${config.data.normalize}` : '',
   ].filter(Boolean);
   if (problems.length > 0) {
