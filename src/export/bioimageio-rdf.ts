@@ -2,6 +2,8 @@
 // and the package's README, from the model's metadata and the files the exporter wrote. Pure: no I/O.
 import type { ModelMetadata } from '../models/io.js';
 import type { ModelRdf } from './rdf-schema.js';
+import { isPadFit } from '../data/fit-square.js';
+import { squareFitOf } from '../models/preprocessing.js';
 
 export const RDF_FORMAT_VERSION = '0.5.3';
 export const PACKAGE_FILES = Object.freeze({
@@ -33,10 +35,6 @@ export interface RdfInput {
   timestamp: string;
 }
 
-function isPadded(md: ModelMetadata): boolean {
-  return md.preprocessing.resize === 'pad' || md.preprocessing.resize === 'pad-smooth';
-}
-
 function metricsOf(metadata: ModelMetadata): { nucleus: number; cytoplasm: number; wholeCell: number; images: number } | null {
   const m = metadata.metrics as { images?: unknown; dice?: Record<string, unknown> } | undefined;
   const d = m?.dice;
@@ -53,7 +51,7 @@ export function buildModelRdf(input: RdfInput): ModelRdf {
     { type: 'space' as const, id: 'y', size: tensor === 'image' ? size : { tensor_id: 'image', axis_id: 'y' } },
     { type: 'space' as const, id: 'x', size: tensor === 'image' ? size : { tensor_id: 'image', axis_id: 'x' } },
   ];
-  const fit = isPadded(md) ? 'padded (reflected margins) into' : 'resized with nearest-neighbour to';
+  const fit = isPadFit(squareFitOf(md.preprocessing)) ? 'padded (reflected margins) into' : 'resized with nearest-neighbour to';
   return {
     type: 'model',
     format_version: RDF_FORMAT_VERSION,
@@ -136,7 +134,7 @@ export function buildReadme(input: RdfInput): string {
     `- \`probs\`: float32, batch, y, x, channel: softmax probabilities of ${md.classNames.join(', ')}.`,
     '',
     `leukoseg fits an image of any size into the ${size}x${size} square before the network: ` +
-      (isPadded(md)
+      (isPadFit(squareFitOf(md.preprocessing))
         ? `smaller images are centred and the margins filled by reflection (larger ones shrunk first, ${md.preprocessing.resize === 'pad-smooth' ? "with PIL's antialiased BILINEAR filter" : 'nearest-neighbour'}), and the probabilities are cut back out of the square.`
         : 'the image is stretched with nearest-neighbour, and the probabilities resized back bilinearly.'),
     'A consumer that feeds other sizes gets the network on a square it was not trained on.',
