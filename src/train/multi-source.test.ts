@@ -65,8 +65,8 @@ test('two sources: split and recorded each on its own, scored each on its own, c
 
     // Fine-tuning starts from the given weights: at a learning rate of ~0 the trained ones come out
     // unchanged (BatchNormalization's moving statistics still follow the new images, as they should).
-    // The run shrank its crops smoothly; a 'pad' run may start from it (they differ only in shrinking).
-    const still = resolvePreset('unet-small-multi', { data: { size: 32, fit: 'pad' }, train: { epochs: 1, batchSize: 4, learningRate: 1e-12, minLearningRate: 0, warmupEpochs: 0 } });
+    // The run padded its crops; a 'pad-smooth' run may start from it (they differ only in shrinking).
+    const still = resolvePreset('unet-small-multi', { data: { size: 32, fit: 'pad-smooth' }, train: { epochs: 1, batchSize: 4, learningRate: 1e-12, minLearningRate: 0, warmupEpochs: 0 } });
     const tuned = await trainRun(still, { sources: [sources[1]], outDir: out, initModelDir: run.runDir, log: () => {} });
     const [a, b] = [await loadModelForEvaluation(run.runDir), await loadModelForEvaluation(tuned.runDir)];
     try {
