@@ -79,7 +79,8 @@ export const PRESETS = Object.freeze({
   // did worse on all of Dataset 2 than without it: so the augmentation stays the U-Net recipe's.
   // 'pad-smooth' (larger crops shrunk smoothly) is not the recipe: on validation images a tie with 'pad'
   // over two seeds (0.9687 / 0.9713 against 0.9691 / 0.9692), better on the source left out both ways,
-  // but both its models fell short of the bundled one in field mode on Dataset 2 mosaics (field.test).
+  // but retrained models (either fit) fell short of the bundled one in field mode on Dataset 2 mosaics
+  // (field.test), so the bundled weights, and this recipe that trained them, stay (README, "Shrinking smoothly").
   'unet-small-multi': {
     preset: 'unet-small-multi',
     description: 'unet-small-pad trained on every data set present, each split on its own, sources balanced per epoch: the bundled model',
