@@ -10,7 +10,7 @@ import 'sharp';
 import { ApiError } from './errors.js';
 import { WorkQueue } from './queue.js';
 import type { SegmentAnswer, SegmentJob } from './segment.js';
-import type { ModelDescription, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
+import type { ModelDescription, StopMessage, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
 
 export type { ModelDescription } from './worker-protocol.js';
 
@@ -144,7 +144,7 @@ export class WorkerPool {
     this.closed = true;
     const deadline = Date.now() + graceMs;
     while (this.slots.some((slot) => slot.jobs.size > 0) && Date.now() < deadline) await sleep(20);
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(this.slots.map((slot) => stopWorker(slot.worker)));
   }
 
   private async dispatch(job: SegmentJob, pixels: number): Promise<SegmentAnswer> {
@@ -207,4 +207,14 @@ export class WorkerPool {
     // The old slot's jobs have just been rejected, so the new worker starts free.
     this.slots[index] = this.spawn();
   }
+}
+
+/** Asks a worker to release its model and end (StopMessage); terminates it if it has not within `waitMs`. */
+async function stopWorker(worker: Worker, waitMs = 5_000): Promise<void> {
+  if (worker.threadId < 0) return; // already ended (Node sets threadId to -1 at exit)
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ stop: true } satisfies StopMessage);
+  const timer = setTimeout(() => void worker.terminate(), waitMs);
+  await ended;
+  clearTimeout(timer);
 }

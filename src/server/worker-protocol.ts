@@ -23,6 +23,15 @@ export interface JobMessage {
   job: SegmentJob;
 }
 
+/**
+ * Sent by close(): the worker releases its model (ONNX Runtime's session) and lets its thread end on
+ * its own. Terminating a worker that still holds a session, after another worker's was torn down,
+ * made the process fault at exit (microsoft/onnxruntime#13086; 2 of 10 runs of pool.test here).
+ */
+export interface StopMessage {
+  stop: true;
+}
+
 /** A failure as plain data: a status for errors the client caused (422, ...), null for server faults. */
 export interface WorkerFailure {
   statusCode: number | null;

@@ -6,7 +6,7 @@ import { loadSegmenter, type Segmenter } from '../infer/segmenter.js';
 import { DataFileError } from '../data/errors.js';
 import { ApiError } from './errors.js';
 import { segmentJob } from './segment.js';
-import type { JobMessage, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
+import type { JobMessage, StopMessage, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
 
 function failureOf(err: unknown): WorkerFailure {
   if (err instanceof ApiError || err instanceof DataFileError) return { statusCode: err instanceof ApiError ? err.statusCode : 422, message: err.message };
@@ -46,7 +46,13 @@ async function main(): Promise<void> {
   }
   send({ type: 'ready', model: { metadata: model.metadata, modelDir: model.modelDir, runtime: model.runtime } });
   // The pool sends at most JOBS_PER_WORKER jobs at once; their awaits (ONNX Runtime, sharp) interleave.
-  port.on('message', ({ id, job }: JobMessage) => {
+  port.on('message', (message: JobMessage | StopMessage) => {
+    if ('stop' in message) {
+      model.dispose();
+      port.close();
+      return;
+    }
+    const { id, job } = message;
     segmentJob(model, config.maxPixels, job).then(
       (answer) => {
         // Handed over, not copied; Node's small Buffers share one pooled ArrayBuffer, so those are copied first.
