@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { affine, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
 import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
 import { jpegArtefacts } from './augment-jpeg.js';
+import { addRedCells } from './augment-red-cells.js';
 import { isNeutralStain, NEUTRAL_STAIN, stainJitter, type StainJitter } from './augment-stain.js';
 import { createRng, randomInt, uniform, type Rng } from './random.js';
 import type { LabelMask, RgbImage } from './types.js';
@@ -55,9 +56,17 @@ export const AugmentConfigSchema = z
     jpeg: strength(1).default(0),
     /** [min, max] JPEG quality (1..100) when `jpeg` applies. */
     jpegQuality: z.tuple([z.number().int().min(1).max(100), z.number().int().min(1).max(100)]).default([40, 90]),
+    /**
+     * Probability of painting synthetic red cells on the background around the white cell
+     * (augment-red-cells.ts), as many as `redCellCount` says; 0 = never.
+     */
+    redCells: strength(1).default(0),
+    /** [min, max] red cells when `redCells` applies. */
+    redCellCount: z.tuple([z.number().int().min(1).max(30), z.number().int().min(1).max(30)]).default([2, 8]),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
-  .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] });
+  .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] })
+  .refine((c) => c.redCellCount[0] <= c.redCellCount[1], { message: 'redCellCount must be [min, max] with min <= max', path: ['redCellCount'] });
 
 export type AugmentConfig = z.infer<typeof AugmentConfigSchema>;
 export type AugmentConfigInput = z.input<typeof AugmentConfigSchema>;
@@ -75,6 +84,9 @@ export interface AugmentParams extends AffineParams, Dihedral, ColorJitter, Stai
   noiseSeed: number;
   /** JPEG quality of a re-encoding, 0 = none. */
   jpegQuality: number;
+  /** Synthetic red cells to paint, 0 = none, and the seed of their placement and look. */
+  redCells: number;
+  redCellSeed: number;
 }
 
 /**
@@ -119,6 +131,16 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
     const quality = Math.round(config.jpegQuality[0] + (config.jpegQuality[1] - config.jpegQuality[0]) * rng());
     jpegQuality = apply ? quality : 0;
   }
+  // Likewise.
+  let redCells = 0;
+  let redCellSeed = 0;
+  if (config.redCells > 0) {
+    const apply = rng() < config.redCells;
+    const [fewest, most] = config.redCellCount;
+    const count = fewest + randomInt(rng, most - fewest + 1);
+    redCellSeed = Math.floor(rng() * 4294967296);
+    redCells = apply ? count : 0;
+  }
   return {
     ...stain,
     flipHorizontal: config.flip && draws.flipH,
@@ -136,6 +158,8 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
     noiseSigma: draws.noise * config.noise * 255,
     noiseSeed: draws.noiseSeed,
     jpegQuality,
+    redCells,
+    redCellSeed,
   };
 }
 
@@ -156,6 +180,8 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   noiseSigma: 0,
   noiseSeed: 0,
   jpegQuality: 0,
+  redCells: 0,
+  redCellSeed: 0,
   ...NEUTRAL_STAIN,
 });
 
@@ -166,7 +192,7 @@ export interface AugmentedPair {
 
 /**
  * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear) and mask (nearest)
- * alike, then jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
+ * alike, then synthetic red cells on the background, jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
  * draw returns exact copies. Always returns new arrays.
  */
 export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentParams): AugmentedPair {
@@ -194,6 +220,8 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
       lab = affine(lab, p, 1, 'nearest');
     }
   }
+  // Before the colour changes, so the red cells take the same stain and camera as the rest of the image.
+  if (p.redCells > 0) img = addRedCells(img, lab, p.redCells, p.redCellSeed);
   if (!isNeutralJitter(p)) img = colorJitter(img, p);
   if (!isNeutralStain(p)) img = stainJitter(img, p);
   if (p.blurSigma > 0) img = gaussianBlur3(img, p.blurSigma);
