@@ -28,10 +28,12 @@ for (const command of [['train'], ['evaluate'], ['calibrate'], ['segment', 'x.pn
   });
 }
 
-test('segment refuses an unknown --runtime', async () => {
-  const err = await parse(['segment', 'x.png', '--runtime', 'tensorrt']);
-  assert.match(err, /option '--runtime <name>' argument 'tensorrt' is invalid\. Allowed choices are onnx, tfjs/);
-});
+for (const command of [['segment', 'x.png'], ['serve']]) {
+  test(`${command[0]} refuses an unknown --runtime`, async () => {
+    const err = await parse([...command, '--runtime', 'tensorrt']);
+    assert.match(err, /option '--runtime <name>' argument 'tensorrt' is invalid\. Allowed choices are onnx, tfjs/);
+  });
+}
 
 test("segment's --cell-diameter takes pixels or 'native' and refuses anything else", async () => {
   for (const bad of ['0', '-3', 'big', 'Native']) {

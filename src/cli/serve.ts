@@ -4,7 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, DEFAULT_SERVER_MAX_PIXELS } from '../server/app.js';
 import type { EngineBackend } from '../engine/index.js';
-import { backendOption } from './options.js';
+import { backendOption, runtimeOption } from './options.js';
+import type { SegmenterRuntime } from '../infer/segmenter.js';
 import { defaultWorkerCount, WorkerPool, type ModelDescription } from '../server/pool.js';
 
 function wholeNumber(min: number, max: number): (value: string) => number {
@@ -29,6 +30,8 @@ export interface ServeOptions {
   bodyLimitMb: number;
   timeout: number;
   backend: EngineBackend;
+  /** onnx or tfjs (default: ONNX Runtime when it loads). */
+  runtime?: SegmenterRuntime;
   /** Segmentation worker threads (default: one per core but one, at most 4). */
   workers?: number;
 }
@@ -50,6 +53,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const { pool, model } = await WorkerPool.start({
     model: opts.model,
     backend: opts.backend,
+    runtime: opts.runtime,
     maxPixels: opts.maxPixels,
     workers: opts.workers,
   });
@@ -84,14 +88,15 @@ export function serveCommand(): Command {
     .option('--max-pixels <n>', 'refuse larger images (422)', wholeNumber(1, 1_000_000_000), DEFAULT_SERVER_MAX_PIXELS)
     .option('--body-limit <mb>', 'refuse larger uploads (413), in megabytes', positiveNumber, 20)
     .option('--timeout <seconds>', 'longest time for one request, waiting for the model included (then 503)', positiveNumber, 30)
-    .addOption(backendOption())
+    .addOption(runtimeOption())
+    .addOption(backendOption('for --runtime tfjs'))
     .option('--workers <n>', 'segmentation threads, each with its own copy of the model (default: one per core but one, at most 4)', wholeNumber(1, 64), defaultWorkerCount())
-    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: EngineBackend; workers: number }) => {
+    .action(async (opts: { host: string; port: number; model?: string; maxPixels: number; bodyLimit: number; timeout: number; backend: EngineBackend; runtime?: SegmenterRuntime; workers: number }) => {
       const server = await startServe({ ...opts, bodyLimitMb: opts.bodyLimit });
       if (!LOOPBACK.has(opts.host)) {
         console.error(`warning: listening on ${opts.host}: other machines can reach this server and send it images`);
       }
-      console.log(`leukoseg serve: ${server.url} (model ${server.model.metadata.preset ?? server.model.metadata.architecture} from ${server.model.modelDir}, ${server.pool.size} worker${server.pool.size === 1 ? '' : 's'}; Ctrl-C stops)`);
+      console.log(`leukoseg serve: ${server.url} (model ${server.model.metadata.preset ?? server.model.metadata.architecture} from ${server.model.modelDir}${server.model.runtime ? ` on ${server.model.runtime}` : ''}, ${server.pool.size} worker${server.pool.size === 1 ? '' : 's'}; Ctrl-C stops)`);
       const stop = (): void => {
         server.close().then(
           () => process.exit(0),

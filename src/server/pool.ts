@@ -10,6 +10,7 @@ import 'sharp';
 import { ApiError } from './errors.js';
 import { WorkQueue } from './queue.js';
 import type { SegmentAnswer, SegmentJob } from './segment.js';
+import type { SegmenterRuntime } from '../infer/segmenter.js';
 import type { ModelDescription, StopMessage, WorkerConfig, WorkerFailure, WorkerMessage } from './worker-protocol.js';
 
 export type { ModelDescription } from './worker-protocol.js';
@@ -18,6 +19,8 @@ export interface PoolOptions {
   /** A model folder or run folder (default: the bundled model). */
   model?: string;
   backend?: 'wasm' | 'cpu';
+  /** onnx or tfjs (default: ONNX Runtime when it loads, as `segment`). */
+  runtime?: SegmenterRuntime;
   /** Largest image in pixels; larger ones get 422. */
   maxPixels: number;
   /** Worker threads (default: one per core but one, at least 1, at most 4). */
@@ -100,7 +103,7 @@ export class WorkerPool {
   static async start(options: PoolOptions, logError: (message: string) => void = (m) => console.error(m)): Promise<{ pool: WorkerPool; model: ModelDescription }> {
     const count = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`workers must be a whole number from 1 to 64, got ${count}`);
-    const config: WorkerConfig = { model: options.model, backend: options.backend ?? 'wasm', maxPixels: options.maxPixels };
+    const config: WorkerConfig = { model: options.model, backend: options.backend ?? 'wasm', runtime: options.runtime, maxPixels: options.maxPixels };
     const pool = new WorkerPool(config, count, options, logError);
     try {
       const [model] = await Promise.all(pool.slots.map((s) => s.ready));

@@ -8,6 +8,8 @@ import type { SegmentAnswer, SegmentJob } from './segment.js';
 export interface WorkerConfig {
   model?: string;
   backend: 'wasm' | 'cpu';
+  /** As SegmenterOptions.runtime: undefined lets the segmenter pick (ONNX Runtime when it loads). */
+  runtime?: SegmenterRuntime;
   maxPixels: number;
 }
 

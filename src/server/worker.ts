@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const send = (message: WorkerMessage): void => port.postMessage(message);
   let model: Segmenter;
   try {
-    model = await loadSegmenter({ model: config.model, backend: config.backend, maxPixels: config.maxPixels });
+    model = await loadSegmenter({ model: config.model, backend: config.backend, runtime: config.runtime, maxPixels: config.maxPixels });
   } catch (err) {
     send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
     return;
