@@ -26,7 +26,11 @@ export function childEnv(engine: Engine, base: NodeJS.ProcessEnv, cores: number)
   if (engine === 'leukoseg' || engine === 'leukoseg-1thread') env.LEUKOSEG_NATIVE = '0';
   if (engine === 'leukoseg') env.LEUKOSEG_WASM_THREADS = String(cores);
   if (engine === 'leukoseg-1thread') env.LEUKOSEG_WASM_THREADS = '1';
-  if (engine === 'pytorch') env.OMP_WAIT_POLICY = 'PASSIVE';
+  if (engine === 'pytorch') {
+    env.OMP_WAIT_POLICY = 'PASSIVE';
+    // libgomp lets a spin count override the policy: the reference row must not spin.
+    delete env.GOMP_SPINCOUNT;
+  }
   if (engine === 'pytorch-spin') {
     delete env.OMP_WAIT_POLICY;
     delete env.GOMP_SPINCOUNT;

@@ -96,6 +96,7 @@ test("the children's environments: WebAssembly only on all cores or one, PyTorch
   assert.deepEqual(childEnv('leukoseg-1thread', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '1' });
   assert.deepEqual(childEnv('native', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' });
   assert.equal(childEnv('pytorch', base, 2).OMP_WAIT_POLICY, 'PASSIVE');
+  assert.equal(childEnv('pytorch', { ...base, GOMP_SPINCOUNT: '300000' }, 2).GOMP_SPINCOUNT, undefined, 'a spin count would override PASSIVE');
   assert.equal(childEnv('pytorch-spin', base, 2).OMP_WAIT_POLICY, undefined);
 });
 
