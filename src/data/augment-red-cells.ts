@@ -20,7 +20,7 @@ export interface RedCellDisc {
   rx: number;
   ry: number;
   angle: number;
-  /** Optical density added at the disc's rim-free body in R, G and B. */
+  /** Optical density the disc adds in R, G and B (less in its pale centre). */
   density: readonly [number, number, number];
   /** How much paler the centre is (0 none .. 1 clear), and the pale part's radius as a share of the disc's. */
   pallor: number;
@@ -64,7 +64,8 @@ export function sampleRedCells(mask: LabelMask, count: number, rng: Rng): RedCel
     const theta = uniform(rng, 0, 2 * Math.PI);
     const reach = cell ? cell.radius + r * uniform(rng, -0.3, 1.2) : 0;
     const amount = uniform(rng, 0.3, 1.3);
-    const density = RED_CELL_DENSITY.map((d) => d * amount * uniform(rng, 0.6, 1.4)) as unknown as [number, number, number];
+    const jittered = (d: number): number => d * amount * uniform(rng, 0.6, 1.4);
+    const density: [number, number, number] = [jittered(RED_CELL_DENSITY[0]), jittered(RED_CELL_DENSITY[1]), jittered(RED_CELL_DENSITY[2])];
     const squash = uniform(rng, 0.8, 1);
     const angle = uniform(rng, 0, Math.PI);
     const pallor = rng() < 0.5 ? uniform(rng, 0.2, 0.8) : 0;
