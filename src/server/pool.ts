@@ -7,6 +7,8 @@ import { Worker } from 'node:worker_threads';
 // sharp must be loaded by the main thread before workers load it, so that its shared libraries stay
 // loaded until every thread is done (sharp's documentation, "worker threads" on glibc Linux).
 import 'sharp';
+import { loadNativeConv } from '../engine/native.js';
+import { loadOnnxRuntime } from '../onnx/runtime.js';
 import { ApiError } from './errors.js';
 import { WorkQueue } from './queue.js';
 import type { SegmentAnswer, SegmentJob } from './segment.js';
@@ -63,6 +65,20 @@ export function defaultWorkerCount(): number {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
+/**
+ * Loads, on this thread, the native libraries the workers load: the oneDNN addon (with its OpenMP
+ * threads) and ONNX Runtime (with its thread pool). A worker that ends unloads the shared libraries
+ * that only it had loaded while threads they started still exist, and the process then faults in code
+ * that is no longer mapped: pool.test died of SIGSEGV in 1 run of 10-12, a thread's address in no
+ * loaded library, neither the addon nor ONNX Runtime mapped any more (a core dump; cf.
+ * microsoft/onnxruntime#13086). Loaded here too, they stay mapped for the process's life, as sharp
+ * does above. A library that does not load is left to the workers, which report it.
+ */
+async function holdWorkerLibraries(): Promise<void> {
+  loadNativeConv();
+  await loadOnnxRuntime();
+}
+
 interface Slot {
   worker: Worker;
   /** Settles once the worker has loaded the model (rejects if it cannot). */
@@ -103,6 +119,7 @@ export class WorkerPool {
   static async start(options: PoolOptions, logError: (message: string) => void = (m) => console.error(m)): Promise<{ pool: WorkerPool; model: ModelDescription }> {
     const count = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`workers must be a whole number from 1 to 64, got ${count}`);
+    await holdWorkerLibraries();
     const config: WorkerConfig = { model: options.model, backend: options.backend ?? 'wasm', runtime: options.runtime, maxPixels: options.maxPixels };
     const pool = new WorkerPool(config, count, options, logError);
     try {

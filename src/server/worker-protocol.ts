@@ -27,8 +27,9 @@ export interface JobMessage {
 
 /**
  * Sent by close(): the worker releases its model (ONNX Runtime's session) and lets its thread end on
- * its own. Terminating a worker that still holds a session, after another worker's was torn down,
- * made the process fault at exit (microsoft/onnxruntime#13086; 2 of 10 runs of pool.test here).
+ * its own, rather than being terminated with it. (pool.test's faults at exit, which this was first
+ * thought to cure, came from a worker's libraries being unloaded under their own threads: see
+ * holdWorkerLibraries in pool.ts.)
  */
 export interface StopMessage {
   stop: true;
