@@ -69,14 +69,15 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  * Loads, on this thread, the native libraries the workers load: the oneDNN addon (with its OpenMP
  * threads) and ONNX Runtime (with its thread pool). A worker that ends unloads the shared libraries
  * that only it had loaded while threads they started still exist, and the process then faults in code
- * that is no longer mapped: pool.test died of SIGSEGV in 1 run of 10-12, a thread's address in no
+ * that is no longer mapped: pool.test died of SIGSEGV in 2 of 20 runs, a thread's address in no
  * loaded library, neither the addon nor ONNX Runtime mapped any more (a core dump; cf.
- * microsoft/onnxruntime#13086). Loaded here too, they stay mapped for the process's life, as sharp
- * does above. A library that does not load is left to the workers, which report it.
+ * microsoft/onnxruntime#13086); 0 of 40 with this. Loaded here too, they stay mapped for the
+ * process's life, as sharp does above. A library that does not load is left to the workers, which
+ * report it; workers told to run on tfjs never load ONNX Runtime, so neither does this.
  */
-async function holdWorkerLibraries(): Promise<void> {
+async function holdWorkerLibraries(runtime: SegmenterRuntime | undefined): Promise<void> {
   loadNativeConv();
-  await loadOnnxRuntime();
+  if (runtime !== 'tfjs') await loadOnnxRuntime();
 }
 
 interface Slot {
@@ -119,7 +120,7 @@ export class WorkerPool {
   static async start(options: PoolOptions, logError: (message: string) => void = (m) => console.error(m)): Promise<{ pool: WorkerPool; model: ModelDescription }> {
     const count = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`workers must be a whole number from 1 to 64, got ${count}`);
-    await holdWorkerLibraries();
+    await holdWorkerLibraries(options.runtime);
     const config: WorkerConfig = { model: options.model, backend: options.backend ?? 'wasm', runtime: options.runtime, maxPixels: options.maxPixels };
     const pool = new WorkerPool(config, count, options, logError);
     try {
