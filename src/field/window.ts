@@ -12,6 +12,7 @@ import { gatherPixels, nearestIndexTable } from '../data/resize.js';
 import { resizeSmooth } from '../data/resample.js';
 import type { RgbImage } from '../data/types.js';
 import type { PixelNormalization } from '../data/pixels.js';
+import type { Preprocessing } from '../models/preprocessing.js';
 
 /**
  * What the field's windows and tiles need of a model's preprocessing: the pixel values, and its
@@ -20,7 +21,7 @@ import type { PixelNormalization } from '../data/pixels.js';
 export interface WindowPreprocessing {
   scale: number;
   normalize?: PixelNormalization;
-  resize?: string;
+  resize?: Preprocessing['resize'];
 }
 
 /** A square of `side` image pixels whose top-left corner is (x, y); it may reach past the image. */
