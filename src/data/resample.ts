@@ -109,9 +109,10 @@ export function resizeLabelsSmooth<T extends PixelGrid>(mask: T, width: number, 
   const share = new Uint8Array(width * height);
   const indicator = new Uint8Array(mask.data.length);
   for (let k = 0; k < classes; k++) {
+    // Each pixel's class is checked on the first pass only; the later ones would find the same.
     for (let i = 0; i < indicator.length; i++) {
       const v = mask.data[i];
-      if (v >= classes) throw new Error(`resizeLabelsSmooth: pixel ${i} has class ${v}, expected 0..${classes - 1}`);
+      if (k === 0 && v >= classes) throw new Error(`resizeLabelsSmooth: pixel ${i} has class ${v}, expected 0..${classes - 1}`);
       indicator[i] = v === k ? 255 : 0;
     }
     const shares = resizeSmooth({ width: mask.width, height: mask.height, data: indicator }, width, height, 1).data;
