@@ -1,5 +1,5 @@
 // 2-D convolutions on oneDNN, run in place on tfjs-backend-wasm's heap (layouts are tfjs's:
-// activations NHWC, filters HWIO).
+// activations NHWC, filters HWIO; a gradient's convolution may run on blocked copies, see Layouts).
 //
 // conv(kind, heap: ArrayBuffer, params: Int32Array of 27)
 //   params [N, H, W, Ci, KH, KW, Co, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight,
@@ -16,9 +16,11 @@
 // Offsets a kind does not use are ignored. Primitives are built once per geometry and cached:
 // building one costs far more than running it on these small images.
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -28,6 +30,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -79,15 +82,47 @@ dnnl::stream& cpuStream() {
 // time, and a buffer per cached primitive would keep hundreds of MB (every layer, batch size and
 // kind) alive for nothing. Slots 0-3 hold arguments A-D, 4 and 5 a thread's partial filter and bias
 // gradients, 6 oneDNN's scratch memory.
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
 constexpr int kSlots = 7;
-struct Buffer {
-  std::unique_ptr<void, AlignedFree> data;
-  size_t bytes = 0;
+
+/**
+ * Zeroed memory mapped straight from the system, unmapped when dropped: a grown buffer's old block (and
+ * timing's stand-ins, see timeRuns) go back at once instead of staying resident in malloc's arenas.
+ */
+class Mapped {
+ public:
+  Mapped() = default;
+  explicit Mapped(size_t bytes) : bytes_(std::max<size_t>(bytes, 64)) {
+    data_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (data_ == MAP_FAILED) {
+      data_ = nullptr;
+      throw std::runtime_error("out of memory for a convolution's buffer of " + std::to_string(bytes_) + " bytes");
+    }
+  }
+  Mapped(Mapped&& other) noexcept : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+  Mapped& operator=(Mapped&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      bytes_ = std::exchange(other.bytes_, 0);
+    }
+    return *this;
+  }
+  Mapped(const Mapped&) = delete;
+  Mapped& operator=(const Mapped&) = delete;
+  ~Mapped() { release(); }
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void release() {
+    if (data_ != nullptr) munmap(data_, bytes_);
+    data_ = nullptr;
+  }
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
 };
-std::vector<Buffer> buffers;
+
+std::vector<Mapped> buffers;
 
 /** Makes room for `threads` threads' buffers; call before a parallel region, never inside one. */
 void reserveBuffers(int threads) {
@@ -95,15 +130,9 @@ void reserveBuffers(int threads) {
 }
 
 void* scratchFor(int thread, int slot, size_t bytes) {
-  Buffer& b = buffers[static_cast<size_t>(thread) * kSlots + slot];
-  if (bytes > b.bytes) {
-    const size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    if (p == nullptr) throw std::runtime_error("out of memory for a convolution's scratch buffer");
-    b.data.reset(p);
-    b.bytes = rounded;
-  }
-  return b.data.get();
+  Mapped& b = buffers[static_cast<size_t>(thread) * kSlots + slot];
+  if (bytes > b.bytes()) b = Mapped(bytes);
+  return b.data();
 }
 
 Argument argument(int id, bool output, const memory::desc& user, const memory::desc& chosen) {
@@ -185,14 +214,68 @@ Primitive buildWith(int kind, const Geometry& g, bool plainLayouts) {
   return p;
 }
 
-Primitive build(int kind, const Geometry& g) {
-  Primitive p = buildWith(kind, g, true);
-  for (size_t i = 0; i < p.args.size(); i++) {
-    Argument& a = p.args[i];
-    p.execArgs.emplace(a.id, a.reordered ? a.chosen : a.user);
-  }
+/** Points a built primitive's execution arguments at its memory objects (the reordered copy where there is one). */
+Primitive finish(Primitive p) {
+  for (const Argument& a : p.args) p.execArgs.emplace(a.id, a.reordered ? a.chosen : a.user);
   p.execArgs.emplace(DNNL_ARG_SCRATCHPAD, p.scratchpad);
   return p;
+}
+
+void execute(Primitive& prim, const std::array<void*, 4>& data, int lane);
+
+/**
+ * How the gradients' convolutions (kinds 1 and 2) lay out activations: in tfjs's NHWC as they are
+ * ("plain"), in blocked layouts of oneDNN's choosing with reorders in and out ("blocked"), or, by default
+ * ("timed"), whichever of the two ran faster when the primitive was built (best of 3 runs each on
+ * zeros, after one to warm up). Measured per geometry because it depends on the CPU: on an AVX2 EPYC
+ * the blocked filter gradient of Model 3's 64x64 5x5 layers took 4.6 against 5.9 ms for two images,
+ * while on the AVX-512 Xeon this addon was first measured on, blocked layouts ran those layers no
+ * faster and the reorders came on top; a 1x1 layer's reorders cost more than its convolution.
+ * Forward convolutions stay plain: inference meets a new geometry with every image size, where timing
+ * would cost more than it could save. LEUKOSEG_CONV_LAYOUTS=plain|blocked|timed chooses.
+ */
+enum class Layouts { timed, plain, blocked };
+
+Layouts layoutsWanted() {
+  static const Layouts wanted = [] {
+    const char* v = std::getenv("LEUKOSEG_CONV_LAYOUTS");
+    const std::string value = v == nullptr ? "" : v;
+    if (value.empty() || value == "timed") return Layouts::timed;
+    if (value == "plain") return Layouts::plain;
+    if (value == "blocked") return Layouts::blocked;
+    throw std::runtime_error("LEUKOSEG_CONV_LAYOUTS must be timed, plain or blocked, not '" + value + "'");
+  }();
+  return wanted;
+}
+
+/** The best of a few runs of `p` on zero-filled stand-ins for its tensors, in seconds. */
+double timeRuns(Primitive& p, int lane) {
+  reserveBuffers(lane < 0 ? 1 : lane + 1);
+  std::vector<Mapped> standIns;  // zeros, page-aligned
+  std::array<void*, 4> data{};
+  for (size_t i = 0; i < p.args.size(); i++) {
+    standIns.emplace_back(p.args[i].user.get_desc().get_size());
+    data[i] = standIns.back().data();
+  }
+  execute(p, data, lane);  // the first run pages in the buffers and warms oneDNN's kernel
+  double best = 1e30;
+  for (int run = 0; run < 3; run++) {
+    const auto start = std::chrono::steady_clock::now();
+    execute(p, data, lane);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+Primitive build(int kind, const Geometry& g, int lane) {
+  Primitive plain = finish(buildWith(kind, g, true));
+  const Layouts wanted = kind == 0 ? Layouts::plain : layoutsWanted();
+  if (wanted == Layouts::plain) return plain;
+  Primitive blocked = finish(buildWith(kind, g, false));
+  const bool differs = std::any_of(blocked.args.begin(), blocked.args.end(), [](const Argument& a) { return a.reordered; });
+  if (!differs || wanted == Layouts::blocked) return differs ? std::move(blocked) : std::move(plain);
+  // Each candidate is timed with the threads it will run on (one for a lane's primitive).
+  return timeRuns(blocked, lane) < timeRuns(plain, lane) ? std::move(blocked) : std::move(plain);
 }
 
 /**
@@ -211,7 +294,7 @@ Primitive& cached(int kind, Geometry g, int lane = -1) {
     // oneDNN plans a primitive's work for the threads it may use when it is built.
     if (lane >= 0) omp_set_num_threads(1);
     try {
-      found = primitives.emplace(key, build(kind, g)).first;
+      found = primitives.emplace(key, build(kind, g, lane)).first;
     } catch (...) {
       omp_set_num_threads(threads);
       throw;
