@@ -229,7 +229,7 @@ void execute(Primitive& prim, const std::array<void*, 4>& data, int lane);
  * ("timed"), whichever of the two ran faster when the primitive was built (best of 3 runs each on
  * zeros, after one to warm up). Measured per geometry because it depends on the CPU: on an AVX2 EPYC
  * the blocked filter gradient of Model 3's 64x64 5x5 layers took 4.6 against 5.9 ms for two images,
- * while on the AVX-512 Xeon this addon was first measured on, blocked layouts ran those layers no
+ * while on the AVX-512 machine this addon was first measured on, blocked layouts ran those layers no
  * faster and the reorders came on top; a 1x1 layer's reorders cost more than its convolution.
  * Forward convolutions stay plain: inference meets a new geometry with every image size, where timing
  * would cost more than it could save. LEUKOSEG_CONV_LAYOUTS=plain|blocked|timed chooses.
