@@ -86,7 +86,7 @@ constexpr int kSlots = 7;
 
 /**
  * Zeroed memory mapped straight from the system, unmapped when dropped: a grown buffer's old block (and
- * timing's stand-ins, see timeRuns) go back at once instead of staying resident in malloc's arenas.
+ * timing's stand-ins, see blockedIsFaster) go back at once instead of staying resident in malloc's arenas.
  */
 class Mapped {
  public:
@@ -226,11 +226,11 @@ void execute(Primitive& prim, const std::array<void*, 4>& data, int lane);
 /**
  * How the gradients' convolutions (kinds 1 and 2) lay out activations: in tfjs's NHWC as they are
  * ("plain"), in blocked layouts of oneDNN's choosing with reorders in and out ("blocked"), or, by default
- * ("timed"), whichever of the two ran faster when the primitive was built (best of 3 runs each on
- * zeros, after one to warm up). Measured per geometry because it depends on the CPU: on an AVX2 EPYC
- * the blocked filter gradient of Model 3's 64x64 5x5 layers took 4.6 against 5.9 ms for two images,
- * while on the AVX-512 machine this addon was first measured on, blocked layouts ran those layers no
- * faster and the reorders came on top; a 1x1 layer's reorders cost more than its convolution.
+ * ("timed"), whichever of the two ran faster when the primitive was built (see blockedIsFaster).
+ * Measured per geometry because it depends on the CPU: on an AVX2 EPYC the blocked filter gradient of
+ * Model 3's 64x64 5x5 layers took 4.6 against 5.9 ms for two images, while on the AVX-512 machine
+ * this addon was first measured on, blocked layouts ran those layers no faster and the reorders came
+ * on top; a 1x1 layer's reorders cost more than its convolution.
  * Forward convolutions stay plain: inference meets a new geometry with every image size, where timing
  * would cost more than it could save. LEUKOSEG_CONV_LAYOUTS=plain|blocked|timed chooses.
  */
@@ -248,23 +248,30 @@ Layouts layoutsWanted() {
   return wanted;
 }
 
-/** The best of a few runs of `p` on zero-filled stand-ins for its tensors, in seconds. */
-double timeRuns(Primitive& p, int lane) {
+/**
+ * Whether `blocked` ran faster than `plain` (two builds of one geometry): each runs once to warm up, then
+ * five times, the two taking turns so that a passing load or clock change falls on both; the best run
+ * of each counts. On zero-filled stand-ins for the tensors.
+ */
+bool blockedIsFaster(Primitive& blocked, Primitive& plain, int lane) {
   reserveBuffers(lane < 0 ? 1 : lane + 1);
   std::vector<Mapped> standIns;  // zeros, page-aligned
   std::array<void*, 4> data{};
-  for (size_t i = 0; i < p.args.size(); i++) {
-    standIns.emplace_back(p.args[i].user.get_desc().get_size());
+  for (size_t i = 0; i < plain.args.size(); i++) {
+    standIns.emplace_back(plain.args[i].user.get_desc().get_size());
     data[i] = standIns.back().data();
   }
-  execute(p, data, lane);  // the first run pages in the buffers and warms oneDNN's kernel
-  double best = 1e30;
-  for (int run = 0; run < 3; run++) {
-    const auto start = std::chrono::steady_clock::now();
-    execute(p, data, lane);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::array<Primitive*, 2> candidates = {&blocked, &plain};
+  std::array<double, 2> best = {1e30, 1e30};
+  for (Primitive* p : candidates) execute(*p, data, lane);  // pages in the buffers, warms the kernels
+  for (int run = 0; run < 5; run++) {
+    for (int c = 0; c < 2; c++) {
+      const auto start = std::chrono::steady_clock::now();
+      execute(*candidates[c], data, lane);
+      best[c] = std::min(best[c], std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
   }
-  return best;
+  return best[0] < best[1];
 }
 
 Primitive build(int kind, const Geometry& g, int lane) {
@@ -275,7 +282,7 @@ Primitive build(int kind, const Geometry& g, int lane) {
   const bool differs = std::any_of(blocked.args.begin(), blocked.args.end(), [](const Argument& a) { return a.reordered; });
   if (!differs || wanted == Layouts::blocked) return differs ? std::move(blocked) : std::move(plain);
   // Each candidate is timed with the threads it will run on (one for a lane's primitive).
-  return timeRuns(blocked, lane) < timeRuns(plain, lane) ? std::move(blocked) : std::move(plain);
+  return blockedIsFaster(blocked, plain, lane) ? std::move(blocked) : std::move(plain);
 }
 
 /**

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { loadNativeConv } from './native.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const gradientTests = ['conv2d_backprop_filter.test.js', 'conv2d_backprop_input.test.js', 'conv_relu_training.test.js'].map((f) => join(here, f));
+// The filter and input gradients, which build every primitive the layout choice applies to (a layer's
+// fused backward, conv_relu_training, builds the same two).
+const gradientTests = ['conv2d_backprop_filter.test.js', 'conv2d_backprop_input.test.js'].map((f) => join(here, f));
 
 /** The gradient test files run with the layouts forced; their TAP summary and oneDNN's convolution lines. */
 function runForced(layouts: string): { status: number | null; summary: string; convolutions: string[] } {
