@@ -32,9 +32,9 @@ function runForced(layouts: string): { status: number | null; summary: string; c
   };
 }
 
-/** The activations' layout tags of a verbose convolution line (src / diff_src and diff_dst). */
+/** The activations' layout tags of a verbose convolution line (oneDNN prints a gradient's as src and dst). */
 function activationLayouts(line: string): string[] {
-  return [...line.matchAll(/(?:^|[ ,])(?:src|diff_src|diff_dst)_f32:[a-z]*:blocked:([A-Za-z0-9]+):/g)].map((m) => m[1]);
+  return [...line.matchAll(/(?:^|[ ,])(?:diff_)?(?:src|dst)_f32:[a-z]*:blocked:([A-Za-z0-9]+):/g)].map((m) => m[1]);
 }
 
 for (const layouts of ['plain', 'blocked'] as const) {
