@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadNativeConv } from './native.js';
+import { builtAddon } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The filter and input gradients, which build every primitive the layout choice applies to (a layer's
@@ -39,12 +39,7 @@ function activationLayouts(line: string): string[] {
 
 for (const layouts of ['plain', 'blocked'] as const) {
   test(`the convolutions' gradients match cpu with LEUKOSEG_CONV_LAYOUTS=${layouts}`, (t) => {
-    const addon = loadNativeConv();
-    if (addon instanceof Error) {
-      if (process.env.CI === 'true') assert.fail(addon.message);
-      t.skip(addon.message);
-      return;
-    }
+    if (builtAddon(t) === null) return;
     const run = runForced(layouts);
     assert.equal(run.status, 0, `the gradient tests failed with ${layouts} layouts: ${run.summary}`);
     assert.match(run.summary, /# pass [1-9]\d*, # fail 0/);
@@ -65,12 +60,7 @@ for (const layouts of ['plain', 'blocked'] as const) {
 }
 
 test('a misspelt LEUKOSEG_CONV_LAYOUTS is refused by name', (t) => {
-  const addon = loadNativeConv();
-  if (addon instanceof Error) {
-    if (process.env.CI === 'true') assert.fail(addon.message);
-    t.skip(addon.message);
-    return;
-  }
+  if (builtAddon(t) === null) return;
   // A filter gradient (kind 2) of a 1x6x6x8 input and a 3x3x8x8 filter: x at 0, dy at 1152, dw at 2304.
   const script = `
     const { loadNativeConv } = await import(${JSON.stringify(join(here, 'native.js'))});

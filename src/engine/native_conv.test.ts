@@ -6,18 +6,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { engineInfo, initEngine } from './index.js';
-import { loadNativeConv } from './native.js';
 import { describe, MODEL_CASES, randomCases } from './conv_cases.js';
 import type { ConvCase } from './conv_cases.js';
-import { compareBackends, randomValues, rng, setupBackends, TOLERANCE } from './testing.js';
+import { builtAddon, compareBackends, randomValues, rng, setupBackends, TOLERANCE } from './testing.js';
 
 test('the native kernels are built where oneDNN is installed (CI installs it)', async (t) => {
-  const addon = loadNativeConv();
-  if (addon instanceof Error) {
-    if (process.env.CI === 'true') assert.fail(`CI installs libdnnl-dev, so the addon must be built: ${addon.message}`);
-    t.skip(`not built here: ${addon.message}`);
-    return;
-  }
+  const addon = builtAddon(t);
+  if (addon === null) return;
   assert.match(addon.version(), /^\d+\.\d+\.\d+$/);
   // OpenMP threads must not spin: under load from another process that made training 14x slower.
   if (process.env.GOMP_SPINCOUNT === undefined) assert.ok(process.env.OMP_WAIT_POLICY !== undefined, 'no OpenMP wait policy set');
@@ -31,11 +26,8 @@ test('the native kernels are built where oneDNN is installed (CI installs it)', 
 });
 
 test('the addon refuses tensors outside the heap and malformed calls', (t) => {
-  const addon = loadNativeConv();
-  if (addon instanceof Error) {
-    t.skip(addon.message);
-    return;
-  }
+  const addon = builtAddon(t);
+  if (addon === null) return;
   const heap = new ArrayBuffer(1024);
   // 1x4x4x1 input, 3x3x1x1 filter, 'same': offsets 0 / 64 / 128 fit; the output at 1000 does not.
   const params = Int32Array.from([1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 64, 1000, 0, 0, 0, 0, 0]);
@@ -72,12 +64,7 @@ function forward(c: ConvCase & { dilations?: [number, number] }, seed: number): 
 /** Runs `body` with the native kernels on; skipped (failing in CI) where the addon is not built. */
 function nativeTest(name: string, body: () => Promise<void>): void {
   test(name, async (t) => {
-    const addon = loadNativeConv();
-    if (addon instanceof Error) {
-      if (process.env.CI === 'true') assert.fail(addon.message);
-      t.skip(addon.message);
-      return;
-    }
+    if (builtAddon(t) === null) return;
     await setupBackends(true);
     await body();
   });

@@ -1,9 +1,10 @@
 // Test helpers for the engine: seeded data, running the same computation on the
 // cpu and wasm backends, error measures and a leak check on the wasm heap.
 import * as tf from '@tensorflow/tfjs-core';
-import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
 import { initEngine } from './index.js';
-import { loadNativeConv } from './native.js';
+import { loadNativeConv, type NativeConvModule } from './native.js';
 import { createRng } from '../data/random.js';
 
 /** Seeded PRNG (the project's mulberry32) so failing cases are reproducible. */
@@ -22,6 +23,18 @@ export function randomValues(next: () => number, size: number): Float32Array {
   const out = new Float32Array(size);
   for (let i = 0; i < size; i++) out[i] = next() * 2 - 1;
   return out;
+}
+
+/**
+ * The built oneDNN addon, or null after marking `t` skipped where it is not built; under CI=true (CI
+ * installs libdnnl-dev) a missing addon fails the test instead.
+ */
+export function builtAddon(t: TestContext): NativeConvModule | null {
+  const addon = loadNativeConv();
+  if (!(addon instanceof Error)) return addon;
+  if (process.env.CI === 'true') assert.fail(`CI installs libdnnl-dev, so the addon must be built: ${addon.message}`);
+  t.skip(`not built here: ${addon.message}`);
+  return null;
 }
 
 /** Both backends registered, leukoseg's wasm kernels and training set-up installed; convolutions native or not. */
