@@ -14,6 +14,7 @@ import { BATCH_NORM_TRAINING } from './kernels/batch_norm_training.js';
 import { CONV2D_RELU_TRAINING } from './kernels/conv_relu_training.js';
 import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
+import { simdKernels } from './kernels/simd.js';
 import { activeBackendHas } from './kernels/scratch.js';
 import { batchNormPrototype, l1l2Prototype, producedOnActiveTape, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
 import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
@@ -30,9 +31,9 @@ function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<st
     layer.center && layer.scale &&
     input.dtype === 'float32' && input.size > 0 &&
     activeBackendHas(BATCH_NORM_TRAINING) &&
-    // Without the addon the kernel's JS loops took 10.6 ms per Model 3 training image and the step
-    // gained nothing over tfjs's WebAssembly kernels (71.0 against 70.4 ms per image).
-    nativeModule() !== null
+    // Without the addon or the SIMD kernels, the kernel's JS loops took 10.6 ms per Model 3 training
+    // image and the step gained nothing over tfjs's WebAssembly kernels (71.0 against 70.4 ms per image).
+    (nativeModule() !== null || simdKernels() !== null)
   );
 }
 

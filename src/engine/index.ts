@@ -10,6 +10,7 @@ import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm
 import { registerWasmKernels, useTrainingGradients } from './kernels/register.js';
 import { heapIsShared, missingTfjsInternals } from './tfjs-internals.js';
 import { useNativeConv } from './kernels/native_conv.js';
+import { loadSimdKernels, useSimdKernels } from './kernels/simd.js';
 import { loadNativeConv, type NativeConvModule } from './native.js';
 import { useFusedLayers } from './fused_layers.js';
 import { startWasmBackend, wasmThreadsWanted } from './wasm_threads.js';
@@ -59,6 +60,12 @@ export interface EngineInfo {
   native: string | null;
   /** Why the native kernels are not in use, when they are not. */
   nativeUnavailable?: string;
+  /**
+   * leukoseg's WebAssembly SIMD kernels (BatchNormalization in training) are in use: on wasm when the
+   * native kernels are not. When they could not be loaded, simdKernelsUnavailable says why.
+   */
+  simdKernels: boolean;
+  simdKernelsUnavailable?: string;
   /** Whether the training set-up (EngineOptions.training) is installed. */
   training: boolean;
   /** Private tfjs fields the engine needs but did not find (then it runs plain TensorFlow.js). */
@@ -121,6 +128,9 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
         ? new Error('turned off by the caller')
         : nativeOnThisHeap();
   useNativeConv(addon instanceof Error ? null : addon);
+  // Where the addon runs them natively the SIMD kernels are not needed.
+  const simd = wasm && !plain && addon instanceof Error ? await loadSimdKernels(tf.backend() as BackendWasm) : null;
+  useSimdKernels(simd instanceof Error ? null : simd);
   current = {
     backend,
     simd: wasm ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false,
@@ -129,6 +139,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     replacedKernels,
     native: addon instanceof Error ? null : `oneDNN ${addon.version()}`,
     ...(addon instanceof Error ? { nativeUnavailable: addon.message } : {}),
+    simdKernels: simd !== null && !(simd instanceof Error),
+    ...(simd instanceof Error ? { simdKernelsUnavailable: simd.message } : {}),
     training,
     missingInternals,
   };

@@ -25,6 +25,35 @@ export function heapIsShared(backend: BackendWasm): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && (backend as unknown as HeapBackend).wasm.HEAPU8.buffer instanceof SharedArrayBuffer;
 }
 
+/** tfjs-backend-wasm's Emscripten module as the SIMD kernels (kernels/simd.ts) reach it. */
+interface EmscriptenModule {
+  asm?: { memory?: unknown };
+  wasmMemory?: unknown;
+  _malloc?: unknown;
+  _free?: unknown;
+}
+
+/** The wasm heap's WebAssembly.Memory and its allocator, for a module that imports the same memory. */
+export interface WasmHeapMemory {
+  memory: WebAssembly.Memory;
+  malloc(bytes: number): number;
+  free(pointer: number): void;
+}
+
+/**
+ * The memory behind the heap (the single-threaded build exports it as asm.memory, the threaded build
+ * makes it in JS as wasmMemory) and tfjs's malloc and free; an Error naming what is missing otherwise.
+ */
+export function wasmHeapMemory(backend: BackendWasm): WasmHeapMemory | Error {
+  const module = (backend as unknown as { wasm?: EmscriptenModule }).wasm;
+  const memory = module?.asm?.memory ?? module?.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) return new Error('BackendWasm.wasm has neither asm.memory nor wasmMemory');
+  if (memory.buffer !== heapOf(backend)) return new Error('BackendWasm.wasm\'s memory is not the heap its tensors are on');
+  const { _malloc: malloc, _free: free } = module as EmscriptenModule;
+  if (typeof malloc !== 'function' || typeof free !== 'function') return new Error('BackendWasm.wasm has no _malloc and _free');
+  return { memory, malloc: malloc as (bytes: number) => number, free: free as (pointer: number) => void };
+}
+
 /** Byte offset of a tensor's data on the wasm heap. */
 export function offsetOf(backend: BackendWasm, info: tf.TensorInfo): number {
   const data = (backend as unknown as HeapBackend).dataIdMap.get(info.dataId);

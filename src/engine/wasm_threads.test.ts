@@ -30,6 +30,8 @@ test('the threaded build starts with 2 threads on a shared heap, and puts Worker
   assert.equal(info.threads, 2);
   assert.equal(info.threadsUnavailable, undefined);
   assert.ok(heapIsShared(tf.backend() as BackendWasm));
+  // The SIMD kernels' shared-memory module, on the same heap (Model 3's gradients below go through them).
+  assert.equal(info.simdKernels, true, info.simdKernelsUnavailable);
   if (!(loadNativeConv() instanceof Error)) {
     assert.equal(info.native, null);
     assert.match(info.nativeUnavailable ?? '', /threaded build \(2 threads\), whose shared heap/);

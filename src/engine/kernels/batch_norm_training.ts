@@ -2,7 +2,8 @@
 // of leukoseg's own. tfjs-layers trains the layer through moments(), batchNorm() and the moving
 // averages, ~40 generic kernels per layer and step counting their gradients (Model 3: a third of its
 // ~600 kernel calls per step); these do it in one call forward and one backward. Native on both
-// cores when the addon is in use, plain loops over the heap otherwise.
+// cores when the addon is in use, else leukoseg's WebAssembly SIMD kernels (simd.ts), else (when
+// those could not be loaded) plain loops over the heap.
 //
 //   const [y, mean, variance, newMovingMean, newMovingVariance] =
 //     tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale, offset, movingMean, movingVariance },
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { simdKernels } from './simd.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 export const BATCH_NORM_TRAINING = 'LeukosegBatchNormTraining';
@@ -53,15 +55,12 @@ export function batchNormTrainingWasm(args: WasmKernelArgs): Info[] {
   const y = backend.makeOutput(x.shape, 'float32');
   const stats = [0, 1, 2, 3].map(() => backend.makeOutput([channels], 'float32'));
   const native = nativeModule();
-  if (native !== null) {
-    const at = (t: Info) => offsetOf(backend, t);
-    native.batchNormTraining(
-      heapOf(backend),
-      Int32Array.from([at(x), ...perChannel.map(at), at(y), ...stats.map(at), rows, channels]),
-      epsilon,
-      momentum,
-    );
-  } else {
+  const simd = simdKernels();
+  const at = (t: Info) => offsetOf(backend, t);
+  const params = () => Int32Array.from([at(x), ...perChannel.map(at), at(y), ...stats.map(at), rows, channels]);
+  if (native !== null) native.batchNormTraining(heapOf(backend), params(), epsilon, momentum);
+  else if (simd !== null) simd.batchNormTraining(params(), epsilon, momentum);
+  else {
     const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     batchNormTrainingLoops(view(x), perChannel.map(view) as Vec4, view(y), stats.map(view) as Vec4, rows, channels, epsilon, momentum);
   }
@@ -78,14 +77,12 @@ export function batchNormTrainingGradWasm(args: WasmKernelArgs): Info[] {
   const dScale = backend.makeOutput([channels], 'float32');
   const dOffset = backend.makeOutput([channels], 'float32');
   const native = nativeModule();
-  if (native !== null) {
-    const at = (t: Info) => offsetOf(backend, t);
-    native.batchNormTrainingGrad(
-      heapOf(backend),
-      Int32Array.from([at(dy), at(x), at(mean), at(variance), at(scale), at(dx), at(dScale), at(dOffset), rows, channels]),
-      epsilon,
-    );
-  } else {
+  const simd = simdKernels();
+  const at = (t: Info) => offsetOf(backend, t);
+  const params = () => Int32Array.from([at(dy), at(x), at(mean), at(variance), at(scale), at(dx), at(dScale), at(dOffset), rows, channels]);
+  if (native !== null) native.batchNormTrainingGrad(heapOf(backend), params(), epsilon);
+  else if (simd !== null) simd.batchNormTrainingGrad(params(), epsilon);
+  else {
     const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     batchNormTrainingGradLoops(view(dy), view(x), view(mean), view(variance), view(scale), view(dx), view(dScale), view(dOffset), rows, channels, epsilon);
   }

@@ -1,0 +1,92 @@
+// leukoseg's WebAssembly SIMD kernels (native/wasm/kernels.c, embedded in simd_binary.ts), for the
+// wasm backend when the oneDNN addon is not in use: a BatchNormalization layer's training pass and
+// its gradient in a few vectorised passes over tfjs's own heap, where tfjs-layers runs ~40 generic
+// kernels and leukoseg's JS loops were no faster than those. The module imports the heap's memory,
+// so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
+// allocated with tfjs's malloc, grown when a layer has more channels.
+import type { BackendWasm } from './scratch.js';
+import { wasmHeapMemory, type WasmHeapMemory } from '../tfjs-internals.js';
+import { PLAIN_WASM_BASE64, SHARED_WASM_BASE64 } from './simd_binary.js';
+
+export interface SimdKernels {
+  /** The addon's batchNormTraining arguments without the heap (see native/batch_norm.cc). */
+  batchNormTraining(params: Int32Array, epsilon: number, momentum: number): void;
+  /** The addon's batchNormTrainingGrad arguments without the heap. */
+  batchNormTrainingGrad(params: Int32Array, epsilon: number): void;
+}
+
+interface Exports {
+  bn_training(params: number, epsilon: number, momentum: number, scratch: number): void;
+  bn_training_grad(params: number, epsilon: number, scratch: number): void;
+}
+
+/** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned. */
+const PARAM_BYTES = 256;
+/** Scratch bytes per channel: two float64 and at most three float32 temporaries. */
+const SCRATCH_PER_CHANNEL = 2 * 8 + 3 * 4;
+
+let active: SimdKernels | null = null;
+/** One instance per heap: initEngine runs many times, tests switch backends. */
+const loaded = new WeakMap<WebAssembly.Memory, SimdKernels>();
+
+/** The SIMD kernels while the engine uses them (null: the addon, or JS loops). */
+export function simdKernels(): SimdKernels | null {
+  return active;
+}
+
+/** Sets the kernels the wasm kernels call (null: their JS loops). */
+export function useSimdKernels(kernels: SimdKernels | null): void {
+  active = kernels;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+/** Instantiates the module on the active wasm backend's heap; an Error says why it cannot. */
+export async function loadSimdKernels(backend: BackendWasm): Promise<SimdKernels | Error> {
+  const heap = wasmHeapMemory(backend);
+  if (heap instanceof Error) return heap;
+  const known = loaded.get(heap.memory);
+  if (known) return known;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
+  let exports: Exports;
+  try {
+    const module = await WebAssembly.compile(decode(shared ? SHARED_WASM_BASE64 : PLAIN_WASM_BASE64));
+    const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+    exports = instance.exports as unknown as Exports;
+  } catch (err) {
+    return new Error(`leukoseg's SIMD kernels did not instantiate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const kernels = bind(exports, heap);
+  loaded.set(heap.memory, kernels);
+  return kernels;
+}
+
+function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
+  let block = 0;
+  let channelsRoom = 0;
+  /** The block's address with `params` written to it, room for `channels` channels behind. */
+  const prepare = (params: Int32Array, channels: number): number => {
+    if (channels > channelsRoom || block === 0) {
+      if (block !== 0) heap.free(block);
+      channelsRoom = Math.max(channels, 256);
+      block = heap.malloc(PARAM_BYTES + channelsRoom * SCRATCH_PER_CHANNEL);
+      if (block === 0) throw new Error(`leukoseg SIMD kernels: malloc of ${PARAM_BYTES + channelsRoom * SCRATCH_PER_CHANNEL} bytes failed`);
+    }
+    if (params.length * 4 > PARAM_BYTES) throw new Error(`leukoseg SIMD kernels: ${params.length} arguments`);
+    // A view made now: malloc may have grown the memory, which replaces its buffer.
+    new Int32Array(heap.memory.buffer, block, params.length).set(params);
+    return block;
+  };
+  return {
+    batchNormTraining(params, epsilon, momentum) {
+      const at = prepare(params, params[11]);
+      exports.bn_training(at, epsilon, momentum, at + PARAM_BYTES);
+    },
+    batchNormTrainingGrad(params, epsilon) {
+      const at = prepare(params, params[9]);
+      exports.bn_training_grad(at, epsilon, at + PARAM_BYTES);
+    },
+  };
+}
