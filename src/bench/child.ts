@@ -15,8 +15,8 @@ import { NUM_CLASSES, type Sample } from '../data/types.js';
 import { OnnxPredictor } from '../onnx/runtime.js';
 import { predictBatches } from '../models/predict.js';
 import {
-  BASELINE_ENGINE, BENCH_MODELS, ENGINES, EPOCH_IMAGES, FULL_COUNTS, QUICK_COUNTS, RESULT_MARKER, imagesNeeded, load1, messageOf, parseFlags, peakRssMiB, timeRuns,
-  isTorch, type BenchModel, type ChildResult, type Counts, type Engine, type EpochMemory, type Timing, type TorchEngine,
+  BENCH_MODELS, ENGINES, EPOCH_IMAGES, FULL_COUNTS, QUICK_COUNTS, RESULT_MARKER, imagesNeeded, load1, messageOf, parseFlags, peakRssMiB, timeRuns,
+  isBaseline, isTorch, type BenchModel, type ChildResult, type Counts, type Engine, type EpochMemory, type Timing, type TorchEngine,
 } from './common.js';
 import { stepFlops } from './flops.js';
 
@@ -35,7 +35,7 @@ function parseArgs(argv: string[]): Args {
   const flags = parseFlags(argv);
   const engine = flags.get('engine') as Args['engine'];
   const model = flags.get('model') as BenchModel;
-  if (!(ENGINES as readonly string[]).includes(engine) || isTorch(engine) || engine === BASELINE_ENGINE) throw new Error(`--engine must be shipped, leukoseg, leukoseg-1thread, native or onnx, but got '${engine}'`);
+  if (!(ENGINES as readonly string[]).includes(engine) || isTorch(engine) || isBaseline(engine)) throw new Error(`--engine must be shipped, leukoseg, leukoseg-1thread, native or onnx, but got '${engine}'`);
   if (!BENCH_MODELS.includes(model)) throw new Error(`--model must be one of ${BENCH_MODELS.join(', ')}, but got '${model}'`);
   const counts = { ...(flags.has('quick') ? QUICK_COUNTS : FULL_COUNTS) };
   counts.memoryEpochs = Number(flags.get('memory-epochs') ?? 0);

@@ -2,17 +2,18 @@
 // PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
 import { loadavg } from 'node:os';
 
-export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'native-baseline', 'onnx', 'pytorch', 'pytorch-spin'] as const;
+export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'native-baseline', 'leukoseg-baseline', 'onnx', 'pytorch', 'pytorch-spin'] as const;
 export type Engine = (typeof ENGINES)[number];
 /** PyTorch's two rows: OpenMP threads that sleep when idle (OMP_WAIT_POLICY=PASSIVE, the reference), and as installed (spinning). */
 export type TorchEngine = 'pytorch' | 'pytorch-spin';
 export const isTorch = (engine: Engine): engine is TorchEngine => engine === 'pytorch' || engine === 'pytorch-spin';
 /**
- * The native row of another build (run.ts --baseline DIR: e.g. a worktree of the commit before a change),
- * run by that build's own child in the same interleaved rounds, so a change is measured against what it
- * replaced under the same load.
+ * Rows of another build (run.ts --baseline DIR: e.g. a worktree of the commit before a change), each
+ * the row of the engine named here, run by that build's own child in the same interleaved rounds, so
+ * a change is measured against what it replaced under the same load.
  */
-export const BASELINE_ENGINE = 'native-baseline' satisfies Engine;
+export const BASELINE_OF: Partial<Record<Engine, Engine>> = { 'native-baseline': 'native', 'leukoseg-baseline': 'leukoseg' };
+export const isBaseline = (engine: Engine): boolean => BASELINE_OF[engine] !== undefined;
 export const BENCH_MODELS = ['study-model-3', 'unet'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];
 
@@ -23,8 +24,8 @@ export type BenchModel = (typeof BENCH_MODELS)[number];
 export function childEnv(engine: Engine, base: NodeJS.ProcessEnv, cores: number): NodeJS.ProcessEnv {
   const env = { ...base };
   delete env.LEUKOSEG_WASM_THREADS;
-  if (engine === 'leukoseg' || engine === 'leukoseg-1thread') env.LEUKOSEG_NATIVE = '0';
-  if (engine === 'leukoseg') env.LEUKOSEG_WASM_THREADS = String(cores);
+  if (engine === 'leukoseg' || engine === 'leukoseg-baseline' || engine === 'leukoseg-1thread') env.LEUKOSEG_NATIVE = '0';
+  if (engine === 'leukoseg' || engine === 'leukoseg-baseline') env.LEUKOSEG_WASM_THREADS = String(cores);
   if (engine === 'leukoseg-1thread') env.LEUKOSEG_WASM_THREADS = '1';
   if (engine === 'pytorch') {
     env.OMP_WAIT_POLICY = 'PASSIVE';

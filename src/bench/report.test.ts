@@ -93,6 +93,8 @@ test("a step's FLOPs: forward, filter and input gradients, no input gradient whe
 test("the children's environments: WebAssembly only on all cores or one, PyTorch's OpenMP sleeping or as installed", () => {
   const base = { LEUKOSEG_WASM_THREADS: '4', OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' };
   assert.deepEqual(childEnv('leukoseg', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '2' });
+  assert.deepEqual(childEnv('leukoseg-baseline', base, 2), childEnv('leukoseg', base, 2), 'the baseline build runs as the row it is compared with');
+  assert.deepEqual(childEnv('native-baseline', base, 2), childEnv('native', base, 2));
   assert.deepEqual(childEnv('leukoseg-1thread', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin', LEUKOSEG_NATIVE: '0', LEUKOSEG_WASM_THREADS: '1' });
   assert.deepEqual(childEnv('native', base, 2), { OMP_WAIT_POLICY: 'ACTIVE', PATH: '/bin' });
   assert.equal(childEnv('pytorch', base, 2).OMP_WAIT_POLICY, 'PASSIVE');

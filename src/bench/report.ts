@@ -18,13 +18,14 @@ const ENGINE_LABEL: Record<ChildResult['engine'], string> = {
   'leukoseg-1thread': 'leukoseg engine, WebAssembly, 1 thread',
   native: 'leukoseg engine + oneDNN convolutions',
   'native-baseline': 'the same, the --baseline build',
+  'leukoseg-baseline': 'WebAssembly, all cores, the --baseline build',
   onnx: 'leukoseg ONNX export on ORT',
   pytorch: 'PyTorch, OMP_WAIT_POLICY=PASSIVE',
   'pytorch-spin': 'PyTorch, OpenMP as installed',
 };
 
 /** Engines whose convolutions run on WebAssembly, bounded by its SIMD peak rather than the CPU's. */
-const ON_WASM: ReadonlySet<ChildResult['engine']> = new Set(['shipped', 'leukoseg', 'leukoseg-1thread']);
+const ON_WASM: ReadonlySet<ChildResult['engine']> = new Set(['shipped', 'leukoseg', 'leukoseg-baseline', 'leukoseg-1thread']);
 
 function ms(t: Timing | { error: string } | null): string {
   if (t == null) return '-';

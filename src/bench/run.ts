@@ -4,9 +4,9 @@
 //                          [--engines shipped,leukoseg,leukoseg-1thread,native,onnx,pytorch,pytorch-spin]
 //                          [--rounds 2] [--memory-epochs 20] [--out runs/bench-DATE.json] [--data DIR] [--peer peer.py]
 //                          [--onnx-threads N] [--child-timeout 900] [--no-fields] [--baseline DIR]
-// --baseline DIR adds the row native-baseline: the native row of the build in DIR (its dist-dev/ and
-// native/build/, e.g. a worktree of an earlier commit after npm run build:dev and build:native), run by
-// its own child in the same rounds.
+// --baseline DIR adds the rows native-baseline and leukoseg-baseline: the native and WebAssembly (all
+// cores) rows of the build in DIR (its dist-dev/ and native/build/, e.g. a worktree of an earlier commit
+// after npm run build:dev and build:native), run by its own child in the same rounds.
 // Before the rounds it probes the machine's arithmetic peak (peak.ts); each training row gets its GFLOP/s;
 // unless --no-fields, the bundled model's throughput on smear fields follows (megapixels per second, ONNX Runtime).
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT, sharedDataset1 } from '../testing/paths.js';
 import { loadNativeConv } from '../engine/native.js';
-import { BASELINE_ENGINE, BENCH_MODELS, ENGINES, RESULT_MARKER, childEnv, isTorch, parseFlags, type BenchModel, type ChildResult, type Engine } from './common.js';
+import { BASELINE_OF, BENCH_MODELS, ENGINES, RESULT_MARKER, childEnv, isTorch, parseFlags, type BenchModel, type ChildResult, type Engine, isBaseline } from './common.js';
 import { machinePeak } from './peak.js';
 import { bestRound, formatArithmetic, formatFieldTable, formatMemory, formatPeak, formatTable, type Row } from './report.js';
 import type { FieldBenchResult } from './field-child.js';
@@ -38,7 +38,7 @@ interface Options {
   childTimeoutS: number;
   /** Run the field throughput child (the data set root is --data's parent). */
   fields: boolean;
-  /** Another build whose native row runs as native-baseline. */
+  /** Another build whose native and WebAssembly rows run as native-baseline and leukoseg-baseline. */
   baseline?: string;
 }
 
@@ -62,8 +62,8 @@ function parseOptions(argv: string[]): Options {
   const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\..*/, '');
   return {
     models: list(f.get('models'), BENCH_MODELS, 'models'),
-    // The baseline row runs when asked for, by name or with --baseline.
-    engines: list(f.get('engines'), ENGINES, 'engines').filter((e) => e !== BASELINE_ENGINE || f.has('engines') || f.has('baseline')),
+    // The baseline rows run when asked for, by name or with --baseline.
+    engines: list(f.get('engines'), ENGINES, 'engines').filter((e) => !isBaseline(e) || f.has('engines') || f.has('baseline')),
     quick,
     rounds: Number(f.get('rounds') ?? (quick ? 1 : 2)),
     memoryEpochs: Number(f.get('memory-epochs') ?? (quick ? 4 : 20)),
@@ -104,7 +104,8 @@ function childCommand(o: Options, model: BenchModel, engine: Engine, memory: boo
     return [PYTHON, [resolve(PROJECT_ROOT, 'src', 'bench', 'torch_bench.py'), '--peer', o.peer, '--engine', engine, ...common, ...memoryArgs]];
   }
   const threads = engine === 'onnx' && o.onnxThreads > 0 ? ['--threads', String(o.onnxThreads)] : [];
-  if (engine === BASELINE_ENGINE) return [process.execPath, [baselineChild(o.baseline) as string, '--engine', 'native', ...common, ...memoryArgs]];
+  const baselineOf = BASELINE_OF[engine];
+  if (baselineOf !== undefined) return [process.execPath, [baselineChild(o.baseline) as string, '--engine', baselineOf, ...common, ...memoryArgs]];
   return [process.execPath, [resolve(HERE, 'child.js'), '--engine', engine, ...common, ...memoryArgs, ...threads]];
 }
 
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
       engines = engines.filter((e) => e !== 'native');
     }
   }
-  if (engines.includes(BASELINE_ENGINE)) {
+  if (engines.some(isBaseline)) {
     const child = baselineChild(o.baseline);
     if (child instanceof Error) throw child;
   }
@@ -175,8 +176,8 @@ async function main(): Promise<void> {
         const env = childEnv(engine, process.env, Math.min(8, availableParallelism()));
         try {
           const child = await runChild(command, args, label, env, o.childTimeoutS);
-          // The baseline build's child reports itself as native.
-          const result = engine === BASELINE_ENGINE ? { ...child, engine } : child;
+          // The baseline build's child reports itself as the engine it ran.
+          const result = isBaseline(engine) ? { ...child, engine } : child;
           process.stderr.write(`[${label}] done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
           byConfig.set(`${model}/${engine}`, [...(byConfig.get(`${model}/${engine}`) ?? []), result]);
         } catch (err) {
