@@ -33,7 +33,7 @@ test('initEngine switches to cpu and back', async () => {
   assert.equal(tf.getBackend(), 'cpu');
   assert.deepEqual(engineInfo(), {
     backend: 'cpu', simd: false, threads: 1, replacedKernels: [], native: null, nativeUnavailable: 'the cpu backend has no native kernels',
-    training: false, missingInternals: [],
+    simdKernels: false, training: false, missingInternals: [],
   });
   assert.equal(await initEngine({ backend: 'wasm' }), 'wasm');
   const y = tf.tile(tf.tensor1d([1, 2]), [3]);
