@@ -61,8 +61,8 @@ export interface EngineInfo {
   /** Why the native kernels are not in use, when they are not. */
   nativeUnavailable?: string;
   /**
-   * leukoseg's WebAssembly SIMD kernels (BatchNormalization in training) are in use: on wasm when the
-   * native kernels are not. When they could not be loaded, simdKernelsUnavailable says why.
+   * leukoseg's WebAssembly SIMD kernels (BatchNormalization in training) are in use: on wasm, set up for
+   * training, when the native kernels are not. When they could not be loaded, simdKernelsUnavailable says why.
    */
   simdKernels: boolean;
   simdKernelsUnavailable?: string;
@@ -128,8 +128,8 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
         ? new Error('turned off by the caller')
         : nativeOnThisHeap();
   useNativeConv(addon instanceof Error ? null : addon);
-  // Where the addon runs them natively the SIMD kernels are not needed.
-  const simd = wasm && !plain && addon instanceof Error ? await loadSimdKernels(tf.backend() as BackendWasm) : null;
+  // They serve training only, and where the addon runs their work natively they are not needed.
+  const simd = wasm && training && addon instanceof Error ? await loadSimdKernels(tf.backend() as BackendWasm) : null;
   useSimdKernels(simd instanceof Error ? null : simd);
   current = {
     backend,

@@ -5,7 +5,7 @@
 // so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
 // allocated with tfjs's malloc, grown when a layer has more channels.
 import type { BackendWasm } from './scratch.js';
-import { wasmHeapMemory, type WasmHeapMemory } from '../tfjs-internals.js';
+import { heapIsShared, wasmHeapMemory, type WasmHeapMemory } from '../tfjs-internals.js';
 import { PLAIN_WASM_BASE64, SHARED_WASM_BASE64 } from './simd_binary.js';
 
 export interface SimdKernels {
@@ -49,7 +49,7 @@ export async function loadSimdKernels(backend: BackendWasm): Promise<SimdKernels
   if (heap instanceof Error) return heap;
   const known = loaded.get(heap.memory);
   if (known) return known;
-  const shared = typeof SharedArrayBuffer !== 'undefined' && heap.memory.buffer instanceof SharedArrayBuffer;
+  const shared = heapIsShared(backend);
   let exports: Exports;
   try {
     const module = await WebAssembly.compile(decode(shared ? SHARED_WASM_BASE64 : PLAIN_WASM_BASE64));
@@ -68,7 +68,7 @@ function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
   let channelsRoom = 0;
   /** The block's address with `params` written to it, room for `channels` channels behind. */
   const prepare = (params: Int32Array, channels: number): number => {
-    if (channels > channelsRoom || block === 0) {
+    if (channels > channelsRoom) {
       if (block !== 0) heap.free(block);
       channelsRoom = Math.max(channels, 256);
       block = heap.malloc(PARAM_BYTES + channelsRoom * SCRATCH_PER_CHANNEL);
