@@ -7,6 +7,8 @@ import type { ConvCase } from './conv_cases.js';
 import { conv2DBackpropFilterWasm } from './kernels/conv2d_backprop_filter.js';
 import type { FilterGradLayout } from './kernels/conv2d_backprop_filter.js';
 import type { BackendWasm } from './kernels/scratch.js';
+import { simdKernels } from './kernels/simd.js';
+import { nativeModule } from './kernels/native_conv.js';
 import { compareBackends, randomValues, relativeError, rng, runOn, modeTest, TOLERANCE } from './testing.js';
 
 function filterGrad(c: ConvCase, seed: number, dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
@@ -40,16 +42,30 @@ modeTest('filter gradient matches cpu on 60 random geometries', async () => {
   }
 });
 
-modeTest('both filter-gradient layouts match cpu on stride-1 geometries', async () => {
+modeTest('every filter-gradient layout matches cpu on stride-1 geometries', async () => {
   const cases = [...MODEL_CASES, ...randomCases(777, 80)].filter((c) => c.strides[0] === 1 && c.strides[1] === 1);
   assert.ok(cases.length >= 20);
+  // The patch matrix needs the SIMD kernels, which the engine loads where the addon is not in use.
+  const layouts: FilterGradLayout[] = ['dy-as-filter', 'x-as-filter', ...(simdKernels() !== null ? ['im2col' as const] : [])];
+  if (nativeModule() === null) assert.ok(layouts.includes('im2col'), 'WebAssembly only, but the SIMD kernels are not loaded');
   for (const [i, c] of cases.entries()) {
     const cpu = await runOn('cpu', filterGrad(c, 300 + i));
-    for (const layout of ['dy-as-filter', 'x-as-filter'] as const) {
+    for (const layout of layouts) {
       const wasm = await runOn('wasm', filterGrad(c, 300 + i, 'NHWC', layout));
       const error = relativeError(wasm.values, cpu.values);
       assert.ok(error <= TOLERANCE, `${layout} ${describe(c)}: relative error ${error}`);
     }
+  }
+});
+
+modeTest('the patch matrix handles strides, rounding and padding of every kind', async () => {
+  // With the addon in use the engine does not load the SIMD kernels; its filter gradient is the addon's.
+  if (nativeModule() !== null) return;
+  for (const [i, c] of randomCases(4321, 60).entries()) {
+    const cpu = await runOn('cpu', filterGrad(c, 700 + i));
+    const wasm = await runOn('wasm', filterGrad(c, 700 + i, 'NHWC', 'im2col'));
+    const error = relativeError(wasm.values, cpu.values);
+    assert.ok(error <= TOLERANCE, `im2col ${describe(c)}: relative error ${error}`);
   }
 });
 

@@ -46,6 +46,8 @@ modeTest('max pool and its gradient match cpu, ties included', async () => {
   // Windows tiling the input (the unrolled 2x2 path and the general one), then random ones.
   const cases: Case[] = [
     { shape: [2, 8, 8, 4], size: 2, stride: 2, pad: 'valid' },
+    // Four channels at a time and the rest one by one in the SIMD kernel.
+    { shape: [2, 4, 6, 11], size: 2, stride: 2, pad: 'valid' },
     { shape: [3, 6, 10, 1], size: 2, stride: 2, pad: 'same' },
     { shape: [1, 6, 6, 3], size: 3, stride: 3, pad: 'valid' },
   ];

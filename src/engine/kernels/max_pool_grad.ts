@@ -5,6 +5,7 @@ import type { KernelConfig, KernelFunc, MaxPoolGradAttrs } from '@tensorflow/tfj
 import { assertFloat32 } from './scratch.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
+import { simdKernels } from './simd.js';
 
 /**
  * Routes each dy value to the first maximum of its window in row-major order
@@ -35,10 +36,13 @@ export function maxPoolGradWasm(args: WasmKernelArgs): Info {
     strideHeight === effectiveFilterHeight && strideWidth === effectiveFilterWidth &&
     outHeight * strideHeight === inHeight && outWidth * strideWidth === inWidth;
   const native = nativeModule();
-  if (native !== null && tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
-    native.maxPoolGrad2x2(heapOf(backend), Int32Array.from([
+  const simd = simdKernels();
+  if ((native !== null || simd !== null) && tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
+    const params = Int32Array.from([
       offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), batchSize * outHeight, outWidth, inWidth * channels, channels,
-    ]));
+    ]);
+    if (native !== null) native.maxPoolGrad2x2(heapOf(backend), params);
+    else simd!.maxPoolGrad2x2(params);
     return dx;
   }
   if (!tiles) dxView.fill(0);

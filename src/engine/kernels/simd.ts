@@ -1,7 +1,8 @@
 // leukoseg's WebAssembly SIMD kernels (native/wasm/kernels.c, embedded in simd_binary.ts), for the
 // wasm backend when the oneDNN addon is not in use: a BatchNormalization layer's training pass and
 // its gradient in a few vectorised passes over tfjs's own heap, where tfjs-layers runs ~40 generic
-// kernels and leukoseg's JS loops were no faster than those. The module imports the heap's memory,
+// kernels and leukoseg's JS loops were no faster than those; and the patch matrix (im2col) that turns
+// a convolution's filter gradient into one matrix product. The module imports the heap's memory,
 // so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
 // allocated with tfjs's malloc, grown when a layer has more channels.
 import type { BackendWasm } from './scratch.js';
@@ -13,11 +14,17 @@ export interface SimdKernels {
   batchNormTraining(params: Int32Array, epsilon: number, momentum: number): void;
   /** The addon's batchNormTrainingGrad arguments without the heap. */
   batchNormTrainingGrad(params: Int32Array, epsilon: number): void;
+  /** A convolution's patches as one matrix (the arguments are those of kernels.c's im2col). */
+  im2col(params: Int32Array): void;
+  /** The addon's maxPoolGrad2x2 arguments without the heap (see native/elementwise.cc). */
+  maxPoolGrad2x2(params: Int32Array): void;
 }
 
 interface Exports {
   bn_training(params: number, epsilon: number, momentum: number, scratch: number): void;
   bn_training_grad(params: number, epsilon: number, scratch: number): void;
+  im2col(params: number): void;
+  max_pool_grad_2x2(params: number): void;
 }
 
 /** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned. */
@@ -87,6 +94,12 @@ function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
     batchNormTrainingGrad(params, epsilon) {
       const at = prepare(params, params[9]);
       exports.bn_training_grad(at, epsilon, at + PARAM_BYTES);
+    },
+    im2col(params) {
+      exports.im2col(prepare(params, 0));
+    },
+    maxPoolGrad2x2(params) {
+      exports.max_pool_grad_2x2(prepare(params, 0));
     },
   };
 }
