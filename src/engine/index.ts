@@ -39,8 +39,9 @@ export interface EngineOptions {
   training?: boolean;
   /**
    * Threads for the wasm backend's convolutions and matrix products (XNNPACK), 1-8, taken when this call
-   * starts the backend (a started backend keeps its build). Default: $LEUKOSEG_WASM_THREADS, else half
-   * the cores on the main thread when the native kernels are not built (or LEUKOSEG_NATIVE=0), else 1.
+   * starts the backend (a started backend keeps its build). Default: $LEUKOSEG_WASM_THREADS, else, on the
+   * main thread when the native kernels are not built (or LEUKOSEG_NATIVE=0), every core when set up for
+   * `training` and half the cores otherwise; else 1.
    * More than 1 runs tfjs's threaded build, whose shared heap the native kernels cannot take.
    */
   threads?: number;
@@ -88,7 +89,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineBac
     throw new Error(`leukoseg engine: unknown backend '${String(backend)}', expected 'wasm' or 'cpu'`);
   }
   const addonLoads = backend === 'wasm' && !(loadNativeConv() instanceof Error);
-  const threads = backend === 'wasm' ? wasmThreadsWanted(options.threads, addonLoads) : 1;
+  const threads = backend === 'wasm' ? wasmThreadsWanted(options.threads, addonLoads, options.training === true) : 1;
   let failure: unknown = null;
   let ok = false;
   try {

@@ -104,16 +104,19 @@ console.log(engineInfo().threads);`;
   assert.equal(stdout.trim().split('\n').pop(), '2');
 });
 
-test('threads come from the option, else the environment, else half the cores where the native kernels cannot load', () => {
+test('threads come from the option, else the environment, else every core for training and half of them otherwise where the native kernels cannot load', () => {
   const saved = process.env[THREADS_ENV];
   try {
     delete process.env[THREADS_ENV];
     assert.equal(wasmThreadsWanted(3, true), 3);
     assert.equal(wasmThreadsWanted(undefined, true), 1);
     assert.equal(wasmThreadsWanted(undefined, false), Math.max(1, Math.min(MAX_WASM_THREADS, Math.ceil(availableParallelism() / 2))));
+    assert.equal(wasmThreadsWanted(undefined, false, true), Math.min(MAX_WASM_THREADS, availableParallelism()));
+    assert.equal(wasmThreadsWanted(undefined, true, true), 1);
     process.env[THREADS_ENV] = '2';
     assert.equal(wasmThreadsWanted(undefined, true), 2);
     assert.equal(wasmThreadsWanted(1, false), 1);
+    assert.equal(wasmThreadsWanted(undefined, false, true), 2);
     process.env[THREADS_ENV] = 'two';
     assert.throws(() => wasmThreadsWanted(undefined, false), /LEUKOSEG_WASM_THREADS must be a whole number from 1 to 8, but got 'two'/);
     assert.throws(() => wasmThreadsWanted(9, false), /threads option must be a whole number from 1 to 8, but got '9'/);
