@@ -18,6 +18,11 @@
 //   gradient as one matrix (see im2col below), so that the gradient is one matrix product.
 // max_pool_grad_2x2(p): p = [x, dy, dx, rows, outWidth, rowStride, channels], native/elementwise.cc's
 //   maxPoolGrad2x2: each dy value to the first maximum of its 2x2 window, in row-major order.
+// upsample_nearest(p): p = [x, y, batch, height, width, channels, fh, fw, backward], the addon's
+//   upsampleNearest: y (fh x fw times larger) from x, or, backward, x as the sums of y's blocks.
+// softmax_grad(p): p = [dy, y, dx, rows, classes], the addon's softmaxGrad.
+// cross_entropy_grad(p, epsilon): p = [dy, target, output, dOutput, pixels, classes], the addon's
+//   crossEntropyGrad (at most 64 classes).
 #include <stdint.h>
 #include <wasm_simd128.h>
 
@@ -114,24 +119,11 @@ void bnTrainingGrad(const int32_t* p, double epsilon, double* scratch) {
 }
 
 /**
- * The patches a convolution read, one matrix row per filter tap and channel, one column per output
- * pixel: out[(i * filterWidth + j) * channels + ch][(b * outHeight + y) * outWidth + xo] =
- * x[b, y * strideHeight + i - padTop, xo * strideWidth + j - padLeft, ch], 0 outside x. Then the
- * filter gradient dW[i, j, ch, co] is out times dy read as [pixels, co]: a product XNNPACK runs at
- * 2-4x the speed of the convolution that otherwise computes it.
- *
- * First the window the convolution read is copied, zero-padded, into `window` laid out
- * [b][row][channel][col] (batch * rowsRead * channels * colsRead floats, the caller's): each row of
- * `out` is then runs of contiguous copies instead of a gather with the channel stride.
+ * The window of x a convolution read, zero-padded, laid out [b][row][channel][col] (batch * rowsRead *
+ * channels * colsRead floats): row r is x's row r - top, col s its column s - left.
  */
-EXPORT(im2col)
-void im2col(const int32_t* p) {
-  const float* x = F(p, 0);
-  float* window = F(p, 1);
-  float* out = F(p, 2);
-  const int32_t batch = p[3], height = p[4], width = p[5], c = p[6], fh = p[7], fw = p[8], oh = p[9], ow = p[10];
-  const int32_t top = p[11], left = p[12], sh = p[13], sw = p[14];
-  const int32_t rowsRead = (oh - 1) * sh + fh, colsRead = (ow - 1) * sw + fw;
+static void copyWindow(const float* __restrict x, float* __restrict window, int32_t batch, int32_t height, int32_t width, int32_t c,
+                       int32_t rowsRead, int32_t colsRead, int32_t top, int32_t left) {
   for (int32_t b = 0; b < batch; b++) {
     for (int32_t r = 0; r < rowsRead; r++) {
       float* dst = window + ((int64_t)(b * rowsRead + r) * c) * colsRead;
@@ -152,6 +144,28 @@ void im2col(const int32_t* p) {
       }
     }
   }
+}
+
+/**
+ * The patches a convolution read, one matrix row per filter tap and channel, one column per output
+ * pixel: out[(i * filterWidth + j) * channels + ch][(b * outHeight + y) * outWidth + xo] =
+ * x[b, y * strideHeight + i - padTop, xo * strideWidth + j - padLeft, ch], 0 outside x. Then the
+ * filter gradient dW[i, j, ch, co] is out times dy read as [pixels, co]: one BatchMatMul, which tfjs's
+ * wasm backend ran 1.2-5x faster on Model 3's layers than the Conv2D that otherwise computes it.
+ *
+ * First the window the convolution read is copied, zero-padded, into `window` laid out
+ * [b][row][channel][col] (batch * rowsRead * channels * colsRead floats, the caller's): each row of
+ * `out` is then runs of contiguous copies instead of a gather with the channel stride.
+ */
+EXPORT(im2col)
+void im2col(const int32_t* p) {
+  const float* x = F(p, 0);
+  float* window = F(p, 1);
+  float* out = F(p, 2);
+  const int32_t batch = p[3], height = p[4], width = p[5], c = p[6], fh = p[7], fw = p[8], oh = p[9], ow = p[10];
+  const int32_t top = p[11], left = p[12], sh = p[13], sw = p[14];
+  const int32_t rowsRead = (oh - 1) * sh + fh, colsRead = (ow - 1) * sw + fw;
+  copyWindow(x, window, batch, height, width, c, rowsRead, colsRead, top, left);
   const int64_t pixels = (int64_t)batch * oh * ow;
   for (int32_t i = 0; i < fh; i++) {
     for (int32_t j = 0; j < fw; j++) {
@@ -234,3 +248,100 @@ void maxPoolGrad2x2(const int32_t* p) {
     }
   }
 }
+
+/** A 2x2 up-sampling of one input row: y's two rows from x's row, or (backward) x's row from their sums. */
+static void upsampleRow2x2(float* __restrict x, float* __restrict top, float* __restrict bottom, int32_t w, int32_t c, int32_t backward) {
+  for (int32_t j = 0; j < w; j++) {
+    float* in = x + (int64_t)j * c;
+    float* t = top + (int64_t)2 * j * c;
+    float* b = bottom + (int64_t)2 * j * c;
+    if (!backward) {
+      for (int32_t ch = 0; ch < c; ch++) t[ch] = t[c + ch] = b[ch] = b[c + ch] = in[ch];
+    } else {
+      // The block's sum in the general loop's order (row by row, left to right).
+      for (int32_t ch = 0; ch < c; ch++) in[ch] = ((t[ch] + t[c + ch]) + b[ch]) + b[c + ch];
+    }
+  }
+}
+
+/**
+ * Nearest-neighbour up-sampling by whole factors (UpSampling2D) and its gradient, as the addon's
+ * upsampleNearest: forward, y[b, i, j] = x[b, i / fh, j / fw]; backward, x[b, i, j] = the sum of y's
+ * fh x fw block at (i, j), row by row.
+ */
+EXPORT(upsample_nearest)
+void upsampleNearest(const int32_t* p) {
+  float* x = F(p, 0);
+  float* y = F(p, 1);
+  const int32_t batch = p[2], h = p[3], w = p[4], c = p[5], fh = p[6], fw = p[7], backward = p[8];
+  const int32_t rowsIn = batch * h, outW = w * fw;
+  for (int32_t r = 0; r < rowsIn; r++) {
+    float* xr = x + (int64_t)r * w * c;
+    float* yr = y + (int64_t)r * fh * outW * c;
+    if (fh == 2 && fw == 2) {
+      upsampleRow2x2(xr, yr, yr + (int64_t)outW * c, w, c, backward);
+    } else if (!backward) {
+      for (int32_t j = 0; j < w; j++)
+        for (int32_t k = 0; k < fw; k++)
+          for (int32_t ch = 0; ch < c; ch++) yr[((int64_t)j * fw + k) * c + ch] = xr[(int64_t)j * c + ch];
+      for (int32_t q = 1; q < fh; q++)
+        for (int64_t k = 0; k < (int64_t)outW * c; k++) yr[(int64_t)q * outW * c + k] = yr[k];
+    } else {
+      for (int64_t k = 0; k < (int64_t)w * c; k++) xr[k] = 0;
+      for (int32_t j = 0; j < w; j++)
+        for (int32_t q = 0; q < fh; q++)
+          for (int32_t k = 0; k < fw; k++) {
+            const float* g = yr + ((int64_t)q * outW + (int64_t)j * fw + k) * c;
+            for (int32_t ch = 0; ch < c; ch++) xr[(int64_t)j * c + ch] += g[ch];
+          }
+    }
+  }
+}
+
+/** The softmax's gradient over the last axis, as the addon's softmaxGrad: dx = y * (dy - sum(dy * y)) per row. */
+EXPORT(softmax_grad)
+void softmaxGrad(const int32_t* p) {
+  const float* dy = F(p, 0);
+  const float* y = F(p, 1);
+  float* dx = F(p, 2);
+  const int32_t rows = p[3], c = p[4];
+  for (int32_t r = 0; r < rows; r++) {
+    const int64_t o = (int64_t)r * c;
+    float dot = 0;
+    for (int32_t j = 0; j < c; j++) dot += dy[o + j] * y[o + j];
+    for (int32_t j = 0; j < c; j++) dx[o + j] = y[o + j] * (dy[o + j] - dot);
+  }
+}
+
+/**
+ * Keras's categorical cross-entropy's gradient, as the addon's crossEntropyGrad: with s = sum_k y_k,
+ * q = y / s and g_c = -t_c / q_c inside the clipping range (0 outside, like tfjs's clip gradient),
+ * dOutput_j = dy (g_j - sum_c g_c q_c) / s. The per-pixel g and q are recomputed in each pass
+ * (a local array would live on the stack, which this module must not use).
+ */
+EXPORT(cross_entropy_grad)
+void crossEntropyGrad(const int32_t* p, double epsilon) {
+  const float* dy = F(p, 0);
+  const float* t = F(p, 1);
+  const float* y = F(p, 2);
+  float* dOut = F(p, 3);
+  const int32_t pixels = p[4], c = p[5];
+  const double lo = (float)epsilon, hi = (float)(1 - epsilon);
+  for (int32_t i = 0; i < pixels; i++) {
+    const int64_t o = (int64_t)i * c;
+    double sum = 0, dot = 0;
+    for (int32_t j = 0; j < c; j++) sum += y[o + j];
+    for (int32_t j = 0; j < c; j++) {
+      const double q = y[o + j] / sum;
+      const double g = q >= lo && q <= hi ? -t[o + j] / q : 0;
+      dot += g * q;
+    }
+    const double scale = dy[i] / sum;
+    for (int32_t j = 0; j < c; j++) {
+      const double q = y[o + j] / sum;
+      const double g = q >= lo && q <= hi ? -t[o + j] / q : 0;
+      dOut[o + j] = (float)((g - dot) * scale);
+    }
+  }
+}
+

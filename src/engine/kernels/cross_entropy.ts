@@ -2,11 +2,12 @@
 // rescaled to sum to 1 over the last axis, clipped to [epsilon, 1 - epsilon], -sum(target * log))
 // and its gradient, each as one wasm kernel of leukoseg's own. tfjs runs it as 8 kernels forward and
 // ~14 backward, over every pixel of the batch; here it is one pass each way, native on both cores
-// when the addon is in use.
+// when the addon is in use (else the gradient is a SIMD kernel, the loss a JS loop: it needs a log).
 import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { simdKernels } from './simd.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 export const CATEGORICAL_CROSSENTROPY = 'LeukosegCategoricalCrossentropy';
@@ -26,7 +27,10 @@ export function crossEntropyLoop(target: Float32Array, output: Float32Array, los
     let sum = 0;
     for (let c = 0; c < classes; c++) sum = f(sum + output[o + c]);
     let total = 0;
+    // Classes the target gives no weight add nothing (0 * a finite log), as in the addon: one log per
+    // pixel for one-hot targets instead of one per class.
     for (let c = 0; c < classes; c++) {
+      if (target[o + c] === 0) continue;
       const q = Math.min(hi, Math.max(lo, f(output[o + c] / sum)));
       total = f(total + f(target[o + c] * f(Math.log(q))));
     }
@@ -94,9 +98,12 @@ export function crossEntropyGradWasm(args: WasmKernelArgs): Info {
   const dOutput = backend.makeOutput(output.shape, 'float32');
   const { epsilon } = args.attrs as unknown as CrossEntropyAttrs;
   const native = nativeModule();
-  if (native !== null && classes <= 64) {
+  const simd = simdKernels();
+  if ((native !== null || simd !== null) && classes <= 64) {
     const at = (t: Info) => offsetOf(backend, t);
-    native.crossEntropyGrad(heapOf(backend), Int32Array.from([at(dy), at(target), at(output), at(dOutput), util.sizeFromShape(dy.shape), classes]), epsilon);
+    const params = Int32Array.from([at(dy), at(target), at(output), at(dOutput), util.sizeFromShape(dy.shape), classes]);
+    if (native !== null) native.crossEntropyGrad(heapOf(backend), params, epsilon);
+    else simd!.crossEntropyGrad(params, epsilon);
     return dOutput;
   }
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;

@@ -1,21 +1,31 @@
 // ResizeNearestNeighbor and its gradient for the wasm backend, for the integer up-scaling of
 // UpSampling2D: copies forward and block sums backward, natively on both cores when the addon is in
-// use; without it the forward is the shipped kernel and the gradient XNNPACK's average pooling.
+// use, else as leukoseg's SIMD kernel of the same passes when it is loaded (training); without either
+// the forward is the shipped kernel and the gradient XNNPACK's average pooling.
 import { ResizeNearestNeighbor, ResizeNearestNeighborGrad } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, ResizeNearestNeighborAttrs, ResizeNearestNeighborGradAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
 import { assertFloat32, withScratch } from './scratch.js';
+import { simdKernels } from './simd.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
-/** Runs the addon's up-sampling (forward) or block sum (backward) between `small` and `large`. */
+/** Whether the addon or the SIMD kernels can run the up-sampling passes. */
+function passesAvailable(): boolean {
+  return nativeModule() !== null || simdKernels() !== null;
+}
+
+/** Runs the up-sampling (forward) or block sum (backward) between `small` and `large`: the addon's, else the SIMD kernel. */
 function upsampleNative(args: WasmKernelArgs, small: Info, large: Info, out: Info, backward: boolean): void {
   const [batch, height, width, channels] = small.shape;
   const at = (t: Info) => offsetOf(args.backend, t);
-  nativeModule()!.upsampleNearest(heapOf(args.backend), Int32Array.from([
+  const params = Int32Array.from([
     at(backward ? out : small), at(backward ? large : out), batch, height, width, channels,
     large.shape[1] / height, large.shape[2] / width, backward ? 1 : 0,
-  ]));
+  ]);
+  const native = nativeModule();
+  if (native !== null) native.upsampleNearest(heapOf(args.backend), params);
+  else simdKernels()!.upsampleNearest(params);
 }
 
 /** Forward: without alignCorners, output pixel y of an f-times up-scaling reads input floor(y / f). */
@@ -26,8 +36,8 @@ export function resizeNearestNeighborWasm(args: WasmKernelArgs): Info {
   const [outHeight, outWidth] = size;
   const integerScale = !alignCorners && images.dtype === 'float32' && images.shape.length === 4 &&
     batch * inHeight * inWidth * channels > 0 && outHeight % inHeight === 0 && outWidth % inWidth === 0;
-  if (!integerScale || nativeModule() === null) {
-    return callOriginal(ResizeNearestNeighbor, args, 'the native kernels are off or the scale is not a whole number');
+  if (!integerScale || !passesAvailable()) {
+    return callOriginal(ResizeNearestNeighbor, args, 'neither the native nor the SIMD kernels are in use, or the scale is not a whole number');
   }
   const out = args.backend.makeOutput([batch, outHeight, outWidth, channels], 'float32');
   upsampleNative(args, images, { ...out, shape: [batch, outHeight, outWidth, channels] }, out, false);
@@ -55,7 +65,7 @@ export function resizeNearestNeighborGradWasm(args: WasmKernelArgs): Info {
   assertFloat32([dy], ResizeNearestNeighborGrad);
   const fh = outHeight / inHeight;
   const fw = outWidth / inWidth;
-  if (nativeModule() !== null && batch * channels > 0) {
+  if (passesAvailable() && batch * channels > 0) {
     const dx = backend.makeOutput(images.shape, 'float32');
     upsampleNative(args, images, dy, dx, true);
     return dx;

@@ -18,6 +18,12 @@ export interface SimdKernels {
   im2col(params: Int32Array): void;
   /** The addon's maxPoolGrad2x2 arguments without the heap (see native/elementwise.cc). */
   maxPoolGrad2x2(params: Int32Array): void;
+  /** The addon's upsampleNearest arguments without the heap. */
+  upsampleNearest(params: Int32Array): void;
+  /** The addon's softmaxGrad arguments without the heap (see native/head.cc). */
+  softmaxGrad(params: Int32Array): void;
+  /** The addon's crossEntropyGrad arguments without the heap (at most 64 classes). */
+  crossEntropyGrad(params: Int32Array, epsilon: number): void;
 }
 
 interface Exports {
@@ -25,6 +31,9 @@ interface Exports {
   bn_training_grad(params: number, epsilon: number, scratch: number): void;
   im2col(params: number): void;
   max_pool_grad_2x2(params: number): void;
+  upsample_nearest(params: number): void;
+  softmax_grad(params: number): void;
+  cross_entropy_grad(params: number, epsilon: number): void;
 }
 
 /** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned. */
@@ -100,6 +109,15 @@ function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
     },
     maxPoolGrad2x2(params) {
       exports.max_pool_grad_2x2(prepare(params, 0));
+    },
+    upsampleNearest(params) {
+      exports.upsample_nearest(prepare(params, 0));
+    },
+    softmaxGrad(params) {
+      exports.softmax_grad(prepare(params, 0));
+    },
+    crossEntropyGrad(params, epsilon) {
+      exports.cross_entropy_grad(prepare(params, 0), epsilon);
     },
   };
 }
