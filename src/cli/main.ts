@@ -1,7 +1,7 @@
 // The `leukoseg` command: download, train, evaluate, segment, serve, export. Each subcommand validates
 // its flags at the edge, turns them into the typed config, and hands over to the library.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { initEngine, type EngineBackend } from '../engine/index.js';
+import { engineInfo, initEngine, type EngineBackend } from '../engine/index.js';
 import { mergeOverrides, readConfigOverrides, resolvePreset, PRESET_NAMES } from '../config/presets.js';
 import { resolveSources } from '../data/dataset.js';
 import { downloadDataset } from '../data/download.js';
@@ -33,6 +33,14 @@ async function configFileOverrides(preset: string, file: string | undefined) {
   const overrides = await readConfigOverrides(file);
   resolvePreset(preset, overrides, `config file ${file}`);
   return overrides;
+}
+
+/** What the training runs on, e.g. " (convolutions on oneDNN 3.6.2)" or " (WebAssembly only, 2 threads)". */
+function engineSummary(): string {
+  const info = engineInfo();
+  if (info.backend !== 'wasm') return '';
+  if (info.native !== null) return ` (convolutions on ${info.native})`;
+  return ` (WebAssembly only, ${info.threads} thread${info.threads === 1 ? '' : 's'}; LEUKOSEG_WASM_THREADS sets them)`;
 }
 
 function nonNegativeInt(value: string): number {
@@ -94,7 +102,7 @@ export function buildProgram(): Command {
       const sources = opts.resume && opts.data === undefined ? undefined : resolveSources({ data: opts.data, dataset: config.data.dataset });
       const bar = batchProgressBar();
       const started = performance.now();
-      console.log(`leukoseg train: preset ${config.preset} on ${backend}`);
+      console.log(`leukoseg train: preset ${config.preset} on ${backend}${engineSummary()}`);
       if (config.classifier) {
         const log = (line: string) => (bar.stop(), console.log(line));
         await trainClassifierCommand(config, { sources: sources!, out: opts.out, resume: opts.resume, init: opts.init }, { onBatch: bar.update, log });

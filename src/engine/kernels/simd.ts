@@ -1,8 +1,10 @@
 // leukoseg's WebAssembly SIMD kernels (native/wasm/kernels.c, embedded in simd_binary.ts), for the
 // wasm backend when the oneDNN addon is not in use: a BatchNormalization layer's training pass and
 // its gradient in a few vectorised passes over tfjs's own heap, where tfjs-layers runs ~40 generic
-// kernels and leukoseg's JS loops were no faster than those; and the patch matrix (im2col) that turns
-// a convolution's filter gradient into one matrix product. The module imports the heap's memory,
+// kernels and leukoseg's JS loops were no faster than those; the patch matrix (im2col) that turns
+// a convolution's filter gradient into one matrix product; and the addon's passes for the 2x2 max-pool
+// gradient, nearest-neighbour up-sampling and the softmax and cross-entropy gradients, where JS loops
+// were several times slower. The module imports the heap's memory,
 // so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
 // allocated with tfjs's malloc, grown when a layer has more channels.
 import type { BackendWasm } from './scratch.js';
