@@ -231,20 +231,20 @@ void maxPoolGrad2x2(const int32_t* p) {
         rest = wasm_v128_andnot(rest, m1);
         wasm_v128_store(dxTop + o + ch, wasm_v128_and(rest, m0));
       }
+      // The channels left over, one by one: the taps in row-major order (the bottom row is rowStride
+      // past the top one), the dy value to the first that holds the maximum.
       for (; ch < c; ch++) {
-        const float v0 = top[o + ch], v1 = top[o + c + ch], v2 = bottom[o + ch], v3 = bottom[o + c + ch];
-        // The running maximum in row-major order; the last value to beat it is the first maximum.
-        const float b0 = v0 > lowest ? v0 : lowest;
-        const float b1 = v1 > b0 ? v1 : b0;
-        const float b2 = v2 > b1 ? v2 : b1;
-        float rest = g[ox * c + ch];
-        dxBottom[o + c + ch] = v3 > b2 ? rest : 0.f;
-        rest = v3 > b2 ? 0.f : rest;
-        dxBottom[o + ch] = v2 > b1 ? rest : 0.f;
-        rest = v2 > b1 ? 0.f : rest;
-        dxTop[o + c + ch] = v1 > b0 ? rest : 0.f;
-        rest = v1 > b0 ? 0.f : rest;
-        dxTop[o + ch] = v0 > lowest ? rest : 0.f;
+        float best = lowest;
+        int32_t bestAt = -1;
+        for (int32_t tap = 0; tap < 4; tap++) {
+          const int32_t at = (tap >> 1) * rowStride + o + (tap & 1) * c + ch;
+          dxTop[at] = 0;
+          if (top[at] > best) {
+            best = top[at];
+            bestAt = at;
+          }
+        }
+        if (bestAt >= 0) dxTop[bestAt] = g[ox * c + ch];
       }
     }
   }
