@@ -22,6 +22,8 @@
 // upsample_nearest(p): p = [x, y, batch, height, width, channels, fh, fw, backward], the addon's
 //   upsampleNearest: y (fh x fw times larger) from x, or, backward, x as the sums of y's blocks.
 // softmax_grad(p): p = [dy, y, dx, rows, classes], the addon's softmaxGrad.
+// reduce_leading(p, factor, scratch): p = [x, out, rows, columns]: out = factor * the column sums of x
+//   read as [rows, columns] (Sum and Mean over leading axes); scratch: columns doubles.
 // cross_entropy_grad(p, epsilon): p = [dy, target, output, dOutput, pixels, classes], the addon's
 //   crossEntropyGrad (at most 64 classes).
 #include <stdint.h>
@@ -346,3 +348,29 @@ void crossEntropyGrad(const int32_t* p, double epsilon) {
   }
 }
 
+
+/**
+ * Sum (factor 1) or Mean (factor 1 / rows) over the leading axes: out[j] = factor * the sum over the
+ * rows of x[i * columns + j], accumulated in float64, four rows at a time, in the order of
+ * reduce_leading.ts's columnSums, so both give the same bits.
+ */
+EXPORT(reduce_leading)
+void reduceLeading(const int32_t* p, double factor, double* scratch) {
+  const float* x = F(p, 0);
+  float* out = F(p, 1);
+  const int32_t rows = p[2], c = p[3];
+  double* __restrict acc = scratch;
+  for (int32_t j = 0; j < c; j++) acc[j] = 0;
+  int32_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float* r = x + (int64_t)i * c;
+    for (int32_t j = 0; j < c; j++) {
+      acc[j] += ((double)r[j] + (double)r[c + j]) + ((double)r[2 * c + j] + (double)r[3 * c + j]);
+    }
+  }
+  for (; i < rows; i++) {
+    const float* r = x + (int64_t)i * c;
+    for (int32_t j = 0; j < c; j++) acc[j] += r[j];
+  }
+  for (int32_t j = 0; j < c; j++) out[j] = (float)(acc[j] * factor);
+}

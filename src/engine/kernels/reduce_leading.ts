@@ -6,6 +6,7 @@ import { Mean, Sum, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, MeanAttrs, NamedAttrMap, SumAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { simdKernels } from './simd.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
@@ -54,8 +55,11 @@ function reduceLeading(args: WasmKernelArgs, count: number, scale: (n: number) =
   const out = backend.makeOutput(outShape, 'float32');
   const factor = scale(n);
   const native = nativeModule();
-  if (native !== null) {
-    native.reduceLeading(heapOf(backend), Int32Array.from([offsetOf(backend, x), offsetOf(backend, out), n, c]), factor);
+  const simd = simdKernels();
+  if (native !== null || simd !== null) {
+    const params = Int32Array.from([offsetOf(backend, x), offsetOf(backend, out), n, c]);
+    if (native !== null) native.reduceLeading(heapOf(backend), params, factor);
+    else simd!.reduceLeading(params, factor);
     return out;
   }
   const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, n, c);

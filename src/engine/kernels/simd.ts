@@ -3,7 +3,8 @@
 // its gradient in a few vectorised passes over tfjs's own heap, where tfjs-layers runs ~40 generic
 // kernels and leukoseg's JS loops were no faster than those; the patch matrix (im2col) that turns
 // a convolution's filter gradient into one matrix product; and the addon's passes for the 2x2 max-pool
-// gradient, nearest-neighbour up-sampling and the softmax and cross-entropy gradients, where JS loops
+// gradient, nearest-neighbour up-sampling, the softmax and cross-entropy gradients and sums over leading
+// axes (bias gradients), where JS loops
 // were several times slower. The module imports the heap's memory,
 // so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
 // allocated with tfjs's malloc, grown when a layer has more channels.
@@ -26,6 +27,8 @@ export interface SimdKernels {
   softmaxGrad(params: Int32Array): void;
   /** The addon's crossEntropyGrad arguments without the heap (at most 64 classes). */
   crossEntropyGrad(params: Int32Array, epsilon: number): void;
+  /** The addon's reduceLeading arguments without the heap: [x, out, rows, columns] and the factor. */
+  reduceLeading(params: Int32Array, factor: number): void;
 }
 
 interface Exports {
@@ -36,6 +39,7 @@ interface Exports {
   upsample_nearest(params: number): void;
   softmax_grad(params: number): void;
   cross_entropy_grad(params: number, epsilon: number): void;
+  reduce_leading(params: number, factor: number, scratch: number): void;
 }
 
 /** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned. */
@@ -120,6 +124,10 @@ function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
     },
     crossEntropyGrad(params, epsilon) {
       exports.cross_entropy_grad(prepare(params, 0), epsilon);
+    },
+    reduceLeading(params, factor) {
+      const at = prepare(params, params[3]);
+      exports.reduce_leading(at, factor, at + PARAM_BYTES);
     },
   };
 }
