@@ -1,7 +1,8 @@
 // leukoseg's kernels for WebAssembly, for when the native addon is not in use (a machine without
 // oneDNN, and the browser): the same batch-normalisation passes as native/batch_norm.cc, the same
-// max-pool gradient, up-sampling and head gradients as native/elementwise.cc and native/head.cc, and
-// the patch matrix of a convolution's filter gradient, on one thread, compiled with 128-bit SIMD. The module imports tfjs-backend-wasm's own memory, so the
+// max-pool gradient, up-sampling, sums over leading axes and head gradients as native/elementwise.cc
+// and native/head.cc, and the patch matrix of a convolution's filter gradient, on one thread,
+// compiled with 128-bit SIMD. The module imports tfjs-backend-wasm's own memory, so the
 // arguments are byte offsets of tensors on that heap, as the addon's are.
 //
 // Nothing here may use memory of its own: no static data and no stack frame (the linker's stack
