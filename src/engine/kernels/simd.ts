@@ -4,10 +4,9 @@
 // kernels and leukoseg's JS loops were no faster than those; the patch matrix (im2col) that turns
 // a convolution's filter gradient into one matrix product; and the addon's passes for the 2x2 max-pool
 // gradient, nearest-neighbour up-sampling, the softmax and cross-entropy gradients and sums over leading
-// axes (bias gradients), where JS loops
-// were several times slower. The module imports the heap's memory,
-// so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one block
-// allocated with tfjs's malloc, grown when a layer has more channels.
+// axes (bias gradients), where JS loops or tfjs's kernels were slower. The module imports the heap's
+// memory, so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one
+// block allocated with tfjs's malloc, grown when a layer has more channels.
 import type { BackendWasm } from './scratch.js';
 import { heapIsShared, wasmHeapMemory, type WasmHeapMemory } from '../tfjs-internals.js';
 import { PLAIN_WASM_BASE64, SHARED_WASM_BASE64 } from './simd_binary.js';
