@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs-core';
-import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import { simdKernels } from './simd.js';
+import { offsetOf } from './native_conv.js';
+import { heapPasses } from './heap_passes.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 export const BATCH_NORM_TRAINING = 'LeukosegBatchNormTraining';
@@ -54,12 +54,9 @@ export function batchNormTrainingWasm(args: WasmKernelArgs): Info[] {
   checkInputs(BATCH_NORM_TRAINING, [x], perChannel, channels);
   const y = backend.makeOutput(x.shape, 'float32');
   const stats = [0, 1, 2, 3].map(() => backend.makeOutput([channels], 'float32'));
-  const native = nativeModule();
-  const simd = simdKernels();
+  const passes = heapPasses(backend);
   const at = (t: Info) => offsetOf(backend, t);
-  const params = () => Int32Array.from([at(x), ...perChannel.map(at), at(y), ...stats.map(at), rows, channels]);
-  if (native !== null) native.batchNormTraining(heapOf(backend), params(), epsilon, momentum);
-  else if (simd !== null) simd.batchNormTraining(params(), epsilon, momentum);
+  if (passes !== null) passes.batchNormTraining(Int32Array.from([at(x), ...perChannel.map(at), at(y), ...stats.map(at), rows, channels]), epsilon, momentum);
   else {
     const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     batchNormTrainingLoops(view(x), perChannel.map(view) as Vec4, view(y), stats.map(view) as Vec4, rows, channels, epsilon, momentum);
@@ -76,12 +73,9 @@ export function batchNormTrainingGradWasm(args: WasmKernelArgs): Info[] {
   const dx = backend.makeOutput(x.shape, 'float32');
   const dScale = backend.makeOutput([channels], 'float32');
   const dOffset = backend.makeOutput([channels], 'float32');
-  const native = nativeModule();
-  const simd = simdKernels();
+  const passes = heapPasses(backend);
   const at = (t: Info) => offsetOf(backend, t);
-  const params = () => Int32Array.from([at(dy), at(x), at(mean), at(variance), at(scale), at(dx), at(dScale), at(dOffset), rows, channels]);
-  if (native !== null) native.batchNormTrainingGrad(heapOf(backend), params(), epsilon);
-  else if (simd !== null) simd.batchNormTrainingGrad(params(), epsilon);
+  if (passes !== null) passes.batchNormTrainingGrad(Int32Array.from([at(dy), at(x), at(mean), at(variance), at(scale), at(dx), at(dScale), at(dOffset), rows, channels]), epsilon);
   else {
     const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
     batchNormTrainingGradLoops(view(dy), view(x), view(mean), view(variance), view(scale), view(dx), view(dScale), view(dOffset), rows, channels, epsilon);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import { simdKernels } from './simd.js';
+import { heapPasses } from './heap_passes.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 export const CATEGORICAL_CROSSENTROPY = 'LeukosegCategoricalCrossentropy';
@@ -97,13 +97,10 @@ export function crossEntropyGradWasm(args: WasmKernelArgs): Info {
   }
   const dOutput = backend.makeOutput(output.shape, 'float32');
   const { epsilon } = args.attrs as unknown as CrossEntropyAttrs;
-  const native = nativeModule();
-  const simd = simdKernels();
-  if ((native !== null || simd !== null) && classes <= 64) {
+  const passes = heapPasses(backend);
+  if (passes !== null && classes <= 64) {
     const at = (t: Info) => offsetOf(backend, t);
-    const params = Int32Array.from([at(dy), at(target), at(output), at(dOutput), util.sizeFromShape(dy.shape), classes]);
-    if (native !== null) native.crossEntropyGrad(heapOf(backend), params, epsilon);
-    else simd!.crossEntropyGrad(params, epsilon);
+    passes.crossEntropyGrad(Int32Array.from([at(dy), at(target), at(output), at(dOutput), util.sizeFromShape(dy.shape), classes]), epsilon);
     return dOutput;
   }
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;

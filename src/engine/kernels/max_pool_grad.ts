@@ -3,9 +3,9 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
 import { assertFloat32 } from './scratch.js';
-import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { offsetOf } from './native_conv.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
-import { simdKernels } from './simd.js';
+import { heapPasses } from './heap_passes.js';
 
 /**
  * Routes each dy value to the first maximum of its window in row-major order
@@ -35,14 +35,11 @@ export function maxPoolGradWasm(args: WasmKernelArgs): Info {
   const tiles = info.padInfo.top === 0 && info.padInfo.left === 0 &&
     strideHeight === effectiveFilterHeight && strideWidth === effectiveFilterWidth &&
     outHeight * strideHeight === inHeight && outWidth * strideWidth === inWidth;
-  const native = nativeModule();
-  const simd = simdKernels();
-  if ((native !== null || simd !== null) && tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
-    const params = Int32Array.from([
+  const passes = heapPasses(backend);
+  if (passes !== null && tiles && effectiveFilterHeight === 2 && effectiveFilterWidth === 2) {
+    passes.maxPoolGrad2x2(Int32Array.from([
       offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx), batchSize * outHeight, outWidth, inWidth * channels, channels,
-    ]);
-    if (native !== null) native.maxPoolGrad2x2(heapOf(backend), params);
-    else simd!.maxPoolGrad2x2(params);
+    ]));
     return dx;
   }
   if (!tiles) dxView.fill(0);

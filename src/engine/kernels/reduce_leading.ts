@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Mean, Sum, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, MeanAttrs, NamedAttrMap, SumAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
-import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import { simdKernels } from './simd.js';
+import { nativeModule, offsetOf } from './native_conv.js';
+import { heapPasses } from './heap_passes.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
 /**
@@ -54,12 +54,9 @@ function reduceLeading(args: WasmKernelArgs, count: number, scale: (n: number) =
   const outShape = keepDims ? [...x.shape.slice(0, count).map(() => 1), ...inner] : inner;
   const out = backend.makeOutput(outShape, 'float32');
   const factor = scale(n);
-  const native = nativeModule();
-  const simd = simdKernels();
-  if (native !== null || simd !== null) {
-    const params = Int32Array.from([offsetOf(backend, x), offsetOf(backend, out), n, c]);
-    if (native !== null) native.reduceLeading(heapOf(backend), params, factor);
-    else simd!.reduceLeading(params, factor);
+  const passes = heapPasses(backend);
+  if (passes !== null) {
+    passes.reduceLeading(Int32Array.from([offsetOf(backend, x), offsetOf(backend, out), n, c]), factor);
     return out;
   }
   const sums = columnSums(backend.typedArrayFromHeap(x) as Float32Array, n, c);

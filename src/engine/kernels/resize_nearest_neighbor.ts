@@ -5,27 +5,19 @@
 import { ResizeNearestNeighbor, ResizeNearestNeighborGrad } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, ResizeNearestNeighborAttrs, ResizeNearestNeighborGradAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
-import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { offsetOf } from './native_conv.js';
 import { assertFloat32, withScratch } from './scratch.js';
-import { simdKernels } from './simd.js';
+import { heapPasses, type HeapPasses } from './heap_passes.js';
 import type { Info, WasmKernelArgs } from './scratch.js';
 
-/** Whether the addon or the SIMD kernels can run the up-sampling passes. */
-function passesAvailable(): boolean {
-  return nativeModule() !== null || simdKernels() !== null;
-}
-
-/** Runs the up-sampling (forward) or block sum (backward) between `small` and `large`: the addon's, else the SIMD kernel. */
-function upsampleNative(args: WasmKernelArgs, small: Info, large: Info, out: Info, backward: boolean): void {
+/** Runs the up-sampling (forward) or block sum (backward) between `small` and `large` with `passes`. */
+function upsample(passes: HeapPasses, args: WasmKernelArgs, small: Info, large: Info, out: Info, backward: boolean): void {
   const [batch, height, width, channels] = small.shape;
   const at = (t: Info) => offsetOf(args.backend, t);
-  const params = Int32Array.from([
+  passes.upsampleNearest(Int32Array.from([
     at(backward ? out : small), at(backward ? large : out), batch, height, width, channels,
     large.shape[1] / height, large.shape[2] / width, backward ? 1 : 0,
-  ]);
-  const native = nativeModule();
-  if (native !== null) native.upsampleNearest(heapOf(args.backend), params);
-  else simdKernels()!.upsampleNearest(params);
+  ]));
 }
 
 /** Forward: without alignCorners, output pixel y of an f-times up-scaling reads input floor(y / f). */
@@ -36,11 +28,12 @@ export function resizeNearestNeighborWasm(args: WasmKernelArgs): Info {
   const [outHeight, outWidth] = size;
   const integerScale = !alignCorners && images.dtype === 'float32' && images.shape.length === 4 &&
     batch * inHeight * inWidth * channels > 0 && outHeight % inHeight === 0 && outWidth % inWidth === 0;
-  if (!integerScale || !passesAvailable()) {
+  const passes = heapPasses(args.backend);
+  if (!integerScale || passes === null) {
     return callOriginal(ResizeNearestNeighbor, args, 'neither the native nor the SIMD kernels are in use, or the scale is not a whole number');
   }
   const out = args.backend.makeOutput([batch, outHeight, outWidth, channels], 'float32');
-  upsampleNative(args, images, { ...out, shape: [batch, outHeight, outWidth, channels] }, out, false);
+  upsample(passes, args, images, { ...out, shape: [batch, outHeight, outWidth, channels] }, out, false);
   return out;
 }
 
@@ -65,9 +58,10 @@ export function resizeNearestNeighborGradWasm(args: WasmKernelArgs): Info {
   assertFloat32([dy], ResizeNearestNeighborGrad);
   const fh = outHeight / inHeight;
   const fw = outWidth / inWidth;
-  if (passesAvailable() && batch * channels > 0) {
+  const passes = heapPasses(backend);
+  if (passes !== null && batch * channels > 0) {
     const dx = backend.makeOutput(images.shape, 'float32');
-    upsampleNative(args, images, dy, dx, true);
+    upsample(passes, args, images, dy, dx, true);
     return dx;
   }
   return withScratch(backend, (s) => {

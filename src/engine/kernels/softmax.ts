@@ -7,7 +7,7 @@ import { Softmax, util } from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, SoftmaxAttrs } from '@tensorflow/tfjs-core';
 import { callOriginal } from './originals.js';
 import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import { simdKernels } from './simd.js';
+import { heapPasses } from './heap_passes.js';
 import { activeBackendHas, type Info, type WasmKernelArgs } from './scratch.js';
 
 export const SOFTMAX_GRAD = 'LeukosegSoftmaxGrad';
@@ -47,12 +47,9 @@ export function softmaxGradWasm(args: WasmKernelArgs): Info {
   }
   const classes = y.shape[y.shape.length - 1];
   const dx = backend.makeOutput(y.shape, 'float32');
-  const native = nativeModule();
-  const simd = simdKernels();
-  if (native !== null || simd !== null) {
-    const params = Int32Array.from([offsetOf(backend, dy), offsetOf(backend, y), offsetOf(backend, dx), util.sizeFromShape(y.shape) / classes, classes]);
-    if (native !== null) native.softmaxGrad(heapOf(backend), params);
-    else simd!.softmaxGrad(params);
+  const passes = heapPasses(backend);
+  if (passes !== null) {
+    passes.softmaxGrad(Int32Array.from([offsetOf(backend, dy), offsetOf(backend, y), offsetOf(backend, dx), util.sizeFromShape(y.shape) / classes, classes]));
     return dx;
   }
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
