@@ -27,6 +27,11 @@
 //   read as [rows, columns] (Sum and Mean over leading axes); scratch: columns doubles.
 // cross_entropy_grad(p, epsilon): p = [dy, target, output, dOutput, pixels, classes], the addon's
 //   crossEntropyGrad (at most 64 classes).
+// copy_rows(p): p = [from, fromStride, to, toStride, rows, width], in 4-byte words: `rows` rows of
+//   `width` words, rows `fromStride` and `toStride` words apart (Concat and SplitV along an axis).
+// adam_in_place(p, count, hyper): p = [value, m, v, gradient, size] for each of `count` variables,
+//   hyper = [learningRate, beta1, beta2, epsilon, correction1, correction2] (doubles), the addon's
+//   adamInPlace: Adam's step of every variable in place, in float32 in tfjs's order.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
@@ -374,4 +379,66 @@ void reduceLeading(const int32_t* p, double factor, double* scratch) {
     for (int32_t j = 0; j < c; j++) acc[j] += r[j];
   }
   for (int32_t j = 0; j < c; j++) out[j] = (float)(acc[j] * factor);
+}
+
+/**
+ * Adam's step of every variable in place, as the addon's adamInPlace and adam.ts's adamUpdateLoop:
+ * m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2;
+ * value = value - learningRate (m / correction1) / (sqrt(v / correction2) + epsilon), each operation
+ * rounded to float32 (WebAssembly has no fused multiply-add to contract into, and its division and
+ * square root are correctly rounded, as float64 ones rounded to float32 are), so all three agree bit
+ * for bit.
+ */
+EXPORT(adam_in_place)
+void adamInPlace(const int32_t* p, int32_t count, const double* hyper) {
+  const float negLr = (float)-hyper[0], b1 = (float)hyper[1], b2 = (float)hyper[2], eps = (float)hyper[3];
+  const float ob1 = (float)(1 - hyper[1]), ob2 = (float)(1 - hyper[2]), c1 = (float)hyper[4], c2 = (float)hyper[5];
+  const v128_t vb1 = wasm_f32x4_splat(b1), vb2 = wasm_f32x4_splat(b2), vob1 = wasm_f32x4_splat(ob1), vob2 = wasm_f32x4_splat(ob2);
+  const v128_t vc1 = wasm_f32x4_splat(c1), vc2 = wasm_f32x4_splat(c2), veps = wasm_f32x4_splat(eps), vlr = wasm_f32x4_splat(negLr);
+  for (int32_t k = 0; k < count; k++) {
+    const int32_t* q = p + 5 * k;
+    float* __restrict value = F(q, 0);
+    float* __restrict m = F(q, 1);
+    float* __restrict v = F(q, 2);
+    const float* __restrict g = F(q, 3);
+    const int32_t n = q[4];
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v128_t gi = wasm_v128_load(g + i);
+      const v128_t mi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), vb1), wasm_f32x4_mul(gi, vob1));
+      const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), vb2), wasm_f32x4_mul(wasm_f32x4_mul(gi, gi), vob2));
+      wasm_v128_store(m + i, mi);
+      wasm_v128_store(v + i, vi);
+      const v128_t denominator = wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vi, vc2)), veps);
+      const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_div(mi, vc1), denominator), vlr);
+      wasm_v128_store(value + i, wasm_f32x4_add(step, wasm_v128_load(value + i)));
+    }
+    for (; i < n; i++) {
+      const float gi = g[i];
+      const float mi = m[i] * b1 + gi * ob1;
+      const float vi = v[i] * b2 + (gi * gi) * ob2;
+      m[i] = mi;
+      v[i] = vi;
+      const float step = ((mi / c1) / (__builtin_sqrtf(vi / c2) + eps)) * negLr;
+      value[i] = step + value[i];
+    }
+  }
+}
+
+/**
+ * `rows` rows of `width` 4-byte words from `from` to `to`, rows `fromStride` and `toStride` words
+ * apart: Concat and SplitV along an inner axis, whose rows (a pixel's channels) are a few dozen bytes.
+ */
+EXPORT(copy_rows)
+void copyRows(const int32_t* p) {
+  const int32_t* from = (const int32_t*)(uintptr_t)p[0];
+  int32_t* to = (int32_t*)(uintptr_t)p[2];
+  const int32_t fromStride = p[1], toStride = p[3], rows = p[4], width = p[5];
+  for (int32_t r = 0; r < rows; r++) {
+    const int32_t* __restrict f = from + (int64_t)r * fromStride;
+    int32_t* __restrict t = to + (int64_t)r * toStride;
+    int32_t j = 0;
+    for (; j + 4 <= width; j += 4) wasm_v128_store(t + j, wasm_v128_load(f + j));
+    for (; j < width; j++) t[j] = f[j];
+  }
 }

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { engineInfo, initEngine } from './index.js';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/batch_norm_training.js';
+import { adamInPlace, adamUpdateLoop, type AdamUpdateAttrs } from './kernels/adam.js';
+import type { BackendWasm } from './kernels/scratch.js';
 import { simdKernels, useSimdKernels } from './kernels/simd.js';
 import { COMPILER, SOURCE_SHA256 } from './kernels/simd_binary.js';
 import { randomValues, relativeError, rng } from './testing.js';
@@ -86,6 +88,34 @@ test('on wasm without the addon the SIMD kernels load, and match the JS loops th
       assert.ok(error <= 1e-5, `${shape}: ${part} differ by ${error}`);
     }
   }
+});
+
+test("the SIMD module's Adam step gives the JS loop's bits, in place, for every variable of one call", async () => {
+  await initEngine({ backend: 'wasm', native: false, training: true });
+  assert.ok(simdKernels() !== null, engineInfo().simdKernelsUnavailable);
+  const next = rng(21);
+  // A large rate so each step shows in the weights' last bits; sizes with and without a tail of 1-3.
+  const attrs: AdamUpdateAttrs = { learningRate: 0.3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: 1 - 0.9 ** 3, correction2: 1 - 0.999 ** 3 };
+  const variables = [10007, 4096, 3].map((size) => ({
+    value: randomValues(next, size),
+    m: randomValues(next, size).map((x) => x / 10),
+    v: randomValues(next, size).map((x) => (x * x) / 100),
+    gradient: randomValues(next, size),
+  }));
+  const tensors = variables.map((v) => ({ value: tf.tensor1d(v.value), m: tf.tensor1d(v.m), v: tf.tensor1d(v.v), gradient: tf.tensor1d(v.gradient) }));
+  const backend = tf.backend() as unknown as BackendWasm;
+  const info = (t: tf.Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }) as never;
+  const left = adamInPlace(backend, tensors.map((t) => ({ value: info(t.value), m: info(t.m), v: info(t.v), gradient: info(t.gradient) })), attrs);
+  assert.equal(left.length, 0, 'every variable is written in place');
+  variables.forEach((expected, k) => {
+    const out = { value: new Float32Array(expected.value.length), m: new Float32Array(expected.value.length), v: new Float32Array(expected.value.length) };
+    adamUpdateLoop(expected.value, expected.m, expected.v, expected.gradient, out.value, out.m, out.v, attrs);
+    for (const part of ['value', 'm', 'v'] as const) {
+      const actual = tensors[k][part];
+      assert.deepEqual(Array.from(actual.dataSync()), Array.from(out[part]), `variable ${k} (${expected.value.length} values): ${part} differs`);
+    }
+  });
+  tf.dispose(tensors.flatMap((t) => Object.values(t)));
 });
 
 test('with the addon in use the SIMD kernels are not loaded', async (t) => {

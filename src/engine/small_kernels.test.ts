@@ -1,4 +1,4 @@
-// Checks leukoseg's smaller wasm kernels (Tile, MaxPoolGrad, the nearest-
+// Checks leukoseg's smaller wasm kernels (Tile, Concat and SplitV, MaxPoolGrad, the nearest-
 // neighbour resize and its gradient, reductions, broadcasting arithmetic) against cpu.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { leadingRepeats } from './kernels/broadcast_binary.js';
 import { simplifyTile } from './kernels/tile.js';
 import { nativeModule } from './kernels/native_conv.js';
+import { simdKernels, useSimdKernels } from './kernels/simd.js';
 import { compareBackends, modeTest, pick, randInt, randomValues, relativeError, rng, runOn, setupBackends, TOLERANCE } from './testing.js';
 
 // Each test sets the engine up itself: modeTest runs some in both engine modes.
@@ -31,6 +32,46 @@ test('tile matches cpu for float32, int32 and bool of ranks 0-5', async () => {
     const { error, wasm, cpu } = await compareBackends(() => tf.tile(tf.tensor(typed, shape, dtype), reps));
     assert.equal(wasm.values.constructor, cpu.values.constructor, `dtype ${dtype}`);
     assert.equal(error, 0, `shape ${shape} reps ${reps} ${dtype}`);
+  }
+});
+
+test('concat and split match cpu along every axis, by the SIMD module and by the JS loop', async () => {
+  const simd = simdKernels();
+  assert.ok(simd !== null, 'set up for training without the addon, the SIMD module is loaded');
+  const next = rng(17);
+  const cases = Array.from({ length: 30 }, (_, i) => {
+    const rank = randInt(next, 1, 4);
+    const shape = Array.from({ length: rank }, () => pick(next, [1, 2, 3, 5, 16]));
+    const axis = randInt(next, -rank, rank - 1);
+    const parts = Array.from({ length: randInt(next, 2, 3) }, () => pick(next, [1, 2, 3, 5, 7, 32]));
+    const dtype = i % 5 === 4 ? 'int32' as const : i % 7 === 6 ? 'bool' as const : 'float32' as const;
+    return { shape, axis, parts, dtype };
+  });
+  // A U-Net's skip connection at 128x128: channels 16 + 16, batch 2.
+  cases.push({ shape: [2, 128, 128, 1], axis: 3, parts: [16, 16], dtype: 'float32' });
+  for (const kernels of [simd, null]) {
+    useSimdKernels(kernels);
+    try {
+      for (const { shape, axis, parts, dtype } of cases) {
+        const a = (shape.length + axis) % shape.length;
+        const partShapes = parts.map((p) => shape.map((d, k) => (k === a ? p : d)));
+        const values = partShapes.map((ps) => randomValues(next, ps.reduce((x, y) => x * y, 1)));
+        const make = (v: Float32Array, ps: number[]) =>
+          dtype === 'float32' ? tf.tensor(v, ps) : dtype === 'int32' ? tf.tensor(Int32Array.from(v, (x) => Math.round(x * 100)), ps, 'int32') : tf.tensor(Uint8Array.from(v, (x) => (x > 0 ? 1 : 0)), ps, 'bool');
+        const label = `${kernels ? 'SIMD' : 'JS'} ${dtype} parts ${JSON.stringify(partShapes)} axis ${axis}`;
+        const joined = await compareBackends(() => tf.concat(values.map((v, k) => make(v, partShapes[k])), axis));
+        assert.equal(joined.error, 0, `concat ${label}`);
+        for (let k = 0; k < parts.length; k++) {
+          // Each part of the joined tensor, cut out again by split.
+          const cut = await compareBackends(() => tf.split(tf.concat(values.map((v, j) => make(v, partShapes[j])), axis), parts, axis)[k]);
+          assert.equal(cut.error, 0, `split part ${k} of ${label}`);
+          const own = await runOn('wasm', () => make(values[k], partShapes[k]));
+          assert.deepEqual(Array.from(cut.wasm.values), Array.from(own.values), `split part ${k} of ${label} is not the part concatenated`);
+        }
+      }
+    } finally {
+      useSimdKernels(simd);
+    }
   }
 });
 

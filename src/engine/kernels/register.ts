@@ -7,6 +7,7 @@ import { adamUpdateConfig } from './adam.js';
 import { batchNormConfig as fusedBatchNormConfig } from './batch_norm.js';
 import { batchNormTrainingConfig, batchNormTrainingGradConfig, batchNormTrainingGradient } from './batch_norm_training.js';
 import { castConfig } from './cast.js';
+import { concatConfig, splitVConfig } from './concat_split.js';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DLayerGradConfig, conv2DReluTrainingConfig, conv2DReluTrainingGradConfig, conv2DReluTrainingGradient } from './conv_relu_training.js';
 import { crossEntropyConfig, crossEntropyGradConfig, crossEntropyGradient } from './cross_entropy.js';
@@ -33,6 +34,8 @@ const replacements: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   tileConfig,
+  concatConfig,
+  splitVConfig,
   maxPoolConfig,
   maxPoolGradConfig,
   fusedBatchNormConfig,

@@ -4,7 +4,8 @@
 // kernels and leukoseg's JS loops were no faster than those; the patch matrix (im2col) that turns
 // a convolution's filter gradient into one matrix product; and the addon's passes for the 2x2 max-pool
 // gradient, nearest-neighbour up-sampling, the softmax and cross-entropy gradients and sums over leading
-// axes (bias gradients), where JS loops or tfjs's kernels were slower. The module imports the heap's
+// axes (bias gradients), Adam's step, and the row copies of Concat and SplitV, where JS loops or
+// tfjs's kernels were slower. The module imports the heap's
 // memory, so it reads and writes tensors in place, as the addon does; per-channel temporaries go in one
 // block allocated with tfjs's malloc, grown when a layer has more channels.
 import type { BackendWasm } from './scratch.js';
@@ -28,6 +29,10 @@ export interface SimdKernels {
   crossEntropyGrad(params: Int32Array, epsilon: number): void;
   /** The addon's reduceLeading arguments without the heap: [x, out, rows, columns] and the factor. */
   reduceLeading(params: Int32Array, factor: number): void;
+  /** Rows of 4-byte words between two strides (the arguments are those of kernels.c's copy_rows). */
+  copyRows(params: Int32Array): void;
+  /** The addon's adamInPlace arguments without the heap (see native/adam.cc). */
+  adamInPlace(params: Int32Array, hyper: Float64Array): void;
 }
 
 interface Exports {
@@ -39,9 +44,11 @@ interface Exports {
   softmax_grad(params: number): void;
   cross_entropy_grad(params: number, epsilon: number): void;
   reduce_leading(params: number, factor: number, scratch: number): void;
+  adam_in_place(params: number, count: number, hyper: number): void;
+  copy_rows(params: number): void;
 }
 
-/** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned. */
+/** Room for the arguments (Int32 values) before the scratch block, which must stay 8-byte aligned; more when a call has more. */
 const PARAM_BYTES = 256;
 /** Scratch bytes per channel: two float64 and at most three float32 temporaries. */
 const SCRATCH_PER_CHANNEL = 2 * 8 + 3 * 4;
@@ -86,47 +93,62 @@ export async function loadSimdKernels(backend: BackendWasm): Promise<SimdKernels
 
 function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
   let block = 0;
-  let channelsRoom = 0;
-  /** The block's address with `params` written to it, room for `channels` channels behind. */
-  const prepare = (params: Int32Array, channels: number): number => {
-    if (channels > channelsRoom) {
+  let paramRoom = 0;
+  let scratchRoom = 0;
+  /**
+   * The block's address with `params` written to it and room for `scratchBytes` behind them, at
+   * `at + paramRoom` (8-byte aligned); the block is made larger when a call needs more.
+   */
+  const prepare = (params: Int32Array, scratchBytes: number): { at: number; scratch: number } => {
+    const paramBytes = Math.ceil((params.length * 4) / 8) * 8;
+    if (paramBytes > paramRoom || scratchBytes > scratchRoom) {
       if (block !== 0) heap.free(block);
-      channelsRoom = Math.max(channels, 256);
-      block = heap.malloc(PARAM_BYTES + channelsRoom * SCRATCH_PER_CHANNEL);
-      if (block === 0) throw new Error(`leukoseg SIMD kernels: malloc of ${PARAM_BYTES + channelsRoom * SCRATCH_PER_CHANNEL} bytes failed`);
+      paramRoom = Math.max(paramBytes, paramRoom, PARAM_BYTES);
+      scratchRoom = Math.max(scratchBytes, scratchRoom, 256 * SCRATCH_PER_CHANNEL);
+      block = heap.malloc(paramRoom + scratchRoom);
+      if (block === 0) throw new Error(`leukoseg SIMD kernels: malloc of ${paramRoom + scratchRoom} bytes failed`);
     }
-    if (params.length * 4 > PARAM_BYTES) throw new Error(`leukoseg SIMD kernels: ${params.length} arguments`);
     // A view made now: malloc may have grown the memory, which replaces its buffer.
     new Int32Array(heap.memory.buffer, block, params.length).set(params);
-    return block;
+    return { at: block, scratch: block + paramRoom };
   };
+  const perChannel = (channels: number) => channels * SCRATCH_PER_CHANNEL;
   return {
     batchNormTraining(params, epsilon, momentum) {
-      const at = prepare(params, params[11]);
-      exports.bn_training(at, epsilon, momentum, at + PARAM_BYTES);
+      const { at, scratch } = prepare(params, perChannel(params[11]));
+      exports.bn_training(at, epsilon, momentum, scratch);
     },
     batchNormTrainingGrad(params, epsilon) {
-      const at = prepare(params, params[9]);
-      exports.bn_training_grad(at, epsilon, at + PARAM_BYTES);
+      const { at, scratch } = prepare(params, perChannel(params[9]));
+      exports.bn_training_grad(at, epsilon, scratch);
     },
     im2col(params) {
-      exports.im2col(prepare(params, 0));
+      exports.im2col(prepare(params, 0).at);
     },
     maxPoolGrad2x2(params) {
-      exports.max_pool_grad_2x2(prepare(params, 0));
+      exports.max_pool_grad_2x2(prepare(params, 0).at);
     },
     upsampleNearest(params) {
-      exports.upsample_nearest(prepare(params, 0));
+      exports.upsample_nearest(prepare(params, 0).at);
     },
     softmaxGrad(params) {
-      exports.softmax_grad(prepare(params, 0));
+      exports.softmax_grad(prepare(params, 0).at);
     },
     crossEntropyGrad(params, epsilon) {
-      exports.cross_entropy_grad(prepare(params, 0), epsilon);
+      exports.cross_entropy_grad(prepare(params, 0).at, epsilon);
     },
     reduceLeading(params, factor) {
-      const at = prepare(params, params[3]);
-      exports.reduce_leading(at, factor, at + PARAM_BYTES);
+      const { at, scratch } = prepare(params, perChannel(params[3]));
+      exports.reduce_leading(at, factor, scratch);
+    },
+    copyRows(params) {
+      exports.copy_rows(prepare(params, 0).at);
+    },
+    adamInPlace(params, hyper) {
+      if (params.length % 5 !== 0 || hyper.length !== 6) throw new Error('leukoseg SIMD kernels: adamInPlace takes [value, m, v, gradient, size] per variable and 6 hyper-parameters');
+      const { at, scratch } = prepare(params, hyper.byteLength);
+      new Float64Array(heap.memory.buffer, scratch, hyper.length).set(hyper);
+      exports.adam_in_place(at, params.length / 5, scratch);
     },
   };
 }
