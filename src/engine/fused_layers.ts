@@ -2,7 +2,9 @@
 // the active backend: BatchNormalization in training (kernels/batch_norm_training.ts), Conv2D in
 // training (kernels/conv_relu_training.ts: the ReLU fused, any other activation applied after as
 // tfjs-layers does; every gradient of a layer in one call) and the L2 weight penalty of the L1L2 regularizer
-// (kernels/l2_penalty.ts). Done on the classes themselves
+// (kernels/l2_penalty.ts). In training, a 5x5 (or larger) Conv2D whose input is an UpSampling2D's 2x
+// nearest output convolves the small image as four phases instead (upsampled_conv.ts; on every
+// backend). Done on the classes themselves
 // rather than with classes of our own, so every model (built here, loaded from a file, the study's or
 // the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
 // do not take (another axis, no centre or scale, an L1 term, other dtypes, dilated or channels-first
@@ -16,11 +18,13 @@ import { L2_PENALTY } from './kernels/l2_penalty.js';
 import { nativeModule } from './kernels/native_conv.js';
 import { simdKernels } from './kernels/simd.js';
 import { activeBackendHas } from './kernels/scratch.js';
-import { batchNormPrototype, l1l2Prototype, producedOnActiveTape, type BatchNormLayer, type L1L2Regularizer } from './tfjs-internals.js';
+import { batchNormPrototype, l1l2Prototype, producedOnActiveTape, upSamplingPrototype, type BatchNormLayer, type L1L2Regularizer, type UpSamplingLayer } from './tfjs-internals.js';
+import { phaseBias, phaseFilter, phasesPay, phasesToImage } from './upsampled_conv.js';
 import { useClonedSavedTensors, useSharedSavedTensors } from './saved_tensors.js';
 
 type Call = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
 type ConvCall = (this: object, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
+type UpSamplingCall = (this: object, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor;
 type Apply = (this: L1L2Regularizer, x: tf.Tensor) => tf.Tensor;
 
 function fusedApplies(layer: BatchNormLayer, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
@@ -89,6 +93,48 @@ function fusedConv(layer: Partial<ConvLayer>, input: tf.Tensor, kwargs: Record<s
   return ok ? (layer as ConvLayer) : null;
 }
 
+/** The small image of each UpSampling2D output made in training (2x, nearest, channels last), for the Conv2D after it. */
+const upSampledFrom = new WeakMap<tf.Tensor, tf.Tensor>();
+
+function recordsUpSampling(layer: Partial<UpSamplingLayer>, input: tf.Tensor, kwargs: Record<string, unknown>): boolean {
+  return kwargs.training === true && Array.isArray(layer.size) && layer.size.length === 2 && layer.size.every((n) => n === 2) &&
+    layer.interpolation === 'nearest' && layer.dataFormat === 'channelsLast' && input.rank === 4 && input.dtype === 'float32';
+}
+
+/** The layer as a ConvLayer when it can convolve `small`, the image its input was up-sampled from, as phases; else null. */
+function phaseConvLayer(layer: Partial<ConvLayer>, small: tf.Tensor | undefined, kwargs: Record<string, unknown>): ConvLayer | null {
+  if (small === undefined || small.isDisposed || kwargs.training !== true) return null;
+  const kernel = typeof layer.kernel?.read === 'function' ? layer.kernel.read() : null;
+  const ok =
+    kernel !== null && kernel.rank === 4 && kernel.shape[0] === kernel.shape[1] && phasesPay(kernel.shape[0]) &&
+    layer.rank === 2 && layer.dataFormat === 'channelsLast' && layer.padding === 'same' &&
+    Array.isArray(layer.strides) && layer.strides.every((s) => s === 1) &&
+    Array.isArray(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
+    typeof layer.activation?.getClassName === 'function' && typeof layer.activation.apply === 'function' &&
+    (layer.bias === null || typeof layer.bias?.read === 'function');
+  return ok ? (layer as ConvLayer) : null;
+}
+
+/** The layer's output from the small image, as four phases (see upsampled_conv.ts). */
+function phaseConvCall(layer: ConvLayer, small: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const filter = phaseFilter(layer.kernel.read() as tf.Tensor4D);
+    const bias = layer.bias ? phaseBias(layer.bias.read() as tf.Tensor1D) : undefined;
+    const name = layer.activation!.getClassName();
+    const activation = name === 'relu' ? 'relu' : 'linear';
+    const x = small as tf.Tensor4D;
+    const phases = activeBackendHas(CONV2D_RELU_TRAINING) && nativeModule() !== null
+      ? tf.engine().runKernel(
+        CONV2D_RELU_TRAINING,
+        bias ? { x, filter, bias } : { x, filter },
+        { strides: [1, 1], pad: 'same', hasBias: bias !== undefined, inputGradient: producedOnActiveTape(small), activation } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor4D
+      : tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation });
+    const y = phasesToImage(phases);
+    return name === activation ? y : layer.activation!.apply(y);
+  });
+}
+
 function fusedConvCall(layer: ConvLayer, input: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const filter = layer.kernel.read();
@@ -151,10 +197,20 @@ export function useFusedLayers(): void {
       if (single && fusedApplies(this, input, kwargs ?? {})) return fusedTrainingCall.call(this, input);
       return original.call(this, inputs, kwargs);
     });
+  patch<UpSamplingCall>(upSamplingPrototype(), 'call', (original) =>
+    function (this: object, inputs, kwargs) {
+      const output = original.call(this, inputs, kwargs);
+      const input = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (recordsUpSampling(this as Partial<UpSamplingLayer>, input, kwargs ?? {})) upSampledFrom.set(output, input);
+      return output;
+    });
   patch<ConvCall>(conv2dPrototype(), 'call', (original) =>
     function (this: object, inputs, kwargs) {
       const input = Array.isArray(inputs) ? inputs[0] : inputs;
       const single = !Array.isArray(inputs) || inputs.length === 1;
+      const small = single ? upSampledFrom.get(input) : undefined;
+      const phased = phaseConvLayer(this as Partial<ConvLayer>, small, kwargs ?? {});
+      if (phased) return phaseConvCall(phased, small!);
       const layer = single ? fusedConv(this as Partial<ConvLayer>, input, kwargs ?? {}) : null;
       return layer ? fusedConvCall(layer, input) : original.call(this, inputs, kwargs);
     });
@@ -169,5 +225,6 @@ export function useLayersAsShipped(): void {
   useClonedSavedTensors();
   unpatch(batchNormPrototype(), 'call');
   unpatch(conv2dPrototype(), 'call');
+  unpatch(upSamplingPrototype(), 'call');
   unpatch(l1l2Prototype(), 'apply');
 }

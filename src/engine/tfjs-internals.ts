@@ -112,8 +112,16 @@ export interface L1L2Regularizer {
   l2: number;
 }
 
+/** The parts of tfjs-layers' UpSampling2D that the fused Conv2D path reads (protected in tfjs-layers). */
+export interface UpSamplingLayer {
+  size: number[];
+  dataFormat: string;
+  interpolation: string;
+}
+
 // tfjs-layers exports factories, not these classes: an instance's prototype is the class's.
 export const batchNormPrototype = (): object => Object.getPrototypeOf(tfl.layers.batchNormalization({}));
+export const upSamplingPrototype = (): object => Object.getPrototypeOf(tfl.layers.upSampling2d({}));
 export const l1l2Prototype = (): object => Object.getPrototypeOf(tfl.regularizers.l2({ l2: 0.01 }));
 
 /** Objects of the kinds whose private fields the engine reads, as the check looks at them. */
