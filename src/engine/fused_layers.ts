@@ -4,7 +4,7 @@
 // tfjs-layers does; every gradient of a layer in one call) and the L2 weight penalty of the L1L2 regularizer
 // (kernels/l2_penalty.ts). In training, a 5x5 (or larger) Conv2D whose input is an UpSampling2D's 2x
 // nearest output convolves the small image as four phases instead (upsampled_conv.ts; on every
-// backend). Done on the classes themselves
+// backend), and a 1x1 one convolves the small image and up-samples its output. Done on the classes themselves
 // rather than with classes of our own, so every model (built here, loaded from a file, the study's or
 // the U-Nets) trains the same way and saves as plain Keras layers. Inference and the cases the kernels
 // do not take (another axis, no centre or scale, an L1 term, other dtypes, dilated or channels-first
@@ -115,6 +115,15 @@ function phaseConvLayer(layer: Partial<ConvLayer>, small: tf.Tensor | undefined,
   return ok ? (layer as ConvLayer) : null;
 }
 
+/** Whether the layer is a 1x1 convolution with stride 1 (and no dilation: channels last, as UpSampling2D's are). */
+function pointwise(layer: Partial<ConvLayer>): boolean {
+  const kernel = typeof layer.kernel?.read === 'function' ? layer.kernel.read() : null;
+  return kernel !== null && kernel.rank === 4 && kernel.shape[0] === 1 && kernel.shape[1] === 1 &&
+    layer.rank === 2 && layer.dataFormat === 'channelsLast' &&
+    Array.isArray(layer.strides) && layer.strides.every((s) => s === 1) &&
+    Array.isArray(layer.dilationRate) && layer.dilationRate.every((d) => d === 1);
+}
+
 /** The layer's output from the small image, as four phases (see upsampled_conv.ts). */
 function phaseConvCall(layer: ConvLayer, small: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -205,12 +214,19 @@ export function useFusedLayers(): void {
       return output;
     });
   patch<ConvCall>(conv2dPrototype(), 'call', (original) =>
-    function (this: object, inputs, kwargs) {
+    function call(this: object, inputs, kwargs): tf.Tensor {
       const input = Array.isArray(inputs) ? inputs[0] : inputs;
       const single = !Array.isArray(inputs) || inputs.length === 1;
       const small = single ? upSampledFrom.get(input) : undefined;
       const phased = phaseConvLayer(this as Partial<ConvLayer>, small, kwargs ?? {});
       if (phased) return phaseConvCall(phased, small!);
+      // A 1x1 convolution (and its activation: per pixel) of an up-sampling is the up-sampling of its
+      // output on the small image (each output pixel the same sum of products); its gradients then run
+      // on a quarter of the pixels.
+      if (small !== undefined && !small.isDisposed && pointwise(this as Partial<ConvLayer>)) {
+        const [, h, w] = input.shape;
+        return tf.tidy((): tf.Tensor => tf.image.resizeNearestNeighbor(call.call(this, small, kwargs) as tf.Tensor4D, [h!, w!]));
+      }
       const layer = single ? fusedConv(this as Partial<ConvLayer>, input, kwargs ?? {}) : null;
       return layer ? fusedConvCall(layer, input) : original.call(this, inputs, kwargs);
     });

@@ -1,7 +1,8 @@
 // A convolution of a 2x nearest up-sampling, computed on the small image as four phases
 // (upsampled_conv.ts), against the up-sampling and the convolution as tfjs runs them: values and
 // all three gradients, on cpu and on the engine's wasm; and Model 3's training gradients through
-// the patched layers against tfjs-layers as shipped, in both engine modes.
+// the patched layers against tfjs-layers as shipped (the 1x1 head after the second up-sampling
+// included), in both engine modes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -85,8 +86,8 @@ test('phases give the convolution of the up-sampled image and its three gradient
   }
 });
 
-/** Model 3's loss and every weight's gradient from a seeded start (batch 2), and how many ResizeNearestNeighborGrad kernels ran. */
-async function model3Step(): Promise<{ values: Float32Array; resizeGrads: number }> {
+/** Model 3's loss and every weight's gradient from a seeded start (batch 2), and the channels of each nearest up-sampling's gradient. */
+async function model3Step(): Promise<{ values: Float32Array; resizeGrads: number[] }> {
   const next = rng(12);
   const model = buildModel3(16);
   const start = model.getWeights().map((w) => tf.tensor(randomValues(next, w.size).map((v) => v / 4), w.shape));
@@ -106,19 +107,22 @@ async function model3Step(): Promise<{ values: Float32Array; resizeGrads: number
   tf.dispose([xs, ys]);
   model.optimizer.dispose();
   model.dispose();
-  return { values, resizeGrads: info.kernels.filter((k) => k.name === 'ResizeNearestNeighborGrad').length };
+  const resizeGrads = info.kernels.filter((k) => k.name === 'ResizeNearestNeighborGrad').map((k) => k.inputShapes[0]![3]);
+  return { values, resizeGrads };
 }
 
-modeTest("in training, Model 3's Conv2D after an up-sampling convolves phases, with tfjs-layers' loss and gradients", async () => {
+modeTest("in training, Model 3's convolutions after an up-sampling run on the small image, with tfjs-layers' loss and gradients", async () => {
   await tf.setBackend('wasm');
   try {
     useLayersAsShipped();
     const shipped = await model3Step();
     useFusedLayers();
     const phased = await model3Step();
-    // Two up-samplings: the one before the 5x5 convolution needs no gradient now, the one before the 1x1 head does.
-    assert.equal(shipped.resizeGrads, 2);
-    assert.equal(phased.resizeGrads, 1);
+    // Two up-samplings, of 32 and 16 channels. The 5x5 convolution after the first convolves phases of
+    // the small image, and the 1x1 head after the second runs on the small image, its 3 channels of
+    // output up-sampled: only that up-sampling has a gradient.
+    assert.deepEqual(shipped.resizeGrads, [16, 32]);
+    assert.deepEqual(phased.resizeGrads, [3]);
     const error = relativeError(phased.values, shipped.values);
     assert.ok(error <= TOLERANCE, `loss and gradients: relative error ${error}`);
   } finally {
