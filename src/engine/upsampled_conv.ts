@@ -31,26 +31,24 @@ export function phasesPay(k: number): boolean {
  * (dy, dx) that read the small image at (ey, ex) in output phase (a, c).
  */
 export function foldTaps(filter: ArrayLike<number>, k: number, ci: number, co: number): Float32Array {
-  const ke = phaseTaps(k);
-  const out = new Float32Array(ke * ke * ci * 4 * co);
-  forEachFold(k, (tap, phase, phaseTap) => {
-    for (let i = 0; i < ci; i++) {
-      const from = (tap * ci + i) * co;
-      const to = (phaseTap * ci + i) * 4 * co + phase * co;
-      for (let j = 0; j < co; j++) out[to + j] += filter[from + j];
-    }
-  });
-  return out;
+  return sumTaps(filter, k, ci, co, true);
 }
 
 /** The gradient of foldTaps: each tap of the k x k filter gets the sum of what its phases' taps got. */
 export function unfoldTaps(phaseGradient: ArrayLike<number>, k: number, ci: number, co: number): Float32Array {
-  const out = new Float32Array(k * k * ci * co);
+  return sumTaps(phaseGradient, k, ci, co, false);
+}
+
+/** foldTaps (`toPhases`) or its adjoint: the same pairs of taps, summed one way or the other. */
+function sumTaps(values: ArrayLike<number>, k: number, ci: number, co: number, toPhases: boolean): Float32Array {
+  const ke = phaseTaps(k);
+  const out = new Float32Array(toPhases ? ke * ke * ci * 4 * co : k * k * ci * co);
   forEachFold(k, (tap, phase, phaseTap) => {
     for (let i = 0; i < ci; i++) {
-      const to = (tap * ci + i) * co;
-      const from = (phaseTap * ci + i) * 4 * co + phase * co;
-      for (let j = 0; j < co; j++) out[to + j] += phaseGradient[from + j];
+      const plain = (tap * ci + i) * co;
+      const phased = (phaseTap * ci + i) * 4 * co + phase * co;
+      const [from, to] = toPhases ? [plain, phased] : [phased, plain];
+      for (let j = 0; j < co; j++) out[to + j] += values[from + j];
     }
   });
   return out;
