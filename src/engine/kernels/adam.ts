@@ -1,14 +1,17 @@
 // One Adam step of one variable as a single wasm kernel, added under a name of leukoseg's own.
 // tfjs's AdamOptimizer spends ~13 generic kernels per variable and step (Model 3: ~230 kernel calls
-// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass. With
-// the addon or leukoseg's SIMD module, adamInPlace updates every variable of the model in one call
-// instead (on WebAssembly alone the JS loop took 11.6 ms per U-Net training image).
+// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass, by
+// leukoseg's SIMD module when it is loaded (the JS loop took 11.6 ms per U-Net training image on
+// WebAssembly alone). With the addon, adamInPlace updates every variable of the model in one native
+// call instead. The SIMD module's step writes new tensors, as the JS loop does: run in place on
+// WebAssembly alone, it broke training (Model 3's loss rose from the first epoch, the same with the
+// in-place JS loop), so some buffer there is shared in a way the refCount check below does not see.
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
-import { heapPasses } from './heap_passes.js';
-import { offsetOf } from './native_conv.js';
+import { heapOf, nativeModule, offsetOf } from './native_conv.js';
+import { simdKernels } from './simd.js';
 import type { BackendWasm, Info, WasmKernelArgs } from './scratch.js';
 
 export const ADAM_UPDATE = 'LeukosegAdamUpdate';
@@ -63,7 +66,18 @@ export function adamUpdateWasm(args: WasmKernelArgs): Info[] {
   const outs = [0, 1, 2].map(() => backend.makeOutput(value.shape, 'float32'));
   // Views are taken after the last allocation: makeOutput may grow the heap and detach older views.
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  adamUpdateLoop(view(value), view(m), view(v), view(gradient), view(outs[0]), view(outs[1]), view(outs[2]), args.attrs as unknown as AdamUpdateAttrs);
+  const attrs = args.attrs as unknown as AdamUpdateAttrs;
+  const simd = simdKernels();
+  if (simd === null) {
+    adamUpdateLoop(view(value), view(m), view(v), view(gradient), view(outs[0]), view(outs[1]), view(outs[2]), attrs);
+    return outs;
+  }
+  // The module steps in place: on copies of the value and moments, in the new outputs.
+  [value, m, v].forEach((t, k) => view(outs[k]).set(view(t)));
+  simd.adamStep(
+    Int32Array.from([...[outs[0], outs[1], outs[2], gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(value.shape)]),
+    Float64Array.from([attrs.learningRate, attrs.beta1, attrs.beta2, attrs.epsilon, attrs.correction1, attrs.correction2]),
+  );
   return outs;
 }
 
@@ -82,16 +96,15 @@ export interface AdamEntry {
 }
 
 /**
- * Adam's step for every entry it may write in place, in one call of the addon or of the SIMD module
- * (heapPasses): no new tensors, no assign.
+ * Adam's step for every entry it may write in place, in one native call: no new tensors, no assign.
  * An entry qualifies when nothing else holds its value's or moments' buffers (the wasm backend
  * counts every tensor and variable on a buffer, clones included), so no other tensor sees its
- * values change. Returns the entries left undone (all of them without the addon and the SIMD
- * module): run ADAM_UPDATE for those.
+ * values change. Returns the entries left undone (all of them without the addon): run ADAM_UPDATE
+ * for those.
  */
 export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: E[], attrs: AdamUpdateAttrs): E[] {
-  const passes = heapPasses(backend);
-  if (passes === null) return entries;
+  const native = nativeModule();
+  if (native === null) return entries;
   const owned = (e: E) => {
     const tensors = [e.value, e.m, e.v, e.gradient];
     return tensors.every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, e.value.shape)) &&
@@ -104,6 +117,6 @@ export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: 
     params.set([...[e.value, e.m, e.v, e.gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
   });
   const { learningRate, beta1, beta2, epsilon, correction1, correction2 } = attrs;
-  passes.adamInPlace(params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
+  native.adamInPlace(heapOf(backend), params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
   return entries.filter((e) => !done.includes(e));
 }
