@@ -5,7 +5,8 @@
 // WebAssembly alone). With the addon, adamInPlace updates every variable of the model in one native
 // call instead. The SIMD module's step writes new tensors, as the JS loop does: run in place on
 // WebAssembly alone, it broke training (Model 3's loss rose from the first epoch, the same with the
-// in-place JS loop), so some buffer there is shared in a way the refCount check below does not see.
+// in-place JS loop), which points to a buffer shared there in a way the refCount check below does
+// not see (not found; src/train/run.test.ts compares the two paths' training).
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
