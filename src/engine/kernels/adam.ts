@@ -4,9 +4,11 @@
 // leukoseg's SIMD module when it is loaded (the JS loop took 11.6 ms per U-Net training image on
 // WebAssembly alone). With the addon, adamInPlace updates every variable of the model in one native
 // call instead. The SIMD module's step writes new tensors, as the JS loop does: run in place on
-// WebAssembly alone, it broke training (Model 3's loss rose from the first epoch, the same with the
-// in-place JS loop), which points to a buffer shared there in a way the refCount check below does
-// not see (not found; src/train/run.test.ts compares the two paths' training).
+// WebAssembly alone, it broke training: tfjs-backend-wasm caches each XNNPACK convolution and matrix
+// product with its packed weights under the weight tensor's id, and a variable written in place keeps
+// its id, so the cached operator went on with the old weights (src/train/run.test.ts compares the two
+// paths' training). The addon's convolutions do not cache, but tfjs's MatMul does: Dense layers
+// trained with adamInPlace are stale the same way (not fixed yet, see issue 14's note).
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
