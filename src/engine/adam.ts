@@ -53,8 +53,13 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       if (gradient == null) return;
       entries.push({ value, m: state.accumulatedFirstMoment[i]!.variable, v: state.accumulatedSecondMoment[i]!.variable, gradient });
     });
-    // One native call for every variable it may write in place; one kernel for each other one.
-    const rest = tf.getBackend() === 'wasm' ? adamInPlace(tf.backend() as BackendWasm, entries, attrs) : entries;
+    // One native call for every variable whose moments it may write in place; one kernel for each other one.
+    const { rest, values } = tf.getBackend() === 'wasm' ? adamInPlace(tf.backend() as BackendWasm, entries, attrs) : { rest: entries, values: [] };
+    for (const { entry, value } of values) {
+      const stepped = tf.engine().makeTensorFromTensorInfo(value);
+      entry.value.assign(stepped);
+      stepped.dispose();
+    }
     if (rest.length > 0) {
       tf.tidy(() => {
         for (const { value, m, v, gradient } of rest) {

@@ -7,8 +7,9 @@
 // WebAssembly alone, it broke training: tfjs-backend-wasm caches each XNNPACK convolution and matrix
 // product with its packed weights under the weight tensor's id, and a variable written in place keeps
 // its id, so the cached operator went on with the old weights (src/train/run.test.ts compares the two
-// paths' training). The addon's convolutions do not cache, but tfjs's MatMul does: Dense layers
-// trained with adamInPlace are stale the same way (not fixed yet, see issue 14's note).
+// paths' training). The addon's convolutions do not cache, but the backend's MatMul does, so
+// adamInPlace too writes each new value into a new buffer (Adam's moments, which no operator reads,
+// it steps in place): disposing the old buffer is what drops its cached operators.
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
@@ -98,28 +99,38 @@ export interface AdamEntry {
   gradient: Info;
 }
 
+/** adamInPlace's answer: the entries it left undone, and the new value buffer of each one it did. */
+export interface AdamInPlaceResult<E extends AdamEntry> {
+  rest: E[];
+  values: Array<{ entry: E; value: Info }>;
+}
+
 /**
- * Adam's step for every entry it may write in place, in one native call: no new tensors, no assign.
- * An entry qualifies when nothing else holds its value's or moments' buffers (the wasm backend
- * counts every tensor and variable on a buffer, clones included), so no other tensor sees its
- * values change. Returns the entries left undone (all of them without the addon): run ADAM_UPDATE
- * for those.
+ * Adam's step for every entry whose moments it may write in place, in one native call: the moments
+ * change in place, each new value lands in a new buffer (assign it to the variable; see the top of
+ * this file for why). An entry qualifies when nothing else holds its value's or moments' buffers
+ * (the wasm backend counts every tensor and variable on a buffer, clones included), so no other
+ * tensor sees its values change. Entries left undone (all of them without the addon) take
+ * ADAM_UPDATE.
  */
-export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: E[], attrs: AdamUpdateAttrs): E[] {
+export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: E[], attrs: AdamUpdateAttrs): AdamInPlaceResult<E> {
   const native = nativeModule();
-  if (native === null) return entries;
+  if (native === null) return { rest: entries, values: [] };
   const owned = (e: E) => {
     const tensors = [e.value, e.m, e.v, e.gradient];
     return tensors.every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, e.value.shape)) &&
       [e.value, e.m, e.v].every((t) => backend.refCount(t.dataId) === 1) && new Set(tensors.map((t) => t.dataId)).size === 4;
   };
   const done = entries.filter(owned);
-  if (done.length === 0) return entries;
+  if (done.length === 0) return { rest: entries, values: [] };
+  const values = done.map((entry) => ({ entry, value: backend.makeOutput(entry.value.shape, 'float32') }));
+  // Views are taken after the last allocation: makeOutput may grow the heap and detach older views.
+  for (const { entry, value } of values) (backend.typedArrayFromHeap(value) as Float32Array).set(backend.typedArrayFromHeap(entry.value) as Float32Array);
   const params = new Int32Array(done.length * 5);
-  done.forEach((e, k) => {
-    params.set([...[e.value, e.m, e.v, e.gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
+  values.forEach(({ entry: e, value }, k) => {
+    params.set([...[value, e.m, e.v, e.gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
   });
   const { learningRate, beta1, beta2, epsilon, correction1, correction2 } = attrs;
   native.adamInPlace(heapOf(backend), params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
-  return entries.filter((e) => !done.includes(e));
+  return { rest: entries.filter((e) => !done.includes(e)), values };
 }
