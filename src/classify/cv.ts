@@ -7,7 +7,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/schema.js';
 import { cropSpecOf } from '../config/classifier.js';
-import type { DataSource } from '../data/locate.js';
 import { stratifiedKFoldSplits } from '../data/split.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { meanSd, type CrossValidateOptions } from '../train/cv.js';

@@ -77,15 +77,23 @@ interface ConvLayer {
 
 const conv2dPrototype = (): object => Object.getPrototypeOf(tfl.layers.conv2d({ filters: 1, kernelSize: 1 }));
 
+/**
+ * Whether the layer is a 2-D, channels-last, undilated Conv2D with the fields a routed call reads
+ * (kernel, bias, activation, integer strides; with `unitStride`, stride 1): what every path below needs.
+ */
+function routableConv(layer: Partial<ConvLayer>, unitStride: boolean): layer is ConvLayer {
+  const pair = (v: unknown): v is number[] => Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n));
+  return layer.rank === 2 && layer.dataFormat === 'channelsLast' &&
+    pair(layer.strides) && (!unitStride || layer.strides.every((s) => s === 1)) &&
+    pair(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
+    typeof layer.activation?.getClassName === 'function' && typeof layer.activation.apply === 'function' &&
+    typeof layer.kernel?.read === 'function' && (layer.bias === null || typeof layer.bias?.read === 'function');
+}
+
 /** The layer as a ConvLayer when its call can be the fused kernel's, else null. */
 function fusedConv(layer: Partial<ConvLayer>, input: tf.Tensor, kwargs: Record<string, unknown>): ConvLayer | null {
-  const pair = (v: unknown): v is number[] => Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n));
   const ok =
-    kwargs.training === true &&
-    layer.rank === 2 && layer.dataFormat === 'channelsLast' && (layer.padding === 'same' || layer.padding === 'valid') &&
-    pair(layer.strides) && pair(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
-    typeof layer.activation?.getClassName === 'function' && typeof layer.activation.apply === 'function' &&
-    typeof layer.kernel?.read === 'function' && (layer.bias === null || typeof layer.bias?.read === 'function') &&
+    kwargs.training === true && routableConv(layer, false) && (layer.padding === 'same' || layer.padding === 'valid') &&
     input.dtype === 'float32' && input.rank === 4 && input.size > 0 &&
     activeBackendHas(CONV2D_RELU_TRAINING) &&
     // Only the addon fuses bias and ReLU into the convolution; WebAssembly alone gains nothing.
@@ -101,27 +109,23 @@ function recordsUpSampling(layer: Partial<UpSamplingLayer>, input: tf.Tensor, kw
     layer.interpolation === 'nearest' && layer.dataFormat === 'channelsLast' && input.rank === 4 && input.dtype === 'float32';
 }
 
+/** The kernel's square side when the layer is a routable stride-1 Conv2D, else null. */
+function unitStrideKernelSide(layer: Partial<ConvLayer>): number | null {
+  if (!routableConv(layer, true)) return null;
+  const kernel = layer.kernel.read();
+  return kernel.rank === 4 && kernel.shape[0] === kernel.shape[1] ? kernel.shape[0] : null;
+}
+
 /** The layer as a ConvLayer when it can convolve `small`, the image its input was up-sampled from, as phases; else null. */
 function phaseConvLayer(layer: Partial<ConvLayer>, small: tf.Tensor | undefined, kwargs: Record<string, unknown>): ConvLayer | null {
-  if (small === undefined || small.isDisposed || kwargs.training !== true) return null;
-  const kernel = typeof layer.kernel?.read === 'function' ? layer.kernel.read() : null;
-  const ok =
-    kernel !== null && kernel.rank === 4 && kernel.shape[0] === kernel.shape[1] && phasesPay(kernel.shape[0]) &&
-    layer.rank === 2 && layer.dataFormat === 'channelsLast' && layer.padding === 'same' &&
-    Array.isArray(layer.strides) && layer.strides.every((s) => s === 1) &&
-    Array.isArray(layer.dilationRate) && layer.dilationRate.every((d) => d === 1) &&
-    typeof layer.activation?.getClassName === 'function' && typeof layer.activation.apply === 'function' &&
-    (layer.bias === null || typeof layer.bias?.read === 'function');
-  return ok ? (layer as ConvLayer) : null;
+  if (small === undefined || small.isDisposed || kwargs.training !== true || layer.padding !== 'same') return null;
+  const side = unitStrideKernelSide(layer);
+  return side !== null && phasesPay(side) ? (layer as ConvLayer) : null;
 }
 
 /** Whether the layer is a 1x1 convolution with stride 1 (and no dilation: channels last, as UpSampling2D's are). */
 function pointwise(layer: Partial<ConvLayer>): boolean {
-  const kernel = typeof layer.kernel?.read === 'function' ? layer.kernel.read() : null;
-  return kernel !== null && kernel.rank === 4 && kernel.shape[0] === 1 && kernel.shape[1] === 1 &&
-    layer.rank === 2 && layer.dataFormat === 'channelsLast' &&
-    Array.isArray(layer.strides) && layer.strides.every((s) => s === 1) &&
-    Array.isArray(layer.dilationRate) && layer.dilationRate.every((d) => d === 1);
+  return unitStrideKernelSide(layer) === 1;
 }
 
 /** The layer's output from the small image, as four phases (see upsampled_conv.ts). */

@@ -1,6 +1,6 @@
 // Label masks to viewable images: colour (for figures) and gray (the dataset's own 0/128/255
 // mask file format), so predictions can be saved and compared with the input masks.
-import { MASK_LEVELS, type LabelMask, type RgbImage } from '../data/types.js';
+import type { LabelMask, RgbImage } from '../data/types.js';
 import { PALETTE } from './colors.js';
 
 function checkLabel(label: number, index: number, numLevels: number): void {

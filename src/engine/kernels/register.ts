@@ -91,7 +91,7 @@ export function useTrainingGradients(): void {
 
 /** Puts back the gradients useTrainingGradients replaced. */
 export function useShippedGradients(): void {
-  for (const [kernelName, original] of shippedGradients) {
+  for (const original of shippedGradients.values()) {
     if (original !== undefined) tf.registerGradient(original);
   }
   shippedGradients.clear();
