@@ -32,7 +32,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, { values: ['engine', 'model', 'data', 'memory-epochs', 'epoch-images', 'threads'], switches: ['quick'] });
   const engine = flags.get('engine') as Args['engine'];
   const model = flags.get('model') as BenchModel;
   if (!(ENGINES as readonly string[]).includes(engine) || isTorch(engine) || isBaseline(engine)) throw new Error(`--engine must be shipped, leukoseg, leukoseg-1thread, native or onnx, but got '${engine}'`);

@@ -1,5 +1,6 @@
 // What a benchmark child reports and how it is measured, shared by child.ts (tfjs / ONNX Runtime), the
 // PyTorch child (torch_bench.py prints the same JSON shape) and the orchestrator run.ts.
+import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 
 export const ENGINES = ['shipped', 'leukoseg', 'leukoseg-1thread', 'native', 'native-baseline', 'leukoseg-baseline', 'onnx', 'pytorch', 'pytorch-spin'] as const;
@@ -147,18 +148,29 @@ export function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 
-/** `--key value` pairs into a map; bare `--flag` gets 'true'. */
-export function parseFlags(argv: readonly string[]): Map<string, string> {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i];
-    if (!key.startsWith('--')) throw new Error(`unexpected argument '${key}' (options are --name value)`);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) flags.set(key.slice(2), 'true');
-    else {
-      flags.set(key.slice(2), next);
-      i++;
-    }
+/** The options a bench script takes: `values` as `--name value`, `switches` as bare `--name`. */
+export interface FlagSpec {
+  values: readonly string[];
+  switches: readonly string[];
+}
+
+/**
+ * The `--name value` and `--name` options of a bench script into a map (a switch maps to 'true'), by
+ * Node's strict parseArgs: an option the script does not take, a value missing or a stray word is
+ * refused with a message naming it, not ignored (a mistyped --rounds must not run the default bench).
+ */
+export function parseFlags(argv: readonly string[], spec: FlagSpec): Map<string, string> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const name of spec.values) options[name] = { type: 'string' };
+  for (const name of spec.switches) options[name] = { type: 'boolean' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    const known = [...spec.values.map((n) => `--${n} <value>`), ...spec.switches.map((n) => `--${n}`)].join(', ');
+    throw new Error(`${messageOf(err)} (options: ${known})`, { cause: err });
   }
+  const flags = new Map<string, string>();
+  for (const [name, value] of Object.entries(values)) if (value !== undefined && value !== false) flags.set(name, String(value));
   return flags;
 }

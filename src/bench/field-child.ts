@@ -36,7 +36,7 @@ const FIELDS = [
 ] as const;
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
+  const flags = parseFlags(process.argv.slice(2), { values: ['data'], switches: ['quick'] });
   const root = flags.get('data');
   if (!root) throw new Error('--data DIR (the segmentation_WBC folder holding Dataset 1 and Dataset 2) is required');
   const quick = flags.has('quick');

@@ -128,12 +128,18 @@ test('memory growth is measured from epoch 2 to the last, in RSS and live tensor
   assert.equal(lines[2], '  tensors: 66 66 66 66');
 });
 
-test('flags: --key value pairs and bare switches; stray words are refused', () => {
-  const f = parseFlags(['--models', 'unet', '--quick', '--rounds', '1']);
+test('flags: --key value pairs and bare switches; stray words, unknown options and missing values are refused', () => {
+  const spec = { values: ['models', 'rounds'], switches: ['quick'] };
+  const f = parseFlags(['--models', 'unet', '--quick', '--rounds', '1'], spec);
   assert.equal(f.get('models'), 'unet');
   assert.equal(f.get('quick'), 'true');
   assert.equal(f.get('rounds'), '1');
-  assert.throws(() => parseFlags(['unet']), /unexpected argument 'unet'/);
+  assert.equal(f.has('help'), false);
+  assert.throws(() => parseFlags(['unet'], spec), /unet/);
+  // A misspelt option must not run the default bench (--help once did).
+  assert.throws(() => parseFlags(['--round', '3'], spec), /--round.*options: --models <value>, --rounds <value>, --quick/);
+  assert.throws(() => parseFlags(['--help'], spec), /--help/);
+  assert.throws(() => parseFlags(['--rounds'], spec), /--rounds/);
 });
 
 test('the field table gives megapixels per second and the network\'s share of the time', () => {

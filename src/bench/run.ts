@@ -56,8 +56,36 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
   return items as T[];
 }
 
+const USAGE = `Usage: npm run bench -- [options]   (or node dist-dev/bench/run.js [options])
+
+Times training and inference of leukoseg's engines against PyTorch, side by side; writes runs/bench-<time>.json.
+
+Options:
+  --models <list>         ${BENCH_MODELS.join(',')} (default: all)
+  --engines <list>        ${ENGINES.join(',')} (default: all but the baselines)
+  --rounds <n>            interleaved rounds, the best of which is reported (default: 2; --quick: 1)
+  --memory-epochs <n>     epochs of the memory check (default: 20; --quick: 4; 0: none)
+  --quick                 a few images and one round: a smoke run
+  --no-fields             leave out the smear-field timings
+  --baseline <dir>        another build (built with npm run build:dev) whose rows run as *-baseline
+  --out <file>            the JSON log (default: runs/bench-<time>.json)
+  --data <dir>            the Dataset 1 folder (default: ../shared's)
+  --peer <file>           the PyTorch reference's peer.py (default: ../shared/peers/pytorch/peer.py)
+  --onnx-threads <n>      ONNX Runtime intra-op threads (default: its own)
+  --child-timeout <s>     seconds before one engine's run is stopped (default: 900)
+  --help                  this text`;
+
+const RUN_FLAGS = {
+  values: ['models', 'engines', 'rounds', 'memory-epochs', 'out', 'data', 'peer', 'onnx-threads', 'child-timeout', 'baseline'],
+  switches: ['quick', 'no-fields', 'help'],
+} as const;
+
 function parseOptions(argv: string[]): Options {
-  const f = parseFlags(argv);
+  const f = parseFlags(argv, RUN_FLAGS);
+  if (f.has('help')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const quick = f.has('quick');
   const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\..*/, '');
   return {
