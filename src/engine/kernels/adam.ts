@@ -1,21 +1,20 @@
 // One Adam step of one variable as a single wasm kernel, added under a name of leukoseg's own.
 // tfjs's AdamOptimizer spends ~13 generic kernels per variable and step (Model 3: ~230 kernel calls
-// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass, by
-// leukoseg's SIMD module when it is loaded (the JS loop took 11.6 ms per U-Net training image on
-// WebAssembly alone). With the addon, adamInPlace updates every variable of the model in one native
-// call instead. The SIMD module's step writes new tensors, as the JS loop does: run in place on
-// WebAssembly alone, it broke training: tfjs-backend-wasm caches each XNNPACK convolution and matrix
-// product with its packed weights under the weight tensor's id, and a variable written in place keeps
-// its id, so the cached operator went on with the old weights (src/train/run.test.ts compares the two
-// paths' training). The addon's convolutions do not cache, but the backend's MatMul does, so
-// adamInPlace too writes each new value into a new buffer (Adam's moments, which no operator reads,
-// it steps in place): disposing the old buffer is what drops its cached operators.
+// per step for 18 variables, each paying the engine's bookkeeping); the arithmetic is one pass. With
+// the addon or leukoseg's SIMD module, adamInPlace updates every variable of the model in one call
+// instead (on WebAssembly alone the JS loop took 11.6 ms per U-Net training image). That call steps
+// Adam's moments in place but writes each new value into a new buffer: tfjs-backend-wasm caches each
+// XNNPACK convolution and matrix product with its packed weights under the weight buffer's id, so a
+// weight written in place kept its id and the cached operator went on with the old weights (on
+// WebAssembly alone every layer's; with the addon, whose convolutions cache nothing, Dense layers').
+// Disposing the old buffer is what drops its cached operators. src/train/run.test.ts and
+// fused_training.test.ts train on both paths against references.
 //
 //   const [value, m, v] = tf.engine().runKernel(ADAM_UPDATE, { value, m, v, gradient }, attrs);
 import { util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
-import { heapOf, nativeModule, offsetOf } from './native_conv.js';
-import { simdKernels } from './simd.js';
+import { heapPasses } from './heap_passes.js';
+import { offsetOf } from './native_conv.js';
 import type { BackendWasm, Info, WasmKernelArgs } from './scratch.js';
 
 export const ADAM_UPDATE = 'LeukosegAdamUpdate';
@@ -70,18 +69,7 @@ export function adamUpdateWasm(args: WasmKernelArgs): Info[] {
   const outs = [0, 1, 2].map(() => backend.makeOutput(value.shape, 'float32'));
   // Views are taken after the last allocation: makeOutput may grow the heap and detach older views.
   const view = (t: Info) => backend.typedArrayFromHeap(t) as Float32Array;
-  const attrs = args.attrs as unknown as AdamUpdateAttrs;
-  const simd = simdKernels();
-  if (simd === null) {
-    adamUpdateLoop(view(value), view(m), view(v), view(gradient), view(outs[0]), view(outs[1]), view(outs[2]), attrs);
-    return outs;
-  }
-  // The module steps in place: on copies of the value and moments, in the new outputs.
-  [value, m, v].forEach((t, k) => view(outs[k]).set(view(t)));
-  simd.adamStep(
-    Int32Array.from([...[outs[0], outs[1], outs[2], gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(value.shape)]),
-    Float64Array.from([attrs.learningRate, attrs.beta1, attrs.beta2, attrs.epsilon, attrs.correction1, attrs.correction2]),
-  );
+  adamUpdateLoop(view(value), view(m), view(v), view(gradient), view(outs[0]), view(outs[1]), view(outs[2]), args.attrs as unknown as AdamUpdateAttrs);
   return outs;
 }
 
@@ -106,16 +94,16 @@ export interface AdamInPlaceResult<E extends AdamEntry> {
 }
 
 /**
- * Adam's step for every entry whose moments it may write in place, in one native call: the moments
- * change in place, each new value lands in a new buffer (assign it to the variable; see the top of
- * this file for why). An entry qualifies when nothing else holds its value's or moments' buffers
- * (the wasm backend counts every tensor and variable on a buffer, clones included), so no other
- * tensor sees its values change. Entries left undone (all of them without the addon) take
- * ADAM_UPDATE.
+ * Adam's step for every entry whose moments it may write in place, in one call of the addon or of
+ * the SIMD module (heapPasses): the moments change in place, each new value lands in a new buffer
+ * (assign it to the variable; see the top of this file for why). An entry qualifies when nothing
+ * else holds its value's or moments' buffers (the wasm backend counts every tensor and variable on a
+ * buffer, clones included), so no other tensor sees its values change. Entries left undone (all of
+ * them without the addon and the SIMD module) take ADAM_UPDATE.
  */
 export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: E[], attrs: AdamUpdateAttrs): AdamInPlaceResult<E> {
-  const native = nativeModule();
-  if (native === null) return { rest: entries, values: [] };
+  const passes = heapPasses(backend);
+  if (passes === null) return { rest: entries, values: [] };
   const owned = (e: E) => {
     const tensors = [e.value, e.m, e.v, e.gradient];
     return tensors.every((t) => t.dtype === 'float32' && util.arraysEqual(t.shape, e.value.shape)) &&
@@ -131,6 +119,6 @@ export function adamInPlace<E extends AdamEntry>(backend: BackendWasm, entries: 
     params.set([...[value, e.m, e.v, e.gradient].map((t) => offsetOf(backend, t)), util.sizeFromShape(e.value.shape)], k * 5);
   });
   const { learningRate, beta1, beta2, epsilon, correction1, correction2 } = attrs;
-  native.adamInPlace(heapOf(backend), params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
+  passes.adamInPlace(params, Float64Array.from([learningRate, beta1, beta2, epsilon, correction1, correction2]));
   return { rest: entries.filter((e) => !done.includes(e)), values };
 }

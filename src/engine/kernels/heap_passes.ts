@@ -7,11 +7,10 @@ import type { BackendWasm } from './scratch.js';
 import type { NativeConvModule } from '../native.js';
 
 /**
- * The SIMD module's kernels but those only it has or runs otherwise: the patch matrix (the addon
- * computes filter gradients itself), row copies, and Adam's step (the addon's runs in place on
- * every variable, kernels/adam.ts).
+ * The SIMD module's kernels but those only it has: the patch matrix (the addon computes filter
+ * gradients itself) and row copies.
  */
-export type HeapPasses = Omit<SimdKernels, 'im2col' | 'copyRows' | 'adamStep'>;
+export type HeapPasses = Omit<SimdKernels, 'im2col' | 'copyRows'>;
 
 /** The last binding made: kernels call this for every op, with the same addon and backend. */
 let bound: { native: NativeConvModule; backend: BackendWasm; passes: HeapPasses } | null = null;
@@ -38,5 +37,6 @@ function bindAddon(native: NativeConvModule, backend: BackendWasm): HeapPasses {
     softmaxGrad: (p) => native.softmaxGrad(heap(), p),
     crossEntropyGrad: (p, epsilon) => native.crossEntropyGrad(heap(), p, epsilon),
     reduceLeading: (p, factor) => native.reduceLeading(heap(), p, factor),
+    adamInPlace: (p, hyper) => native.adamInPlace(heap(), p, hyper),
   };
 }

@@ -31,11 +31,8 @@ export interface SimdKernels {
   reduceLeading(params: Int32Array, factor: number): void;
   /** Rows of 4-byte words between two strides (the arguments are those of kernels.c's copy_rows). */
   copyRows(params: Int32Array): void;
-  /**
-   * Adam's step in place, with the addon's adamInPlace arguments without the heap (see native/adam.cc);
-   * kernels/adam.ts runs it on new outputs holding copies of the value and moments.
-   */
-  adamStep(params: Int32Array, hyper: Float64Array): void;
+  /** The addon's adamInPlace arguments without the heap (see native/adam.cc). */
+  adamInPlace(params: Int32Array, hyper: Float64Array): void;
 }
 
 interface Exports {
@@ -147,8 +144,8 @@ function bind(exports: Exports, heap: WasmHeapMemory): SimdKernels {
     copyRows(params) {
       exports.copy_rows(prepare(params, 0).at);
     },
-    adamStep(params, hyper) {
-      if (params.length % 5 !== 0 || hyper.length !== 6) throw new Error('leukoseg SIMD kernels: adamStep takes [value, m, v, gradient, size] per variable and 6 hyper-parameters');
+    adamInPlace(params, hyper) {
+      if (params.length % 5 !== 0 || hyper.length !== 6) throw new Error('leukoseg SIMD kernels: adamInPlace takes [value, m, v, gradient, size] per variable and 6 hyper-parameters');
       const { at, scratch } = prepare(params, hyper.byteLength);
       new Float64Array(heap.memory.buffer, scratch, hyper.length).set(hyper);
       exports.adam_in_place(at, params.length / 5, scratch);
