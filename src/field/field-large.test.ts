@@ -14,6 +14,7 @@ import { loadSegmenter } from '../infer/segmenter.js';
 import { recordedSplits } from '../models/io.js';
 import { sharedDataRoot } from '../testing/paths.js';
 import { backgroundField, buildMosaic, cellDice, matchCells, readCrop } from '../testing/field-mosaic.js';
+import { boxesOf, boxNear, LARGE_FIELD_AGREEMENT } from '../testing/field-check.js';
 import { encodePng } from '../output/png.js';
 import { decodeGray16Png } from '../output/png-gray16.js';
 import { segmentFiles } from '../cli/segment.js';
@@ -63,8 +64,7 @@ test('a 4000 x 3000 field runs in bounded memory and gives the same cells as its
     for (const [i, k] of match.entries()) {
       const row = rows.find((r) => r.cellIndex === k)!;
       const truth = truthBoxes[i]!;
-      const near = (found: number, want: number) => Math.abs(found - want) <= 0.2 * want;
-      assert.ok(near(row.bboxWidth!, truth.width) && near(row.bboxHeight!, truth.height), `${m.placed[i]!.crop.id}: box ${row.bboxWidth}x${row.bboxHeight}, true cell ${truth.width}x${truth.height}`);
+      assert.ok(boxNear({ width: row.bboxWidth!, height: row.bboxHeight! }, truth), `${m.placed[i]!.crop.id}: box ${row.bboxWidth}x${row.bboxHeight}, true cell ${truth.width}x${truth.height}`);
     }
     for (const [i, placed] of m.placed.entries()) {
       const alone = await seg.segment({ ...placed.pasted, channels: 3 }, { mode: 'crop' });
@@ -75,7 +75,7 @@ test('a 4000 x 3000 field runs in bounded memory and gives the same cells as its
         if (cells.data[q] === match[i]) field[p] = mask[q] === 255 ? 2 : mask[q] === 128 ? 1 : 0;
       }
       const agreement = cellDice(field, alone.mask.data);
-      assert.ok(agreement.wholeCell >= 0.95 && agreement.nucleus >= 0.95, `${placed.crop.id}: field against its crop alone ${JSON.stringify(agreement)}`);
+      assert.ok(agreement.wholeCell >= LARGE_FIELD_AGREEMENT && agreement.nucleus >= LARGE_FIELD_AGREEMENT, `${placed.crop.id}: field against its crop alone ${JSON.stringify(agreement)}`);
     }
   } finally {
     seg.dispose();
@@ -102,18 +102,3 @@ test('a field without a white cell gives no cell, and one row saying no-cell', a
     await rm(dir, { recursive: true, force: true });
   }
 });
-
-/** The bounding box of each of the `count` instances of a label image `width` pixels wide. */
-function boxesOf(instances: Uint16Array, width: number, count: number): Array<{ width: number; height: number }> {
-  const [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1].map((v) => new Array<number>(count + 1).fill(v));
-  for (let p = 0; p < instances.length; p++) {
-    const k = instances[p]!;
-    if (k === 0) continue;
-    const [x, y] = [p % width, Math.floor(p / width)];
-    x0[k] = Math.min(x0[k]!, x);
-    y0[k] = Math.min(y0[k]!, y);
-    x1[k] = Math.max(x1[k]!, x);
-    y1[k] = Math.max(y1[k]!, y);
-  }
-  return Array.from({ length: count }, (_, i) => ({ width: x1[i + 1]! - x0[i + 1]! + 1, height: y1[i + 1]! - y0[i + 1]! + 1 }));
-}

@@ -69,8 +69,13 @@ interface Detection {
  * cells cut by the field's edge show less than their size and are left out while others remain.
  */
 function diameters(instances: Instances): number[] {
-  const whole = instances.cells.filter((c) => c.x0 > 0 && c.y0 > 0 && c.x1 < instances.width && c.y1 < instances.height);
+  const whole = wholeCells(instances);
   return (whole.length > 0 ? whole : instances.cells).map((c) => Math.sqrt((4 * c.area) / Math.PI));
+}
+
+/** The found cells not cut by the field's edge. */
+function wholeCells(instances: Instances): Instances['cells'] {
+  return instances.cells.filter((c) => c.x0 > 0 && c.y0 > 0 && c.x1 < instances.width && c.y1 < instances.height);
 }
 
 /**
@@ -102,8 +107,13 @@ async function* detections(image: RgbImage, predictor: WindowPredictor, options:
     const found = await run(probe);
     if (found.instances.cells.length > 0) probes.push(found);
   }
+  // A probe all of whose cells are cut by the field's edge measured none whole: at the largest probe a
+  // field of small cells can come out as one "cell" the size of the field (a 3x3 mosaic of Dataset 2
+  // validation crops: one of 1108 px in a 1000 px field, 73 working px, nearer the working diameter than
+  // the 150 px probe's nine cells of median 76). Such probes come after those that saw whole cells.
   const offWorking = (d: Detection) => Math.abs(Math.log(median(diameters(d.instances)) / WORKING_CELL_DIAMETER));
-  probes.sort((a, b) => offWorking(a) - offWorking(b));
+  const noneWhole = (d: Detection) => (wholeCells(d.instances).length === 0 ? 1 : 0);
+  probes.sort((a, b) => noneWhole(a) - noneWhole(b) || offWorking(a) - offWorking(b));
   for (const found of probes) {
     const measured = median(diameters(found.instances)) / found.grid.scale;
     if (Math.abs(Math.log(scaleForDiameter(measured) / found.grid.scale)) <= Math.log(REPROBE_RATIO)) {
