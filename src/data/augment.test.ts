@@ -212,3 +212,20 @@ test('geometry moves image and mask together (rotation, scaling, sub-pixel shift
     assert.ok(Math.hypot(ix - mx, iy - my) < 0.75, `draw ${i}: image centre (${ix}, ${iy}), mask centre (${mx}, ${my})`);
   }
 });
+
+test('nearest resampling of the image picks source pixels where the mask does, and is drawn only when asked for', () => {
+  const image = randomImage(24, 24, 3);
+  const mask = randomMask(24, 24, 4);
+  const warp = { angleDegrees: 7, scale: 0.94, shiftX: 1.5, shiftY: -0.5 };
+  const out = applyAugmentation(image, mask, params({ ...warp, nearestImage: true }));
+  assert.deepEqual(out.image, affine(image, warp, 3, 'nearest'));
+  // Bilinear, the default, blends neighbours: values no source pixel at that place has.
+  assert.notDeepEqual(applyAugmentation(image, mask, params(warp)).image, out.image);
+  // The mask is sampled by the same rule, so each pixel's label is its image pixel's.
+  assert.deepEqual(out.mask, affine(mask, warp, 1, 'nearest'));
+  const off = sampleAugmentParams(config({}), createRng(9), 24, 24);
+  const on = sampleAugmentParams(config({ nearest: 1 }), createRng(9), 24, 24);
+  assert.equal(off.nearestImage, false);
+  assert.equal(on.nearestImage, true);
+  assert.deepEqual({ ...on, nearestImage: false }, off);
+});

@@ -61,6 +61,12 @@ export const AugmentConfigSchema = z
      * (augment-red-cells.ts), as many as `redCellCount` says; 0 = never.
      */
     redCells: strength(1).default(0),
+    /**
+     * Probability of resampling the image's warp by the nearest pixel instead of bilinearly: how 'pad'
+     * shrinks a large crop and how field mode samples its windows, so a cell rescaled by a few percent
+     * in a field has been seen rescaled that way in training (bilinear smooths what nearest aliases); 0 = never.
+     */
+    nearest: strength(1).default(0),
     /** [min, max] red cells when `redCells` applies. */
     redCellCount: z.tuple([z.number().int().min(1).max(30), z.number().int().min(1).max(30)]).default([2, 8]),
   })
@@ -84,6 +90,8 @@ export interface AugmentParams extends AffineParams, Dihedral, ColorJitter, Stai
   noiseSeed: number;
   /** JPEG quality of a re-encoding, 0 = none. */
   jpegQuality: number;
+  /** Whether the image's warp samples the nearest pixel (as the mask's always does) instead of bilinearly. */
+  nearestImage: boolean;
   /** Synthetic red cells to paint, 0 = none, and the seed of their placement and look. */
   redCells: number;
   redCellSeed: number;
@@ -141,8 +149,11 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
     redCellSeed = Math.floor(rng() * 4294967296);
     redCells = apply ? count : 0;
   }
+  // Likewise.
+  const nearestImage = config.nearest > 0 && rng() < config.nearest;
   return {
     ...stain,
+    nearestImage,
     flipHorizontal: config.flip && draws.flipH,
     flipVertical: config.flip && draws.flipV,
     quarterTurns: config.rotate90 ? turns : 0,
@@ -180,6 +191,7 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   noiseSigma: 0,
   noiseSeed: 0,
   jpegQuality: 0,
+  nearestImage: false,
   redCells: 0,
   redCellSeed: 0,
   ...NEUTRAL_STAIN,
@@ -191,7 +203,7 @@ export interface AugmentedPair {
 }
 
 /**
- * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear) and mask (nearest)
+ * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear, or nearest when drawn) and mask (nearest)
  * alike, then synthetic red cells on the background, jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
  * draw returns exact copies. Always returns new arrays.
  */
@@ -206,9 +218,10 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     lab = f(lab, 1);
   };
   const square = image.width === image.height;
+  const imageInterpolation = p.nearestImage ? 'nearest' : 'bilinear';
   if (!isIdentityAffine(p) && (square || p.quarterTurns % 2 === 0)) {
     // One resampling pass does flips, turns and warp together: a third of the memory traffic of three.
-    img = affine(img, p, 3, 'bilinear', p);
+    img = affine(img, p, 3, imageInterpolation, p);
     lab = affine(lab, p, 1, 'nearest', p);
   } else {
     // Exact permutations (also what keeps a non-square grid's odd turn possible before a warp).
@@ -216,7 +229,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     if (p.flipVertical) both(flipVertical);
     if (p.quarterTurns % 4 !== 0) both((g, ch) => rotate90(g, p.quarterTurns, ch));
     if (!isIdentityAffine(p)) {
-      img = affine(img, p, 3, 'bilinear');
+      img = affine(img, p, 3, imageInterpolation);
       lab = affine(lab, p, 1, 'nearest');
     }
   }
