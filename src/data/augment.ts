@@ -61,14 +61,15 @@ export const AugmentConfigSchema = z
      * (augment-red-cells.ts), as many as `redCellCount` says; 0 = never.
      */
     redCells: strength(1).default(0),
-    /**
-     * Probability of resampling the image's warp by the nearest pixel instead of bilinearly: how 'pad'
-     * shrinks a large crop and how field mode samples its windows, so a cell rescaled by a few percent
-     * in a field has been seen rescaled that way in training (bilinear smooths what nearest aliases); 0 = never.
-     */
-    nearest: strength(1).default(0),
     /** [min, max] red cells when `redCells` applies. */
     redCellCount: z.tuple([z.number().int().min(1).max(30), z.number().int().min(1).max(30)]).default([2, 8]),
+    /**
+     * Probability of resampling the image's warp by the nearest pixel instead of bilinearly: how 'pad'
+     * shrinks a large crop and how a 'pad' model's field windows are sampled, so a cell rescaled by a
+     * few percent in a field has been seen rescaled that way in training (bilinear smooths what nearest
+     * aliases); 0 = never.
+     */
+    nearest: strength(1).default(0),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
   .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] })
