@@ -70,6 +70,14 @@ export const AugmentConfigSchema = z
      * aliases); 0 = never.
      */
     nearest: strength(1).default(0),
+    /**
+     * Probability of showing a training square as a field shows a cell (augment-neighbours.ts): a window
+     * of it among 8 random squares of its own source, shifted off its centre by up to `neighbourShift`
+     * of a side on each axis; 0 = never. Drawn and applied by the training loop, which holds the set.
+     */
+    neighbours: strength(1).default(0),
+    /** Largest shift of the `neighbours` window, as a share of the side. */
+    neighbourShift: strength(0.5).default(0.25),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
   .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] })

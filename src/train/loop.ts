@@ -6,6 +6,8 @@ import { numpyPermutation } from '../data/split.js';
 import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 import { oneHot } from '../data/masks.js';
 import { augmentPair, createRng, type AugmentConfig } from '../data/augment.js';
+import { amongNeighbours, type SquarePair } from '../data/augment-neighbours.js';
+import { randomInt, uniform } from '../data/random.js';
 import { NUM_CLASSES, type LabelMask } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
@@ -102,12 +104,57 @@ export function balancedEpochOrder(sourceIndex: Uint8Array, balance: number, see
   return numpyPermutation(draws.length, (seed + epoch * 7919) >>> 0).map((i) => draws[i]);
 }
 
+/** Image `index` of the set and its labels, as views (not copies). */
+function squareOf(set: ArraySet, index: number, size: number): SquarePair {
+  const pixels = size * size;
+  return {
+    image: { width: size, height: size, data: set.images.subarray(index * pixels * 3, (index + 1) * pixels * 3) },
+    mask: { width: size, height: size, data: set.labels.subarray(index * pixels, (index + 1) * pixels) },
+  };
+}
+
+/** The set's image indices of each source (one list when the set has no sources). */
+export function membersBySource(set: ArraySet): number[][] {
+  const members: number[][] = [[]];
+  for (let i = 0; i < set.count; i++) {
+    const s = set.sourceIndex?.[i] ?? 0;
+    while (members.length <= s) members.push([]);
+    members[s].push(i);
+  }
+  return members;
+}
+
+export interface BatchAugment {
+  config: AugmentConfig;
+  rng: () => number;
+  /** Training images of each source, where `neighbours` draws from (membersBySource). */
+  sourceMembers: number[][];
+}
+
+/**
+ * Training image `index` of the set augmented as `augment` says: first, with probability
+ * `neighbours`, shown among 8 random images of its own source (augment-neighbours.ts), then the
+ * per-pair augmentation of augment.ts. New arrays.
+ */
+export function augmentedSquare(set: ArraySet, index: number, size: number, augment: BatchAugment): SquarePair {
+  let pair = squareOf(set, index, size);
+  // Drawn only when asked for, so recipes without it keep their random stream.
+  const { neighbours, neighbourShift } = augment.config;
+  if (neighbours > 0 && augment.rng() < neighbours) {
+    const pool = augment.sourceMembers[set.sourceIndex?.[index] ?? 0];
+    const others = Array.from({ length: 8 }, () => squareOf(set, pool[randomInt(augment.rng, pool.length)], size));
+    const most = neighbourShift * size;
+    pair = amongNeighbours(pair, others, uniform(augment.rng, -most, most), uniform(augment.rng, -most, most));
+  }
+  return augmentPair(pair.image, pair.mask, augment.config, augment.rng);
+}
+
 /** Copies (and augments) the pairs of `indices` into batch tensors; one-hot is made here, per batch. */
 function batchTensors(
   set: ArraySet,
   indices: number[],
   size: number,
-  augment: { config: AugmentConfig; rng: () => number } | null,
+  augment: BatchAugment | null,
   pixelsPre: PixelPreprocessing,
 ): { x: tf.Tensor4D; y: tf.Tensor4D } {
   const pixels = size * size;
@@ -117,7 +164,7 @@ function batchTensors(
     let image = set.images.subarray(idx * pixels * 3, (idx + 1) * pixels * 3);
     let mask = set.labels.subarray(idx * pixels, (idx + 1) * pixels);
     if (augment) {
-      const out = augmentPair({ width: size, height: size, data: image }, { width: size, height: size, data: mask }, augment.config, augment.rng);
+      const out = augmentedSquare(set, idx, size, augment);
       image = out.image.data;
       mask = out.mask.data;
     }
@@ -172,11 +219,12 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
   const batches = Math.ceil(train.count / batchSize);
   const optimizer = model.optimizer as unknown as { learningRate: number };
   const augmentOn = options.augment?.enabled ? options.augment : null;
+  const sourceMembers = membersBySource(train);
   for (let epoch = options.fromEpoch; epoch <= options.epochs; epoch++) {
     const order = train.sourceIndex
       ? balancedEpochOrder(train.sourceIndex, options.sourceBalance ?? 0, seed, epoch)
       : epochOrder(train.count, seed, epoch);
-    const augment = augmentOn ? { config: augmentOn, rng: createRng((seed * 1000003 + epoch) >>> 0) } : null;
+    const augment = augmentOn ? { config: augmentOn, rng: createRng((seed * 1000003 + epoch) >>> 0), sourceMembers } : null;
     let lossSum = 0;
     let diceSum = 0;
     const started = performance.now();

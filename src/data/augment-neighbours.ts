@@ -1,0 +1,52 @@
+// Field-like context for augmentation: a training square shown as a window of a 3x3 arrangement of
+// squares of its own source, itself in the middle, the window shifted off its centre. In a field,
+// stage 2 segments each cell in one model input centred on it, beside parts of its neighbours; a model
+// trained only on crops alone never saw a neighbour at its edge nor its cell off the crop's centre.
+// Pure; new arrays out.
+//
+//   const out = amongNeighbours(centre, eightOthers, 20, -7);   // the window 20 px right, 7 px up of centre
+import type { LabelMask, RgbImage } from './types.js';
+
+export interface SquarePair {
+  image: RgbImage;
+  mask: LabelMask;
+}
+
+/**
+ * The `centre` pair's square among `neighbours` (8 pairs of the same size, row by row around the
+ * middle: top-left, top, top-right, left, right, bottom-left, bottom, bottom-right), cut as one square
+ * of that size shifted by (`offsetX`, `offsetY`) pixels from the middle. Labels come with their pixels,
+ * so a neighbour's cell is labelled a cell, as it is in a field. Offsets are rounded and limited to
+ * half a side, so the window always holds at least a quarter of the centre square.
+ */
+export function amongNeighbours(centre: SquarePair, neighbours: readonly SquarePair[], offsetX: number, offsetY: number): SquarePair {
+  const size = centre.image.width;
+  if (neighbours.length !== 8) throw new Error(`amongNeighbours: needs 8 neighbours, got ${neighbours.length}`);
+  for (const p of [centre, ...neighbours]) {
+    if (p.image.width !== size || p.image.height !== size || p.mask.width !== size || p.mask.height !== size) {
+      throw new Error(`amongNeighbours: every image and mask must be ${size}x${size}, got ${p.image.width}x${p.image.height} and ${p.mask.width}x${p.mask.height}`);
+    }
+  }
+  const limit = Math.floor(size / 2);
+  const dx = Math.max(-limit, Math.min(limit, Math.round(offsetX)));
+  const dy = Math.max(-limit, Math.min(limit, Math.round(offsetY)));
+  const grid = [...neighbours.slice(0, 4), centre, ...neighbours.slice(4)];
+  const image: RgbImage = { width: size, height: size, data: new Uint8Array(size * size * 3) };
+  const mask: LabelMask = { width: size, height: size, data: new Uint8Array(size * size) };
+  for (let y = 0; y < size; y++) {
+    const gy = size + dy + y;
+    const row = Math.floor(gy / size);
+    const ty = gy - row * size;
+    for (let x = 0; x < size; x++) {
+      const gx = size + dx + x;
+      const column = Math.floor(gx / size);
+      const tx = gx - column * size;
+      const tile = grid[row * 3 + column];
+      const from = ty * size + tx;
+      const to = y * size + x;
+      image.data.set(tile.image.data.subarray(from * 3, from * 3 + 3), to * 3);
+      mask.data[to] = tile.mask.data[from];
+    }
+  }
+  return { image, mask };
+}
