@@ -1,5 +1,5 @@
-// Tests for augment-neighbours.ts: the window's pixels and labels come from the right square at the
-// right place, with the centre square unchanged at no offset, and bad input is refused.
+// Tests for augment-neighbours.ts: the window's pixels come from the right square at the right place,
+// neighbours labelled background unless kept, the centre square unchanged at no offset; bad input refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { amongNeighbours, type SquarePair } from './augment-neighbours.js';
@@ -23,7 +23,7 @@ test('at no offset the window is the centre square, pixels and labels', () => {
   assert.notEqual(out.image.data, centre.image.data);
 });
 
-test('an offset brings in the neighbours on that side, each pixel from its place, with its label', () => {
+test('an offset brings in the neighbours on that side, each pixel from its place, labelled background or kept', () => {
   // 1 right and 2 down: columns 0-2 from the centre's columns 1-3, column 3 from the right neighbour's
   // column 0; rows 2-3 from the squares below (bottom: tag 7, bottom-right: tag 8).
   const out = amongNeighbours(centre, around, 1, 2);
@@ -31,8 +31,13 @@ test('an offset brings in the neighbours on that side, each pixel from its place
   assert.deepEqual(pixel(out, 3, 0), [5, 0, 2]);
   assert.deepEqual(pixel(out, 0, 2), [7, 1, 0]);
   assert.deepEqual(pixel(out, 3, 3), [8, 0, 1]);
-  assert.equal(out.mask.data[3 * 4 + 3], 8 % 3);
-  assert.equal(out.mask.data[0], 9 % 3);
+  // By default only the centre square's pixels keep their labels, as in a crop.
+  for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) assert.equal(out.mask.data[y * 4 + x], x < 3 && y < 2 ? 9 % 3 : 0);
+  const kept = amongNeighbours(centre, around, 1, 2, 'kept');
+  assert.deepEqual(kept.image.data, out.image.data);
+  assert.equal(kept.mask.data[3 * 4 + 3], 8 % 3);
+  assert.equal(kept.mask.data[2 * 4 + 0], 7 % 3);
+  assert.equal(kept.mask.data[0], 9 % 3);
   // Up and left: the top-left square.
   assert.deepEqual(pixel(amongNeighbours(centre, around, -1, -1), 0, 0), [0, 3, 3]);
 });

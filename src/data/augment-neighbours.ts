@@ -5,6 +5,7 @@
 // Pure; new arrays out.
 //
 //   const out = amongNeighbours(centre, eightOthers, 20, -7);   // the window 20 px right, 7 px up of centre
+//   out.mask;   // the centre square's labels; its neighbours' pixels background (or 'kept': theirs)
 import type { LabelMask, RgbImage } from './types.js';
 
 export interface SquarePair {
@@ -13,13 +14,25 @@ export interface SquarePair {
 }
 
 /**
+ * What a neighbour's pixels are labelled: 'background', as a crop's truth labels the part of another
+ * cell at its edge (so crops and windows teach the same thing), or 'kept', each a cell as in a field.
+ */
+export type NeighbourLabels = 'background' | 'kept';
+
+/**
  * The `centre` pair's square among `neighbours` (8 pairs of the same size, row by row around the
  * middle: top-left, top, top-right, left, right, bottom-left, bottom, bottom-right), cut as one square
- * of that size shifted by (`offsetX`, `offsetY`) pixels from the middle. Labels come with their pixels,
- * so a neighbour's cell is labelled a cell, as it is in a field. Offsets are rounded and limited to
- * half a side, so the window always holds at least a quarter of the centre square.
+ * of that size shifted by (`offsetX`, `offsetY`) pixels from the middle, the neighbours' pixels
+ * labelled as `labels` says. Offsets are rounded and limited to half a side, so the window always
+ * holds at least a quarter of the centre square.
  */
-export function amongNeighbours(centre: SquarePair, neighbours: readonly SquarePair[], offsetX: number, offsetY: number): SquarePair {
+export function amongNeighbours(
+  centre: SquarePair,
+  neighbours: readonly SquarePair[],
+  offsetX: number,
+  offsetY: number,
+  labels: NeighbourLabels = 'background',
+): SquarePair {
   const size = centre.image.width;
   if (neighbours.length !== 8) throw new Error(`amongNeighbours: needs 8 neighbours, got ${neighbours.length}`);
   for (const p of [centre, ...neighbours]) {
@@ -45,7 +58,7 @@ export function amongNeighbours(centre: SquarePair, neighbours: readonly SquareP
       const from = ty * size + tx;
       const to = y * size + x;
       image.data.set(tile.image.data.subarray(from * 3, from * 3 + 3), to * 3);
-      mask.data[to] = tile.mask.data[from];
+      mask.data[to] = tile === centre || labels === 'kept' ? tile.mask.data[from] : 0;
     }
   }
   return { image, mask };

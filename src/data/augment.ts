@@ -78,6 +78,12 @@ export const AugmentConfigSchema = z
     neighbours: strength(1).default(0),
     /** Largest shift of the `neighbours` window, as a share of the side. */
     neighbourShift: strength(0.5).default(0.25),
+    /**
+     * The neighbours' pixels in the mask: 'background', as a crop's truth labels a part of another
+     * cell at its edge, or 'kept' (their own labels, as a field holds several cells). Measured: with
+     * 'kept' the model labels partial neighbours in crops as cell (README, "Choosing on validation fields").
+     */
+    neighbourLabels: z.enum(['background', 'kept']).default('background'),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
   .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] })

@@ -139,12 +139,12 @@ export interface BatchAugment {
 export function augmentedSquare(set: ArraySet, index: number, size: number, augment: BatchAugment): SquarePair {
   let pair = squareOf(set, index, size);
   // Drawn only when asked for, so recipes without it keep their random stream.
-  const { neighbours, neighbourShift } = augment.config;
+  const { neighbours, neighbourShift, neighbourLabels } = augment.config;
   if (neighbours > 0 && augment.rng() < neighbours) {
     const pool = augment.sourceMembers[set.sourceIndex?.[index] ?? 0];
     const others = Array.from({ length: 8 }, () => squareOf(set, pool[randomInt(augment.rng, pool.length)], size));
     const most = neighbourShift * size;
-    pair = amongNeighbours(pair, others, uniform(augment.rng, -most, most), uniform(augment.rng, -most, most));
+    pair = amongNeighbours(pair, others, uniform(augment.rng, -most, most), uniform(augment.rng, -most, most), neighbourLabels);
   }
   return augmentPair(pair.image, pair.mask, augment.config, augment.rng);
 }
