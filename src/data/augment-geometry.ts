@@ -203,3 +203,59 @@ export function affine(
   }
   return { width, height, data: out };
 }
+
+/**
+ * Which pixels of `affine(grid, p, …, dihedral)`'s output sample the source itself (1) rather than its
+ * reflection beyond an edge (0), for a `width` x `height` grid.
+ */
+export function sampledInside(width: number, height: number, p: AffineParams, dihedral: Dihedral = NO_DIHEDRAL): Uint8Array {
+  const [a, b, c, d] = inverseMatrix(p, dihedral);
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const inside = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const dy = y - cy - p.shiftY;
+    for (let x = 0; x < width; x++) {
+      const dx = x - cx - p.shiftX;
+      const sx = a * dx + b * dy + cx;
+      const sy = c * dx + d * dy + cy;
+      inside[y * width + x] = sx >= -0.5 && sx <= width - 0.5 && sy >= -0.5 && sy <= height - 0.5 ? 1 : 0;
+    }
+  }
+  return inside;
+}
+
+/**
+ * The mask with every cell pixel (non-zero) that is not 8-connected through cell pixels to one
+ * `inside` marks set to background: mirror images of a cell that a zoomed-out warp reflects in from
+ * beyond the edges, which a crop's truth would not label (a cell reaching the edge and its reflection
+ * touch, and stay). New array.
+ */
+export function dropReflectedCells(mask: PixelGrid, inside: Uint8Array): PixelGrid {
+  const { width, height, data } = mask;
+  const keep = new Uint8Array(width * height);
+  const stack: number[] = [];
+  for (let i = 0; i < keep.length; i++) {
+    if (inside[i] && data[i] !== 0) {
+      keep[i] = 1;
+      stack.push(i);
+    }
+  }
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    const x = i % width;
+    const y = (i - x) / width;
+    for (let ny = Math.max(0, y - 1); ny <= Math.min(height - 1, y + 1); ny++) {
+      for (let nx = Math.max(0, x - 1); nx <= Math.min(width - 1, x + 1); nx++) {
+        const j = ny * width + nx;
+        if (keep[j] === 0 && data[j] !== 0) {
+          keep[j] = 1;
+          stack.push(j);
+        }
+      }
+    }
+  }
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < out.length; i++) out[i] = keep[i] ? data[i] : 0;
+  return { width, height, data: out };
+}

@@ -229,3 +229,34 @@ test('nearest resampling of the image picks source pixels where the mask does, a
   assert.equal(on.nearestImage, true);
   assert.deepEqual({ ...on, nearestImage: false }, off);
 });
+
+test('reflectedCells background: a zoomed-out warp keeps the cell and drops its mirror images; kept by default', () => {
+  const size = 32;
+  const mask: LabelMask = { width: size, height: size, data: new Uint8Array(size * size) };
+  for (let y = 12; y < 20; y++) for (let x = 12; x < 20; x++) mask.data[y * size + x] = y < 16 ? 1 : 2;
+  const image = randomImage(size, size, 4);
+  const zoomOut = params({ scale: 0.4 });
+  const reflected = applyAugmentation(image, mask, zoomOut).mask;
+  const dropped = applyAugmentation(image, mask, { ...zoomOut, dropReflections: true }).mask;
+  const cellPixels = (m: LabelMask) => m.data.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+  // The 8x8 cell at 0.4 is about 3x3; its reflections repeat it around the square.
+  assert.ok(cellPixels(reflected) > 4 * cellPixels(dropped), `${cellPixels(reflected)} against ${cellPixels(dropped)}`);
+  assert.ok(cellPixels(dropped) >= 9 && cellPixels(dropped) <= 25, `${cellPixels(dropped)} cell pixels kept`);
+  // What is kept is the middle copy, unchanged, and the image is the same either way.
+  for (let i = 0; i < dropped.data.length; i++) if (dropped.data[i] !== 0) assert.equal(dropped.data[i], reflected.data[i]);
+  const centre = (size / 2) * size + size / 2;
+  assert.notEqual(dropped.data[centre - size - 1] + dropped.data[centre], 0);
+  assert.deepEqual(applyAugmentation(image, mask, { ...zoomOut, dropReflections: true }).image, applyAugmentation(image, mask, zoomOut).image);
+  // A cell that reaches the edge keeps the reflection it touches (column 7 samples source column -5.75,
+  // reflected to 6) and loses the far copy (column 31 samples 54.25, reflected to 8).
+  const edge: LabelMask = { width: size, height: size, data: new Uint8Array(size * size) };
+  for (let y = 0; y < size; y++) for (let x = 0; x < 10; x++) edge.data[y * size + x] = 1;
+  const edgeKept = applyAugmentation(image, edge, zoomOut).mask;
+  const edgeDropped = applyAugmentation(image, edge, { ...zoomOut, dropReflections: true }).mask;
+  assert.deepEqual([edgeKept.data[16 * size + 7], edgeKept.data[16 * size + 31]], [1, 1]);
+  assert.deepEqual([edgeDropped.data[16 * size + 7], edgeDropped.data[16 * size + 31]], [1, 0]);
+  // The option: off by default, and drawn without touching the random stream.
+  assert.equal(sampleAugmentParams(config({}), createRng(1), size, size).dropReflections, false);
+  const on = sampleAugmentParams(config({ reflectedCells: 'background' }), createRng(1), size, size);
+  assert.deepEqual({ ...on, dropReflections: false }, sampleAugmentParams(config({}), createRng(1), size, size));
+});

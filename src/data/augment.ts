@@ -4,7 +4,7 @@
 //   const rng = createRng(seed);
 //   const { image, mask } = augmentPair(sample.image, sample.mask, AugmentConfigSchema.parse({ enabled: true }), rng);
 import { z } from 'zod';
-import { affine, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
+import { affine, dropReflectedCells, flipHorizontal, flipVertical, isIdentityAffine, rotate90, sampledInside, type AffineParams, type Dihedral } from './augment-geometry.js';
 import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
 import { jpegArtefacts } from './augment-jpeg.js';
 import { addRedCells } from './augment-red-cells.js';
@@ -84,6 +84,12 @@ export const AugmentConfigSchema = z
      * 'kept' the model labels partial neighbours in crops as cell (README, "Choosing on validation fields").
      */
     neighbourLabels: z.enum(['background', 'kept']).default('background'),
+    /**
+     * Mirror images of the cell that a zoomed-out warp reflects in from beyond the square's edges:
+     * 'kept' labelled as cells (as the reflected mask has them), or 'background', as a crop's truth
+     * labels another cell at its edge (a cell reaching the edge keeps the reflection it touches).
+     */
+    reflectedCells: z.enum(['kept', 'background']).default('kept'),
   })
   .refine((c) => c.scale[0] <= c.scale[1], { message: 'scale must be [min, max] with min <= max', path: ['scale'] })
   .refine((c) => c.jpegQuality[0] <= c.jpegQuality[1], { message: 'jpegQuality must be [min, max] with min <= max', path: ['jpegQuality'] })
@@ -107,6 +113,8 @@ export interface AugmentParams extends AffineParams, Dihedral, ColorJitter, Stai
   jpegQuality: number;
   /** Whether the image's warp samples the nearest pixel (as the mask's always does) instead of bilinearly. */
   nearestImage: boolean;
+  /** Whether cells reflected in from beyond the edges by the warp are labelled background. */
+  dropReflections: boolean;
   /** Synthetic red cells to paint, 0 = none, and the seed of their placement and look. */
   redCells: number;
   redCellSeed: number;
@@ -169,6 +177,7 @@ export function sampleAugmentParams(config: AugmentConfig, rng: Rng, width: numb
   return {
     ...stain,
     nearestImage,
+    dropReflections: config.reflectedCells === 'background',
     flipHorizontal: config.flip && draws.flipH,
     flipVertical: config.flip && draws.flipV,
     quarterTurns: config.rotate90 ? turns : 0,
@@ -207,6 +216,7 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   noiseSeed: 0,
   jpegQuality: 0,
   nearestImage: false,
+  dropReflections: false,
   redCells: 0,
   redCellSeed: 0,
   ...NEUTRAL_STAIN,
@@ -238,6 +248,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     // One resampling pass does flips, turns and warp together: a third of the memory traffic of three.
     img = affine(img, p, 3, imageInterpolation, p);
     lab = affine(lab, p, 1, 'nearest', p);
+    if (p.dropReflections) lab = dropReflectedCells(lab, sampledInside(lab.width, lab.height, p, p));
   } else {
     // Exact permutations (also what keeps a non-square grid's odd turn possible before a warp).
     if (p.flipHorizontal) both(flipHorizontal);
@@ -246,6 +257,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     if (!isIdentityAffine(p)) {
       img = affine(img, p, 3, imageInterpolation);
       lab = affine(lab, p, 1, 'nearest');
+      if (p.dropReflections) lab = dropReflectedCells(lab, sampledInside(lab.width, lab.height, p));
     }
   }
   // Before the colour changes, so the red cells take the same stain and camera as the rest of the image.
