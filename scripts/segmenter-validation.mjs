@@ -1,5 +1,6 @@
 // Validation Dice of segmenters on the validation images the first one records (both sources), at each
-// image's own size, plain argmax with flips, post-processed as segment does; each model alone, then
+// image's own size, plain argmax with flips, post-processed as segment does and raw as evaluate scores
+// (a model that labels other cells or specks as cell loses only the raw figure); each model alone, then
 // all of them with their probabilities averaged. Run from the repository after npm run build:
 //   node scripts/segmenter-validation.mjs models/default runs/<id>/model [...]
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +19,8 @@ const variants = [...dirs.map((_, i) => [i]), ...(dirs.length > 1 ? [dirs.map((_
 for (const src of ['Dataset 1', 'Dataset 2']) {
   const ids = new Set(meta.splits.find((s) => s.dataset === src).validationIds);
   const ds = await loadDataset({ dir: `${root}/${src}` });
-  const tot = variants.map(() => ({ c: [0, 0, 0], n: [0, 0, 0], w: [0, 0, 0] }));
+  const counts = () => ({ c: [0, 0, 0], n: [0, 0, 0], w: [0, 0, 0] });
+  const tot = variants.map(() => ({ post: counts(), raw: counts() }));
   for (const s of ds.samples.filter((s) => ids.has(s.id))) {
     const { width, height } = s.originalImage;
     const input = prepareInput(s.originalImage, pre);
@@ -26,14 +28,17 @@ for (const src of ['Dataset 1', 'Dataset 2']) {
     variants.forEach((v, vi) => {
       const p = new Float32Array(probs[0].length);
       for (const i of v) for (let j = 0; j < p.length; j++) p[j] += probs[i][j] / v.length;
-      const m = finishSegmentation(p, width, height, { image: s.originalImage }).mask.data;
-      const t = s.originalMask.data, acc = tot[vi];
-      for (let i = 0; i < t.length; i++) {
-        for (const [k, cls] of [['c', 1], ['n', 2]]) { const a = t[i] === cls, b = m[i] === cls; acc[k][0] += a && b; acc[k][1] += a; acc[k][2] += b; }
-        const a = t[i] > 0, b = m[i] > 0; acc.w[0] += a && b; acc.w[1] += a; acc.w[2] += b;
+      const done = finishSegmentation(p, width, height, { image: s.originalImage });
+      const t = s.originalMask.data;
+      for (const [m, acc] of [[done.mask.data, tot[vi].post], [done.rawMask.data, tot[vi].raw]]) {
+        for (let i = 0; i < t.length; i++) {
+          for (const [k, cls] of [['c', 1], ['n', 2]]) { const a = t[i] === cls, b = m[i] === cls; acc[k][0] += a && b; acc[k][1] += a; acc[k][2] += b; }
+          const a = t[i] > 0, b = m[i] > 0; acc.w[0] += a && b; acc.w[1] += a; acc.w[2] += b;
+        }
       }
     });
   }
   const dice = (a) => ((2 * a[0]) / (a[1] + a[2])).toFixed(4);
-  variants.forEach((v, vi) => console.log(src, ids.size, 'images', v.map((i) => dirs[i]).join(' + '), 'nucleus', dice(tot[vi].n), 'cytoplasm', dice(tot[vi].c), 'whole', dice(tot[vi].w)));
+  const figures = (acc) => `nucleus ${dice(acc.n)} cytoplasm ${dice(acc.c)} whole ${dice(acc.w)}`;
+  variants.forEach((v, vi) => console.log(src, ids.size, 'images', v.map((i) => dirs[i]).join(' + '), 'post-processed:', figures(tot[vi].post), '| raw:', figures(tot[vi].raw)));
 }
