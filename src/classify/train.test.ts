@@ -173,3 +173,12 @@ test('cv --preset wbc-type --folds 2: each cell held out once, folds and summary
   const html = await readFile(join(cvDir, 'cv.html'), 'utf8');
   assert.match(html, /basophil/);
 });
+
+test('the classifier refuses augment.neighbours, a segmenter option, before it trains', async () => {
+  const withNeighbours = resolvePreset('wbc-type', { augment: { enabled: true, neighbours: 0.5 }, classifier: { members: 1 } });
+  await assert.rejects(
+    trainClassifier(withNeighbours, { sources, outDir: join(root, 'runs-neighbours'), log: () => {} }),
+    /augment\.neighbours is 0\.5, but it applies to segmentation training only/,
+  );
+  assert.equal(await exists(join(root, 'runs-neighbours')), false);
+});

@@ -180,6 +180,10 @@ export async function trainClassifier(config: RunConfig, options: ClassifierRunO
   const log = options.log ?? ((line: string) => console.log(line));
   const cls = config.classifier;
   if (!cls) throw new Error(`preset ${config.preset} has no classifier section; it trains a segmenter (leukoseg train)`);
+  // Cells are typed one crop at a time; a field-like window of several cells is a segmenter's option.
+  if (config.augment.enabled && config.augment.neighbours > 0) {
+    throw new Error(`augment.neighbours is ${config.augment.neighbours}, but it applies to segmentation training only; the classifier (preset ${config.preset}) must leave it at 0`);
+  }
   const runDir = resolve(options.runDir ?? join(options.outDir, runId(config)));
   await mkdir(runDir, { recursive: true });
   const loaded = options.loaded ?? (await loadLabelledCells(options.sources));

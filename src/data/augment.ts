@@ -80,8 +80,8 @@ export const AugmentConfigSchema = z
     neighbourShift: strength(0.5).default(0.25),
     /**
      * The neighbours' pixels in the mask: 'background', as a crop's truth labels a part of another
-     * cell at its edge, or 'kept' (their own labels, as a field holds several cells). Measured: with
-     * 'kept' the model labels partial neighbours in crops as cell (README, "Choosing on validation fields").
+     * cell at its edge, so crops and windows teach one thing; or 'kept' (their own labels, as a field
+     * holds several cells). Segmentation training only (the classifier refuses `neighbours`).
      */
     neighbourLabels: z.enum(['background', 'kept']).default('background'),
     /**
