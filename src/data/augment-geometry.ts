@@ -144,7 +144,8 @@ function reflect(u: number, n: number): number {
  * nearest source pixel when 'nearest' (label masks: class indices must never be blended). Points that fall
  * outside the source are reflected back in rather than filled with black: a cell on a background of red
  * cells continues as red cells at the border, where a black band would be an artefact the net could learn
- * (and that never occurs at inference).
+ * (and that never occurs at inference). With `inside` (one byte a pixel), each output pixel is marked 1
+ * where it samples the source itself and 0 where it samples a reflection.
  */
 export function affine(
   img: PixelGrid,
@@ -152,6 +153,7 @@ export function affine(
   channels: number,
   interpolation: 'bilinear' | 'nearest',
   dihedral: Dihedral = NO_DIHEDRAL,
+  inside?: Uint8Array,
 ): PixelGrid {
   checkGrid('affine', img, channels);
   if (!(p.scale > 0) || !Number.isFinite(p.angleDegrees + p.shiftX + p.shiftY)) {
@@ -175,6 +177,7 @@ export function affine(
       const dx = x - cx - p.shiftX;
       let sx = a * dx + b * dy + cx;
       let sy = c * dx + d * dy + cy;
+      if (inside) inside[y * width + x] = sx >= -0.5 && sx <= maxX + 0.5 && sy >= -0.5 && sy <= maxY + 0.5 ? 1 : 0;
       if (sx < 0 || sx > maxX) sx = reflect(sx, width);
       if (sy < 0 || sy > maxY) sy = reflect(sy, height);
       const dst = (y * width + x) * channels;
@@ -205,29 +208,8 @@ export function affine(
 }
 
 /**
- * Which pixels of `affine(grid, p, …, dihedral)`'s output sample the source itself (1) rather than its
- * reflection beyond an edge (0), for a `width` x `height` grid.
- */
-export function sampledInside(width: number, height: number, p: AffineParams, dihedral: Dihedral = NO_DIHEDRAL): Uint8Array {
-  const [a, b, c, d] = inverseMatrix(p, dihedral);
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
-  const inside = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const dy = y - cy - p.shiftY;
-    for (let x = 0; x < width; x++) {
-      const dx = x - cx - p.shiftX;
-      const sx = a * dx + b * dy + cx;
-      const sy = c * dx + d * dy + cy;
-      inside[y * width + x] = sx >= -0.5 && sx <= width - 0.5 && sy >= -0.5 && sy <= height - 0.5 ? 1 : 0;
-    }
-  }
-  return inside;
-}
-
-/**
  * The mask with every cell pixel (non-zero) that is not 8-connected through cell pixels to one
- * `inside` marks set to background: mirror images of a cell that a zoomed-out warp reflects in from
+ * `inside` marks (affine's) set to background: mirror images of a cell that a zoomed-out warp reflects in from
  * beyond the edges, which a crop's truth would not label (a cell reaching the edge and its reflection
  * touch, and stay). New array.
  */

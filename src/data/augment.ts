@@ -4,7 +4,7 @@
 //   const rng = createRng(seed);
 //   const { image, mask } = augmentPair(sample.image, sample.mask, AugmentConfigSchema.parse({ enabled: true }), rng);
 import { z } from 'zod';
-import { affine, dropReflectedCells, flipHorizontal, flipVertical, isIdentityAffine, rotate90, sampledInside, type AffineParams, type Dihedral } from './augment-geometry.js';
+import { affine, dropReflectedCells, flipHorizontal, flipVertical, isIdentityAffine, rotate90, type AffineParams, type Dihedral } from './augment-geometry.js';
 import { colorJitter, gaussianBlur3, gaussianNoise, isNeutralJitter, type ColorJitter } from './augment-color.js';
 import { jpegArtefacts } from './augment-jpeg.js';
 import { addRedCells } from './augment-red-cells.js';
@@ -227,6 +227,13 @@ export interface AugmentedPair {
   mask: LabelMask;
 }
 
+/** The mask warped by nearest pixel, with the cell's reflected copies labelled background when drawn so. */
+function warpMask(mask: LabelMask, p: AugmentParams, dihedral?: Dihedral): LabelMask {
+  if (!p.dropReflections) return affine(mask, p, 1, 'nearest', dihedral);
+  const inside = new Uint8Array(mask.width * mask.height);
+  return dropReflectedCells(affine(mask, p, 1, 'nearest', dihedral, inside), inside);
+}
+
 /**
  * Applies drawn parameters: flips, quarter turns and the affine warp to image (bilinear, or nearest when drawn) and mask (nearest)
  * alike, then synthetic red cells on the background, jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
@@ -247,8 +254,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
   if (!isIdentityAffine(p) && (square || p.quarterTurns % 2 === 0)) {
     // One resampling pass does flips, turns and warp together: a third of the memory traffic of three.
     img = affine(img, p, 3, imageInterpolation, p);
-    lab = affine(lab, p, 1, 'nearest', p);
-    if (p.dropReflections) lab = dropReflectedCells(lab, sampledInside(lab.width, lab.height, p, p));
+    lab = warpMask(lab, p, p);
   } else {
     // Exact permutations (also what keeps a non-square grid's odd turn possible before a warp).
     if (p.flipHorizontal) both(flipHorizontal);
@@ -256,8 +262,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
     if (p.quarterTurns % 4 !== 0) both((g, ch) => rotate90(g, p.quarterTurns, ch));
     if (!isIdentityAffine(p)) {
       img = affine(img, p, 3, imageInterpolation);
-      lab = affine(lab, p, 1, 'nearest');
-      if (p.dropReflections) lab = dropReflectedCells(lab, sampledInside(lab.width, lab.height, p));
+      lab = warpMask(lab, p);
     }
   }
   // Before the colour changes, so the red cells take the same stain and camera as the rest of the image.
