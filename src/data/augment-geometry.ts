@@ -208,10 +208,10 @@ export function affine(
 }
 
 /**
- * The mask with every cell pixel (non-zero) that is not 8-connected through cell pixels to one
- * `inside` marks (affine's) set to background: mirror images of a cell that a zoomed-out warp reflects in from
- * beyond the edges, which a crop's truth would not label (a cell reaching the edge and its reflection
- * touch, and stay). New array.
+ * The mask with background wherever a cell pixel (non-zero) is not 8-connected through cell pixels
+ * to one that `inside` (affine's) marks: the mirror images of a cell that a zoomed-out warp reflects
+ * in from beyond the edges, which a crop's truth would not label. A cell reaching the edge touches its
+ * reflection, and both stay. New array.
  */
 export function dropReflectedCells(mask: PixelGrid, inside: Uint8Array): PixelGrid {
   const { width, height, data } = mask;
