@@ -2,10 +2,11 @@
 // neighbours labelled background unless kept, the centre square unchanged at no offset; bad input refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { amongNeighbours, type SquarePair } from './augment-neighbours.js';
+import { amongNeighbours } from './augment-neighbours.js';
+import type { ImageMaskPair } from './types.js';
 
 /** A 4x4 square whose every pixel says which square (k) and where (x, y) it is; its label is k % 3. */
-function tagged(k: number, size = 4): SquarePair {
+function tagged(k: number, size = 4): ImageMaskPair {
   const image = { width: size, height: size, data: new Uint8Array(size * size * 3) };
   const mask = { width: size, height: size, data: new Uint8Array(size * size).fill(k % 3) };
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) image.data.set([k, x, y], (y * size + x) * 3);
@@ -14,7 +15,7 @@ function tagged(k: number, size = 4): SquarePair {
 
 const centre = tagged(9);
 const around = [0, 1, 2, 3, 5, 6, 7, 8].map((k) => tagged(k));
-const pixel = (p: SquarePair, x: number, y: number) => Array.from(p.image.data.subarray((y * 4 + x) * 3, (y * 4 + x) * 3 + 3));
+const pixel = (p: ImageMaskPair, x: number, y: number) => Array.from(p.image.data.subarray((y * 4 + x) * 3, (y * 4 + x) * 3 + 3));
 
 test('at no offset the window is the centre square, pixels and labels', () => {
   const out = amongNeighbours(centre, around, 0, 0);

@@ -6,12 +6,7 @@
 //
 //   const out = amongNeighbours(centre, eightOthers, 20, -7);   // the window 20 px right, 7 px up of centre
 //   out.mask;   // the centre square's labels; its neighbours' pixels background (or 'kept': theirs)
-import type { LabelMask, RgbImage } from './types.js';
-
-export interface SquarePair {
-  image: RgbImage;
-  mask: LabelMask;
-}
+import type { ImageMaskPair, LabelMask, RgbImage } from './types.js';
 
 /**
  * What a neighbour's pixels are labelled: 'background', as a crop's truth labels the part of another
@@ -27,12 +22,12 @@ export type NeighbourLabels = 'background' | 'kept';
  * holds at least a quarter of the centre square.
  */
 export function amongNeighbours(
-  centre: SquarePair,
-  neighbours: readonly SquarePair[],
+  centre: ImageMaskPair,
+  neighbours: readonly ImageMaskPair[],
   offsetX: number,
   offsetY: number,
   labels: NeighbourLabels = 'background',
-): SquarePair {
+): ImageMaskPair {
   const size = centre.image.width;
   if (neighbours.length !== 8) throw new Error(`amongNeighbours: needs 8 neighbours, got ${neighbours.length}`);
   for (const p of [centre, ...neighbours]) {
@@ -57,7 +52,7 @@ export function amongNeighbours(
       const tile = grid[row * 3 + column];
       const from = ty * size + tx;
       const to = y * size + x;
-      image.data.set(tile.image.data.subarray(from * 3, from * 3 + 3), to * 3);
+      for (let ch = 0; ch < 3; ch++) image.data[to * 3 + ch] = tile.image.data[from * 3 + ch];
       mask.data[to] = tile === centre || labels === 'kept' ? tile.mask.data[from] : 0;
     }
   }

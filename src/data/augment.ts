@@ -10,7 +10,7 @@ import { jpegArtefacts } from './augment-jpeg.js';
 import { addRedCells } from './augment-red-cells.js';
 import { isNeutralStain, NEUTRAL_STAIN, stainJitter, type StainJitter } from './augment-stain.js';
 import { createRng, randomInt, uniform, type Rng } from './random.js';
-import type { LabelMask, RgbImage } from './types.js';
+import type { ImageMaskPair, LabelMask, RgbImage } from './types.js';
 
 // The training loop takes its generator from here, next to the function that consumes it.
 export { createRng, type Rng } from './random.js';
@@ -222,10 +222,6 @@ export const NEUTRAL_PARAMS: Readonly<AugmentParams> = Object.freeze({
   ...NEUTRAL_STAIN,
 });
 
-export interface AugmentedPair {
-  image: RgbImage;
-  mask: LabelMask;
-}
 
 /** The mask warped by nearest pixel, with the cell's reflected copies labelled background when drawn so. */
 function warpMask(mask: LabelMask, p: AugmentParams, dihedral?: Dihedral): LabelMask {
@@ -239,7 +235,7 @@ function warpMask(mask: LabelMask, p: AugmentParams, dihedral?: Dihedral): Label
  * alike, then synthetic red cells on the background, jitter, blur, noise and JPEG compression to the image. Steps at their neutral value are skipped, so an all-neutral
  * draw returns exact copies. Always returns new arrays.
  */
-export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentParams): AugmentedPair {
+export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentParams): ImageMaskPair {
   if (image.width !== mask.width || image.height !== mask.height) {
     throw new Error(`augment: image is ${image.width}x${image.height} but its mask is ${mask.width}x${mask.height}`);
   }
@@ -284,7 +280,7 @@ export function applyAugmentation(image: RgbImage, mask: LabelMask, p: AugmentPa
  * Augments one pair with `config`, drawing from `rng`. With `enabled: false` it returns copies and draws
  * nothing, so turning augmentation off does not shift the stream for anything else using `rng`.
  */
-export function augmentPair(image: RgbImage, mask: LabelMask, config: AugmentConfig, rng: Rng): AugmentedPair {
+export function augmentPair(image: RgbImage, mask: LabelMask, config: AugmentConfig, rng: Rng): ImageMaskPair {
   if (!config.enabled) return applyAugmentation(image, mask, NEUTRAL_PARAMS);
   return applyAugmentation(image, mask, sampleAugmentParams(config, rng, image.width, image.height));
 }

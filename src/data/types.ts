@@ -23,6 +23,12 @@ export interface LabelMask {
   data: Uint8Array;
 }
 
+/** An image and its mask, of one size (what augmentation takes apart and puts together). */
+export interface ImageMaskPair {
+  image: RgbImage;
+  mask: LabelMask;
+}
+
 /** One image/mask pair, fitted into the model's input square (stretched or padded: data/fit-square.ts). */
 export interface Sample {
   id: string;

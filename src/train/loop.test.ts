@@ -29,7 +29,7 @@ const config = (input: AugmentConfigInput) =>
 
 test('neighbours shows a square among images of its own source, shifted off its centre', () => {
   const s = set();
-  const augment = { config: config({ neighbours: 1, neighbourShift: 0.5 }), rng: createRng(3), sourceMembers: membersBySource(s) };
+  const augment = { config: config({ neighbours: 1, neighbourShift: 0.5 }), rng: createRng(3), sourceMembers: membersBySource(s.sourceIndex, s.count) };
   const seen = new Set<number>();
   for (let draw = 0; draw < 20; draw++) {
     const out = augmentedSquare(s, 4, SIZE, augment);
@@ -49,7 +49,7 @@ test('neighbours shows a square among images of its own source, shifted off its 
 
 test('with neighbours off the square is itself and the stream is what it was', () => {
   const s = set();
-  const members = membersBySource(s);
+  const members = membersBySource(s.sourceIndex, s.count);
   const off = { config: config({}), rng: createRng(5), sourceMembers: members };
   const out = augmentedSquare(s, 1, SIZE, off);
   assert.deepEqual(out.image.data, s.images.subarray(SIZE * SIZE * 3, 2 * SIZE * SIZE * 3));

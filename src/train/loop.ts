@@ -6,9 +6,9 @@ import { numpyPermutation } from '../data/split.js';
 import { pixelsToInput, type PixelNormalization } from '../data/pixels.js';
 import { oneHot } from '../data/masks.js';
 import { augmentPair, createRng, type AugmentConfig } from '../data/augment.js';
-import { amongNeighbours, type SquarePair } from '../data/augment-neighbours.js';
+import { amongNeighbours } from '../data/augment-neighbours.js';
 import { randomInt, uniform } from '../data/random.js';
-import { NUM_CLASSES, type LabelMask } from '../data/types.js';
+import { NUM_CLASSES, type ImageMaskPair, type LabelMask } from '../data/types.js';
 import type { SquareFit } from '../data/fit-square.js';
 import { SegmentationMeter } from '../metrics/confusion.js';
 import type { SegmentationMetrics } from '../metrics/scores.js';
@@ -76,6 +76,17 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return Array.from(numpyPermutation(n, (seed + epoch * 7919) >>> 0));
 }
 
+/** The indices 0..count-1 of each source, by `sourceIndex` (one list, of all, without it). */
+export function membersBySource(sourceIndex: Uint8Array | undefined, count: number): number[][] {
+  const members: number[][] = [[]];
+  for (let i = 0; i < count; i++) {
+    const s = sourceIndex?.[i] ?? 0;
+    while (members.length <= s) members.push([]);
+    members[s].push(i);
+  }
+  return members;
+}
+
 /**
  * The images of one epoch when the training set mixes sources: as many draws as images, source s
  * getting a share proportional to n_s^(1 - balance) (balance 0: each image once, as epochOrder;
@@ -84,10 +95,8 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
  */
 export function balancedEpochOrder(sourceIndex: Uint8Array, balance: number, seed: number, epoch: number): number[] {
   const n = sourceIndex.length;
-  const sourceCount = sourceIndex.reduce((m, s) => Math.max(m, s + 1), 0);
-  if (balance === 0 || sourceCount <= 1) return epochOrder(n, seed, epoch);
-  const members = Array.from({ length: sourceCount }, () => [] as number[]);
-  sourceIndex.forEach((s, i) => members[s].push(i));
+  const members = membersBySource(sourceIndex, n);
+  if (balance === 0 || members.length <= 1) return epochOrder(n, seed, epoch);
   const weights = members.map((m) => (m.length === 0 ? 0 : m.length ** (1 - balance)));
   const total = weights.reduce((a, b) => a + b, 0);
   // Largest-remainder rounding, so the shares add up to exactly n.
@@ -105,7 +114,7 @@ export function balancedEpochOrder(sourceIndex: Uint8Array, balance: number, see
 }
 
 /** Image `index` of the set and its labels, as views (not copies). */
-function squareOf(set: ArraySet, index: number, size: number): SquarePair {
+function squareOf(set: ArraySet, index: number, size: number): ImageMaskPair {
   const pixels = size * size;
   return {
     image: { width: size, height: size, data: set.images.subarray(index * pixels * 3, (index + 1) * pixels * 3) },
@@ -113,16 +122,6 @@ function squareOf(set: ArraySet, index: number, size: number): SquarePair {
   };
 }
 
-/** The set's image indices of each source (one list when the set has no sources). */
-export function membersBySource(set: ArraySet): number[][] {
-  const members: number[][] = [[]];
-  for (let i = 0; i < set.count; i++) {
-    const s = set.sourceIndex?.[i] ?? 0;
-    while (members.length <= s) members.push([]);
-    members[s].push(i);
-  }
-  return members;
-}
 
 export interface BatchAugment {
   config: AugmentConfig;
@@ -136,7 +135,7 @@ export interface BatchAugment {
  * `neighbours`, shown among 8 random images of its own source (augment-neighbours.ts), then the
  * per-pair augmentation of augment.ts. New arrays.
  */
-export function augmentedSquare(set: ArraySet, index: number, size: number, augment: BatchAugment): SquarePair {
+export function augmentedSquare(set: ArraySet, index: number, size: number, augment: BatchAugment): ImageMaskPair {
   let pair = squareOf(set, index, size);
   // Drawn only when asked for, so recipes without it keep their random stream.
   const { neighbours, neighbourShift, neighbourLabels } = augment.config;
@@ -219,7 +218,7 @@ export async function trainEpochs(options: TrainLoopOptions): Promise<void> {
   const batches = Math.ceil(train.count / batchSize);
   const optimizer = model.optimizer as unknown as { learningRate: number };
   const augmentOn = options.augment?.enabled ? options.augment : null;
-  const sourceMembers = membersBySource(train);
+  const sourceMembers = membersBySource(train.sourceIndex, train.count);
   for (let epoch = options.fromEpoch; epoch <= options.epochs; epoch++) {
     const order = train.sourceIndex
       ? balancedEpochOrder(train.sourceIndex, options.sourceBalance ?? 0, seed, epoch)
